@@ -1,0 +1,147 @@
+//! The command line: clap definitions only. Doc comments are the help text.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::input::ScalingKind;
+use crate::layers::Activation;
+use crate::train::TrainConfig;
+
+/// Train and evaluate a hand-written multilayer perceptron on MNIST.
+#[derive(Debug, Parser)]
+#[command(name = "mnist-mlp", version, about, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Train a network; writes the weights, the metrics CSV and the accuracy plot.
+    Train(TrainArgs),
+    /// Print the test accuracy of a trained network (the homework's evaluate_hw1).
+    #[command(name = "evaluate-hw1")]
+    EvaluateHw1(EvaluateArgs),
+    /// Download the MNIST files into the data folder (verified by sha256).
+    Download(DownloadArgs),
+}
+
+/// Where the MNIST files are, and where to download them from.
+#[derive(Debug, Args)]
+pub struct DataArgs {
+    /// Folder with the MNIST IDX files (gzip or raw).
+    #[arg(long, env = "MNIST_DATA_DIR", default_value = "data/mnist")]
+    pub data_dir: PathBuf,
+    /// A mirror to download from, tried in the order given (repeatable).
+    /// Default: the PyTorch mirror, then Google's.
+    #[arg(long = "mirror", value_name = "URL")]
+    pub mirrors: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Never download: fail if the MNIST files are missing.
+    #[arg(long)]
+    pub offline: bool,
+    /// Number of passes over the training set.
+    #[arg(long, default_value_t = TrainConfig::default().epochs)]
+    pub epochs: usize,
+    /// Hidden layer widths, comma-separated (e.g. 256 or 512,256).
+    #[arg(long, value_delimiter = ',', default_values_t = TrainConfig::default().hidden)]
+    pub hidden: Vec<usize>,
+    /// Activation of the hidden layers.
+    #[arg(long, value_enum, default_value_t = TrainConfig::default().activation)]
+    pub activation: Activation,
+    /// Samples per mini-batch.
+    #[arg(long, default_value_t = TrainConfig::default().batch_size)]
+    pub batch_size: usize,
+    /// Learning rate of SGD.
+    #[arg(long, default_value_t = TrainConfig::default().learning_rate, allow_negative_numbers = true)]
+    pub lr: f64,
+    /// Momentum of SGD (0 for plain SGD).
+    #[arg(long, default_value_t = TrainConfig::default().momentum, allow_negative_numbers = true)]
+    pub momentum: f64,
+    /// Seed of the initial weights and of the batch order.
+    #[arg(long, default_value_t = TrainConfig::default().seed)]
+    pub seed: u64,
+    /// How pixels become inputs.
+    #[arg(long, value_enum, default_value_t = TrainConfig::default().input_scaling)]
+    pub input_scaling: ScalingKind,
+    /// Where to write the trained network.
+    #[arg(long, default_value = "weights/mnist-mlp.bin")]
+    pub weights: PathBuf,
+    /// Where to write the accuracy-per-epoch plot (PNG).
+    #[arg(long, default_value = "plots/accuracy.png")]
+    pub plot: PathBuf,
+    /// Where to write the per-epoch metrics (CSV).
+    #[arg(long, default_value = "plots/metrics.csv")]
+    pub metrics: PathBuf,
+    /// End with one line of JSON on stdout summarising the run.
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl TrainArgs {
+    /// The training configuration these flags ask for (not yet validated).
+    pub fn config(&self) -> TrainConfig {
+        TrainConfig {
+            epochs: self.epochs,
+            hidden: self.hidden.clone(),
+            activation: self.activation,
+            batch_size: self.batch_size,
+            learning_rate: self.lr,
+            momentum: self.momentum,
+            seed: self.seed,
+            input_scaling: self.input_scaling,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct EvaluateArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Never download: fail if the MNIST files are missing.
+    #[arg(long)]
+    pub offline: bool,
+    /// The trained network to evaluate.
+    #[arg(long, default_value = "weights/mnist-mlp.bin")]
+    pub weights: PathBuf,
+    /// Print one line of JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DownloadArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn verify_cli() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn defaults_are_the_library_defaults() {
+        let cli = Cli::try_parse_from(["mnist-mlp", "train"]).unwrap();
+        let Command::Train(args) = cli.command else { panic!("not train") };
+        assert_eq!(args.config(), TrainConfig::default());
+    }
+
+    #[test]
+    fn hidden_takes_a_comma_separated_list() {
+        let cli = Cli::try_parse_from(["mnist-mlp", "train", "--hidden", "512,256"]).unwrap();
+        let Command::Train(args) = cli.command else { panic!("not train") };
+        assert_eq!(args.hidden, vec![512, 256]);
+    }
+}

@@ -1,0 +1,114 @@
+//! Turning u8 images into the network's f32 inputs, one batch at a time (the data set stays
+//! u8 in memory; nothing holds a float copy of it).
+
+use ndarray::ArrayViewMut2;
+use serde::{Deserialize, Serialize};
+
+use crate::dataset::Images;
+
+/// How pixel values 0..=255 become network inputs; recorded in the weights file so that
+/// evaluation scales exactly as training did.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub enum InputScaling {
+    /// x = pixel / 255, in [0, 1].
+    UnitInterval,
+    /// x = (pixel / 255 − mean) / std, with the training set's pixel mean and std.
+    Standardized { mean: f32, std: f32 },
+}
+
+/// The choice of scaling on the command line; the statistics come from the training data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum ScalingKind {
+    /// pixel / 255
+    Unit,
+    /// (pixel / 255 − mean) / std over the training pixels
+    Standardize,
+}
+
+impl InputScaling {
+    /// Resolves the command-line choice against the training images.
+    pub fn fit(kind: ScalingKind, train: &Images) -> Self {
+        match kind {
+            ScalingKind::Unit => InputScaling::UnitInterval,
+            ScalingKind::Standardize => {
+                let mut histogram = [0u64; 256];
+                train.pixels.iter().for_each(|&p| histogram[p as usize] += 1);
+                let n = train.pixels.len().max(1) as f64;
+                let mean = (0..256).map(|v| v as f64 / 255.0 * histogram[v] as f64).sum::<f64>() / n;
+                let var = (0..256)
+                    .map(|v| (v as f64 / 255.0 - mean).powi(2) * histogram[v] as f64)
+                    .sum::<f64>()
+                    / n;
+                InputScaling::Standardized {
+                    mean: mean as f32,
+                    std: var.sqrt().max(1e-6) as f32,
+                }
+            }
+        }
+    }
+
+    pub fn describe(&self) -> String {
+        match self {
+            InputScaling::UnitInterval => "pixel / 255 (range [0, 1])".to_string(),
+            InputScaling::Standardized { mean, std } => {
+                format!("(pixel / 255 − {mean:.4}) / {std:.4}")
+            }
+        }
+    }
+
+    /// The input value of every possible pixel value.
+    pub fn lookup_table(&self) -> [f32; 256] {
+        let (mean, std) = match *self {
+            InputScaling::UnitInterval => (0.0, 1.0),
+            InputScaling::Standardized { mean, std } => (mean, std),
+        };
+        std::array::from_fn(|p| (p as f32 / 255.0 - mean) / std)
+    }
+}
+
+/// x[B, P] ← the scaled pixels of the images at `indices` (B of them, P pixels each).
+pub fn fill_batch(
+    mut x: ArrayViewMut2<f32>,
+    images: &Images,
+    indices: impl IntoIterator<Item = usize>,
+    table: &[f32; 256],
+) {
+    for (mut row, i) in x.rows_mut().into_iter().zip(indices) {
+        let row = row.as_slice_mut().expect("batch rows are contiguous");
+        for (x, &p) in row.iter_mut().zip(images.image(i)) {
+            *x = table[p as usize];
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::Array2;
+
+    #[test]
+    fn unit_scaling_maps_0_and_255_to_the_ends() {
+        let t = InputScaling::UnitInterval.lookup_table();
+        assert_eq!((t[0], t[255]), (0.0, 1.0));
+    }
+
+    #[test]
+    fn standardized_inputs_have_zero_mean_and_unit_std() {
+        let images = Images { rows: 2, cols: 2, pixels: vec![0, 255, 10, 100, 7, 7, 200, 1] };
+        let scaling = InputScaling::fit(ScalingKind::Standardize, &images);
+        let mut x = Array2::zeros((2, 4));
+        fill_batch(x.view_mut(), &images, 0..2, &scaling.lookup_table());
+        let mean = x.mean().unwrap();
+        let std = x.std(0.0);
+        assert!(mean.abs() < 1e-5 && (std - 1.0).abs() < 1e-4, "{mean} {std}");
+    }
+
+    #[test]
+    fn batches_follow_the_indices() {
+        let images = Images { rows: 1, cols: 2, pixels: vec![0, 51, 102, 255] };
+        let mut x = Array2::zeros((2, 2));
+        fill_batch(x.view_mut(), &images, [1, 0], &InputScaling::UnitInterval.lookup_table());
+        assert_eq!(x, ndarray::array![[0.4, 1.0], [0.0, 0.2]]);
+    }
+}

@@ -1,0 +1,229 @@
+//! The layers of the MLP, each forward pass beside its backward pass.
+//!
+//! Dimension key: B = batch size, I = a layer's inputs (fan-in), O = its outputs (fan-out),
+//! C = classes. Matrices are row-major with one sample per row. Backward passes
+//! *accumulate* into parameter gradients (`+=`); zeroing them is the caller's step.
+
+use std::fmt::Debug;
+
+use ndarray::linalg::general_mat_mul;
+use ndarray::{ArrayView1, ArrayView2, ArrayViewMut1, ArrayViewMut2, LinalgScalar, ScalarOperand, Zip};
+use num_traits::Float;
+use serde::{Deserialize, Serialize};
+
+/// The floating-point types the network runs in: f32 for training, f64 for gradient checks.
+pub trait Real: Float + LinalgScalar + ScalarOperand + Debug + Send + Sync + 'static {
+    fn from_f64(x: f64) -> Self;
+}
+impl Real for f32 {
+    fn from_f64(x: f64) -> Self {
+        x as f32
+    }
+}
+impl Real for f64 {
+    fn from_f64(x: f64) -> Self {
+        x
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Dense: y = x W + b
+
+/// out[B,O] = x[B,I] · w[I,O] + b[O]
+pub fn dense_forward<T: Real>(
+    mut out: ArrayViewMut2<T>,
+    x: ArrayView2<T>,
+    w: ArrayView2<T>,
+    b: ArrayView1<T>,
+) {
+    for mut row in out.rows_mut() {
+        row.assign(&b);
+    }
+    general_mat_mul(T::one(), &x, &w, T::one(), &mut out);
+}
+
+/// Given dout[B,O] = ∂L/∂y: dw[I,O] += xᵀ·dout, db[O] += Σ_rows dout, and, when asked,
+/// dx[B,I] = dout · wᵀ (the first layer needs no input gradient, so it passes `None`).
+pub fn dense_backward<T: Real>(
+    dx: Option<ArrayViewMut2<T>>,
+    mut dw: ArrayViewMut2<T>,
+    mut db: ArrayViewMut1<T>,
+    dout: ArrayView2<T>,
+    x: ArrayView2<T>,
+    w: ArrayView2<T>,
+) {
+    general_mat_mul(T::one(), &x.t(), &dout, T::one(), &mut dw);
+    for row in dout.rows() {
+        Zip::from(&mut db).and(&row).for_each(|db, &d| *db = *db + d);
+    }
+    if let Some(mut dx) = dx {
+        general_mat_mul(T::one(), &dout, &w.t(), T::zero(), &mut dx);
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Activations, applied in place. The backward passes use the activation's *output* a,
+// from which each derivative is cheap: ReLU' = [a > 0], tanh' = 1 − a², σ' = a(1 − a).
+
+/// The hidden layers' nonlinearity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Activation {
+    Relu,
+    Tanh,
+    Sigmoid,
+}
+
+impl Activation {
+    pub fn name(self) -> &'static str {
+        match self {
+            Activation::Relu => "relu",
+            Activation::Tanh => "tanh",
+            Activation::Sigmoid => "sigmoid",
+        }
+    }
+
+    /// z[B,O] → a[B,O] in place.
+    pub fn forward<T: Real>(self, mut z: ArrayViewMut2<T>) {
+        match self {
+            Activation::Relu => z.mapv_inplace(|v| v.max(T::zero())),
+            Activation::Tanh => z.mapv_inplace(|v| v.tanh()),
+            Activation::Sigmoid => z.mapv_inplace(|v| T::one() / (T::one() + (-v).exp())),
+        }
+    }
+
+    /// ∂L/∂a[B,O] → ∂L/∂z[B,O] in place, given the forward output a[B,O].
+    pub fn backward<T: Real>(self, grad: ArrayViewMut2<T>, a: ArrayView2<T>) {
+        let zip = Zip::from(grad).and(a);
+        match self {
+            Activation::Relu => zip.for_each(|g, &a| {
+                if a <= T::zero() {
+                    *g = T::zero()
+                }
+            }),
+            Activation::Tanh => zip.for_each(|g, &a| *g = *g * (T::one() - a * a)),
+            Activation::Sigmoid => zip.for_each(|g, &a| *g = *g * a * (T::one() - a)),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Softmax + cross-entropy, fused.
+
+/// probs[B,C] = softmax(logits[B,C]) row by row; returns the summed cross-entropy
+/// Σ_b −ln p[b, label_b]. Both use the log-sum-exp with the row maximum subtracted, so huge
+/// logits neither overflow nor give ln 0: loss_b = m + ln Σ_j e^(z_j − m) − z_label.
+pub fn softmax_cross_entropy_forward<T: Real>(
+    mut probs: ArrayViewMut2<T>,
+    logits: ArrayView2<T>,
+    labels: &[u8],
+) -> T {
+    let mut loss_sum = T::zero();
+    for ((mut p, z), &label) in probs.rows_mut().into_iter().zip(logits.rows()).zip(labels) {
+        let max = z.fold(T::neg_infinity(), |m, &v| m.max(v));
+        let mut sum = T::zero();
+        Zip::from(&mut p).and(&z).for_each(|p, &z| {
+            *p = (z - max).exp();
+            sum = sum + *p;
+        });
+        let inv = T::one() / sum;
+        p.mapv_inplace(|v| v * inv);
+        loss_sum = loss_sum + max + sum.ln() - z[label as usize];
+    }
+    loss_sum
+}
+
+/// dlogits[B,C] = (probs − onehot(labels)) / B, the gradient of the *mean* cross-entropy
+/// with respect to the logits: softmax's Jacobian ŷ_i(δ_ij − ŷ_j) times ∂L/∂ŷ_i = −y_i/ŷ_i
+/// collapses to ŷ_j − y_j, and averaging over the batch divides by B.
+pub fn softmax_cross_entropy_backward<T: Real>(
+    mut dlogits: ArrayViewMut2<T>,
+    probs: ArrayView2<T>,
+    labels: &[u8],
+) {
+    let inv_batch = T::one() / T::from_f64(labels.len() as f64);
+    dlogits.assign(&probs);
+    for (mut row, &label) in dlogits.rows_mut().into_iter().zip(labels) {
+        row[label as usize] = row[label as usize] - T::one();
+        row.mapv_inplace(|v| v * inv_batch);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::{Array2, array};
+
+    #[test]
+    fn softmax_rows_sum_to_one_and_gradient_rows_to_zero() {
+        let logits = array![[1.0f64, 2.0, 3.0], [-5.0, 0.0, 5.0], [0.0, 0.0, 0.0]];
+        let labels = [2u8, 0, 1];
+        let mut probs = Array2::zeros((3, 3));
+        softmax_cross_entropy_forward(probs.view_mut(), logits.view(), &labels);
+        let mut grad = Array2::zeros((3, 3));
+        softmax_cross_entropy_backward(grad.view_mut(), probs.view(), &labels);
+        for (p, g) in probs.rows().into_iter().zip(grad.rows()) {
+            approx::assert_abs_diff_eq!(p.sum(), 1.0, epsilon = 1e-12);
+            approx::assert_abs_diff_eq!(g.sum(), 0.0, epsilon = 1e-12);
+        }
+        approx::assert_abs_diff_eq!(probs[[2, 1]], 1.0 / 3.0, epsilon = 1e-12);
+    }
+
+    #[test]
+    fn huge_logits_stay_finite() {
+        let logits = array![[1e30f32, -1e30, 0.0], [8e4, 8e4, 8e4]];
+        let mut probs = Array2::zeros((2, 3));
+        let loss = softmax_cross_entropy_forward(probs.view_mut(), logits.view(), &[1, 2]);
+        assert!(loss.is_finite(), "loss {loss}");
+        assert!(probs.iter().all(|p| p.is_finite()));
+        approx::assert_abs_diff_eq!(probs[[1, 0]], 1.0 / 3.0, epsilon = 1e-6);
+        // −ln p for the wrong class at a 2e30 margin is the margin itself.
+        approx::assert_relative_eq!(loss, 2e30, max_relative = 1e-6);
+    }
+
+    #[test]
+    fn cross_entropy_matches_the_definition() {
+        let logits = array![[0.5f64, -1.0, 2.0]];
+        let mut probs = Array2::zeros((1, 3));
+        let loss = softmax_cross_entropy_forward(probs.view_mut(), logits.view(), &[0]);
+        let denom: f64 = logits.iter().map(|z| z.exp()).sum();
+        approx::assert_abs_diff_eq!(loss, -(0.5f64.exp() / denom).ln(), epsilon = 1e-12);
+    }
+
+    #[test]
+    fn activation_derivatives_match_finite_differences() {
+        let z0 = array![[-1.3f64, -0.2, 0.4, 2.1]];
+        for act in [Activation::Relu, Activation::Tanh, Activation::Sigmoid] {
+            let mut a = z0.clone();
+            act.forward(a.view_mut());
+            let mut grad = Array2::ones((1, 4));
+            act.backward(grad.view_mut(), a.view());
+            for j in 0..4 {
+                let h = 1e-6;
+                let f = |dz: f64| {
+                    let mut z = z0.clone();
+                    z[[0, j]] += dz;
+                    act.forward(z.view_mut());
+                    z[[0, j]]
+                };
+                let numeric = (f(h) - f(-h)) / (2.0 * h);
+                approx::assert_abs_diff_eq!(grad[[0, j]], numeric, epsilon = 1e-8);
+            }
+        }
+    }
+
+    #[test]
+    fn dense_matches_a_naive_product() {
+        let x = array![[1.0f64, 2.0], [3.0, 4.0], [5.0, 6.0]];
+        let w = array![[1.0, 0.0, -1.0], [2.0, 1.0, 0.5]];
+        let b = array![0.1, 0.2, 0.3];
+        let mut out = Array2::zeros((3, 3));
+        dense_forward(out.view_mut(), x.view(), w.view(), b.view());
+        for i in 0..3 {
+            for j in 0..3 {
+                let naive = x[[i, 0]] * w[[0, j]] + x[[i, 1]] * w[[1, j]] + b[j];
+                approx::assert_abs_diff_eq!(out[[i, j]], naive, epsilon = 1e-12);
+            }
+        }
+    }
+}

@@ -1,0 +1,20 @@
+//! mnist-mlp: a multilayer perceptron for MNIST written by hand on `ndarray`:
+//! every forward pass, gradient, loss, activation and optimizer step lives in this crate.
+
+pub mod atomic;
+pub mod cli;
+// TEMP pub mod commands;
+pub mod dataset;
+pub mod download;
+pub mod evaluate;
+pub mod idx;
+pub mod input;
+pub mod layers;
+pub mod metrics;
+pub mod mlp;
+pub mod model;
+pub mod optim;
+pub mod plot;
+pub mod rng;
+pub mod train;
+pub mod weights;

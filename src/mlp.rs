@@ -1,0 +1,241 @@
+//! The network: its architecture, its parameters (and gradients, of the same type), and the
+//! forward and backward passes through all layers.
+//!
+//! Dimension key as in `layers`: B = batch, I/O = a layer's inputs/outputs, C = classes.
+
+use ndarray::{Array1, Array2, ArrayView1, ArrayView2, s};
+use serde::{Deserialize, Serialize};
+
+use crate::layers::{
+    Activation, Real, dense_backward, dense_forward, softmax_cross_entropy_backward,
+    softmax_cross_entropy_forward,
+};
+use crate::rng::SeededRng;
+
+/// The shape of an MLP: input → hidden layers (with one activation) → class logits.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Architecture {
+    pub input_size: usize,
+    pub hidden: Vec<usize>,
+    pub num_classes: usize,
+    pub activation: Activation,
+}
+
+impl Architecture {
+    /// [input, hidden…, classes]: layer l maps sizes[l] → sizes[l + 1].
+    pub fn layer_sizes(&self) -> Vec<usize> {
+        let mut sizes = vec![self.input_size];
+        sizes.extend(&self.hidden);
+        sizes.push(self.num_classes);
+        sizes
+    }
+
+    pub fn num_layers(&self) -> usize {
+        self.hidden.len() + 1
+    }
+
+    pub fn parameter_count(&self) -> usize {
+        self.layer_sizes().windows(2).map(|w| w[0] * w[1] + w[1]).sum()
+    }
+
+    /// "784-256-10 relu"
+    pub fn describe(&self) -> String {
+        let sizes: Vec<String> = self.layer_sizes().iter().map(|s| s.to_string()).collect();
+        format!("{} {}", sizes.join("-"), self.activation.name())
+    }
+}
+
+/// One dense layer's parameters — or their gradients, or optimizer state of the same shape.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dense<T> {
+    /// w[I,O]
+    pub w: Array2<T>,
+    /// b[O]
+    pub b: Array1<T>,
+}
+
+/// All layers' parameters (or gradients, or optimizer state), first layer first.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Params<T> {
+    pub layers: Vec<Dense<T>>,
+}
+
+impl<T: Real> Params<T> {
+    pub fn zeros(arch: &Architecture) -> Self {
+        let sizes = arch.layer_sizes();
+        let layers = sizes
+            .windows(2)
+            .map(|io| Dense {
+                w: Array2::zeros((io[0], io[1])),
+                b: Array1::zeros(io[1]),
+            })
+            .collect();
+        Params { layers }
+    }
+
+    /// Initial weights from the seeded generator, biases zero: He-normal
+    /// (std √(2/I)) for ReLU, Xavier/Glorot-normal (std √(2/(I+O))) for tanh and sigmoid.
+    pub fn initial(arch: &Architecture, seed: u64) -> Self {
+        let mut params = Self::zeros(arch);
+        let mut rng = SeededRng::derive(seed, 0);
+        for layer in &mut params.layers {
+            let (fan_in, fan_out) = layer.w.dim();
+            let std = match arch.activation {
+                Activation::Relu => (2.0 / fan_in as f64).sqrt(),
+                Activation::Tanh | Activation::Sigmoid => (2.0 / (fan_in + fan_out) as f64).sqrt(),
+            };
+            layer.w.mapv_inplace(|_| T::from_f64(std * rng.standard_normal()));
+        }
+        params
+    }
+
+    /// Every tensor as a flat slice, in a fixed order (w1, b1, w2, b2, …).
+    pub fn tensors(&self) -> impl Iterator<Item = &[T]> {
+        self.layers.iter().flat_map(|l| {
+            [
+                l.w.as_slice().expect("parameters are contiguous"),
+                l.b.as_slice().expect("parameters are contiguous"),
+            ]
+        })
+    }
+
+    /// Every tensor as a flat mutable slice, in the order of [`Params::tensors`].
+    pub fn tensors_mut(&mut self) -> impl Iterator<Item = &mut [T]> {
+        self.layers.iter_mut().flat_map(|l| {
+            [
+                l.w.as_slice_mut().expect("parameters are contiguous"),
+                l.b.as_slice_mut().expect("parameters are contiguous"),
+            ]
+        })
+    }
+
+    pub fn fill_zero(&mut self) {
+        self.tensors_mut().for_each(|t| t.fill(T::zero()));
+    }
+
+    /// The same parameters in another float type (f32 ↔ f64).
+    pub fn cast<U: Real>(&self) -> Params<U> {
+        let convert = |v: &T| U::from_f64(v.to_f64().expect("floats convert to f64"));
+        Params {
+            layers: self
+                .layers
+                .iter()
+                .map(|l| Dense {
+                    w: l.w.map(convert),
+                    b: l.b.map(convert),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Buffers for one batch's forward and backward pass, allocated once for the largest batch;
+/// smaller batches use their first rows.
+pub struct Workspace<T> {
+    /// outputs[l][B, O_l]: layer l's activation; for the last layer, its logits.
+    outputs: Vec<Array2<T>>,
+    /// deltas[l][B, O_l]: ∂L/∂z_l, the gradient at layer l's pre-activation.
+    deltas: Vec<Array2<T>>,
+    /// probs[B, C]: the softmax of the logits.
+    probs: Array2<T>,
+}
+
+impl<T: Real> Workspace<T> {
+    pub fn new(arch: &Architecture, max_batch: usize) -> Self {
+        let sizes = arch.layer_sizes();
+        let buffers = || sizes[1..].iter().map(|&o| Array2::zeros((max_batch, o))).collect();
+        Workspace {
+            outputs: buffers(),
+            deltas: buffers(),
+            probs: Array2::zeros((max_batch, arch.num_classes)),
+        }
+    }
+
+    pub fn max_batch(&self) -> usize {
+        self.probs.nrows()
+    }
+
+    /// probs[B, C] of the last forward pass over a batch of `batch` rows.
+    pub fn probs(&self, batch: usize) -> ArrayView2<'_, T> {
+        self.probs.slice(s![..batch, ..])
+    }
+}
+
+/// A multilayer perceptron: architecture and parameters.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Mlp<T> {
+    pub arch: Architecture,
+    pub params: Params<T>,
+}
+
+impl<T: Real> Mlp<T> {
+    pub fn initial(arch: Architecture, seed: u64) -> Self {
+        let params = Params::initial(&arch, seed);
+        Mlp { arch, params }
+    }
+
+    /// x[B, I] → ws.probs[B, C]; returns the summed cross-entropy over the batch.
+    /// Panics if B exceeds the workspace (a programming error, not an input error).
+    pub fn forward(&self, ws: &mut Workspace<T>, x: ArrayView2<T>, labels: &[u8]) -> T {
+        let batch = x.nrows();
+        assert!(batch <= ws.max_batch() && labels.len() == batch);
+        let last = self.params.layers.len() - 1;
+        for (l, layer) in self.params.layers.iter().enumerate() {
+            let (before, rest) = ws.outputs.split_at_mut(l);
+            let input = if l == 0 { x } else { before[l - 1].slice(s![..batch, ..]) };
+            let mut z = rest[0].slice_mut(s![..batch, ..]);
+            dense_forward(z.view_mut(), input, layer.w.view(), layer.b.view());
+            if l < last {
+                self.arch.activation.forward(z);
+            }
+        }
+        let logits = ws.outputs[last].slice(s![..batch, ..]);
+        softmax_cross_entropy_forward(ws.probs.slice_mut(s![..batch, ..]), logits, labels)
+    }
+
+    /// Forward and backward pass over one batch: accumulates ∂(mean loss)/∂θ into `grads`
+    /// and returns the mean cross-entropy of the batch.
+    pub fn loss_and_gradient(
+        &self,
+        ws: &mut Workspace<T>,
+        grads: &mut Params<T>,
+        x: ArrayView2<T>,
+        labels: &[u8],
+    ) -> T {
+        let batch = x.nrows();
+        let loss_sum = self.forward(ws, x, labels);
+        let last = self.params.layers.len() - 1;
+        softmax_cross_entropy_backward(
+            ws.deltas[last].slice_mut(s![..batch, ..]),
+            ws.probs.slice(s![..batch, ..]),
+            labels,
+        );
+        for l in (0..=last).rev() {
+            let (before, rest) = ws.deltas.split_at_mut(l);
+            let dout = rest[0].slice(s![..batch, ..]);
+            let input = if l == 0 { x } else { ws.outputs[l - 1].slice(s![..batch, ..]) };
+            let grad = &mut grads.layers[l];
+            let dx = (l > 0).then(|| before[l - 1].slice_mut(s![..batch, ..]));
+            let w = self.params.layers[l].w.view();
+            dense_backward(dx, grad.w.view_mut(), grad.b.view_mut(), dout, input, w);
+            if l > 0 {
+                self.arch.activation.backward(
+                    before[l - 1].slice_mut(s![..batch, ..]),
+                    ws.outputs[l - 1].slice(s![..batch, ..]),
+                );
+            }
+        }
+        loss_sum / T::from_f64(batch as f64)
+    }
+}
+
+/// The index of the largest entry (the first, on ties): the predicted class of a row.
+pub fn argmax<T: Real>(row: ArrayView1<T>) -> usize {
+    let mut best = 0;
+    for (j, &v) in row.iter().enumerate() {
+        if v > row[best] {
+            best = j;
+        }
+    }
+    best
+}

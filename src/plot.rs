@@ -1,0 +1,511 @@
+//! PNG charts of the training history.
+//!
+//! Everything is drawn into an in-memory RGB buffer with an embedded font (DejaVu Sans), so the
+//! output does not depend on the fonts installed on the machine, then encoded as PNG and written
+//! atomically: a failed run never leaves a half-written picture behind.
+
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint};
+use plotters::coord::types::RangedCoordf64;
+use plotters::element::{Drawable, PointCollection};
+use plotters::prelude::*;
+use plotters::style::{FontStyle, register_font};
+use plotters_backend::{BackendCoord, DrawingErrorKind};
+
+use crate::atomic::{WriteError, write_atomically};
+use crate::metrics::EpochMetrics;
+
+/// Size of the PNGs in pixels.
+pub const WIDTH: u32 = 900;
+pub const HEIGHT: u32 = 600;
+
+/// The family name under which the embedded font is registered with plotters.
+const FONT: &str = "DejaVu Sans";
+
+const TRAIN_COLOR: RGBColor = RGBColor(31, 119, 180); // blue
+const TEST_COLOR: RGBColor = RGBColor(214, 39, 40); // red
+
+/// Errors from drawing a chart, always naming the file it was meant for.
+#[derive(Debug, thiserror::Error)]
+pub enum PlotError {
+    #[error("cannot plot {}: the training history is empty", path.display())]
+    EmptyHistory { path: PathBuf },
+    #[error("cannot plot {}: epoch {epoch} has a non-finite {what}", path.display())]
+    NotFinite {
+        path: PathBuf,
+        epoch: usize,
+        what: String,
+    },
+    #[error("cannot plot {}: the embedded font could not be loaded", path.display())]
+    Font { path: PathBuf },
+    #[error("cannot draw {}: {source}", path.display())]
+    Draw {
+        path: PathBuf,
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    #[error(transparent)]
+    Write(#[from] WriteError),
+}
+
+/// Draws train and test accuracy (in percent) against the epoch number and writes the chart
+/// to `path` as a PNG. The y axis starts a little below the lowest accuracy so that curves
+/// close to 100% stay apart.
+pub fn plot_accuracy(path: &Path, history: &[EpochMetrics], title: &str) -> Result<(), PlotError> {
+    let curve = |name, color, marker, accuracy: fn(&EpochMetrics) -> f64| Series {
+        name,
+        color,
+        marker,
+        points: history
+            .iter()
+            .map(|m| (m.epoch as f64, 100.0 * accuracy(m)))
+            .collect(),
+    };
+    let series = [
+        curve("train", TRAIN_COLOR, Marker::Circle, |m| m.train_accuracy),
+        curve("test", TEST_COLOR, Marker::Triangle, |m| m.test_accuracy),
+    ];
+    plot_series(path, title, "epoch", "accuracy (%)", &series)
+}
+
+/// Marker shape drawn at each point of a curve, so curves differ in more than colour.
+#[derive(Debug, Clone, Copy)]
+enum Marker {
+    Circle,
+    Triangle,
+}
+
+/// One named curve of (epoch, value) points.
+struct Series<'a> {
+    name: &'a str,
+    color: RGBColor,
+    marker: Marker,
+    points: Vec<(f64, f64)>,
+}
+
+/// Draws percentage curves against integer epochs and writes the PNG atomically.
+fn plot_series(
+    path: &Path,
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    series: &[Series],
+) -> Result<(), PlotError> {
+    let points = || series.iter().flat_map(|s| s.points.iter().copied());
+    if points().next().is_none() {
+        return Err(PlotError::EmptyHistory { path: path.into() });
+    }
+    for s in series {
+        if let Some(&(epoch, _)) = s
+            .points
+            .iter()
+            .find(|(x, y)| !x.is_finite() || !y.is_finite())
+        {
+            return Err(PlotError::NotFinite {
+                path: path.into(),
+                epoch: epoch as usize,
+                what: s.name.to_string(),
+            });
+        }
+    }
+    if !font_is_registered() {
+        return Err(PlotError::Font { path: path.into() });
+    }
+
+    let last_epoch = points().map(|(x, _)| x).fold(1.0, f64::max);
+    let lowest = points().map(|(_, y)| y).fold(f64::INFINITY, f64::min);
+    let highest = points().map(|(_, y)| y).fold(f64::NEG_INFINITY, f64::max);
+
+    let mut rgb = vec![0u8; WIDTH as usize * HEIGHT as usize * 3];
+    draw(
+        &mut rgb, title, x_label, y_label, series, last_epoch, lowest, highest,
+    )
+    .map_err(|e| PlotError::Draw {
+        path: path.into(),
+        source: Box::new(e),
+    })?;
+
+    write_atomically(path, |w| {
+        let mut encoder = png::Encoder::new(w, WIDTH, HEIGHT);
+        encoder.set_color(png::ColorType::Rgb);
+        encoder.set_depth(png::BitDepth::Eight);
+        let mut writer = encoder.write_header()?;
+        writer.write_image_data(&rgb)?;
+        writer.finish()?;
+        Ok(())
+    })?;
+    Ok(())
+}
+
+/// Registers the embedded font with plotters once per process; false if it could not be parsed.
+fn font_is_registered() -> bool {
+    static REGISTERED: OnceLock<bool> = OnceLock::new();
+    *REGISTERED.get_or_init(|| {
+        register_font(FONT, FontStyle::Normal, dejavu::sans::regular()).is_ok()
+            && register_font(FONT, FontStyle::Bold, dejavu::sans::bold()).is_ok()
+    })
+}
+
+/// Renders the chart into `rgb` (WIDTH x HEIGHT x 3 bytes).
+#[allow(clippy::too_many_arguments)]
+fn draw(
+    rgb: &mut [u8],
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    series: &[Series],
+    last_epoch: f64,
+    lowest: f64,
+    highest: f64,
+) -> DrawResult<(), BitMapBackend<'static>> {
+    let root = BitMapBackend::with_buffer(rgb, (WIDTH, HEIGHT)).into_drawing_area();
+    root.fill(&WHITE)?;
+
+    let mut chart = ChartBuilder::on(&root)
+        // (`FontDesc::style` would keep the regular glyphs; the style must be chosen on creation.)
+        .caption(
+            title,
+            FontDesc::new(FontFamily::Name(FONT), 24.0, FontStyle::Bold),
+        )
+        .margin(16)
+        .x_label_area_size(50)
+        .y_label_area_size(70)
+        .build_cartesian_2d(EpochAxis::new(last_epoch), y_range(lowest, highest))?;
+
+    chart
+        .configure_mesh()
+        .x_desc(x_label)
+        .y_desc(y_label)
+        .label_style((FONT, 15))
+        .axis_desc_style((FONT, 17))
+        .x_label_formatter(&|x| format!("{x:.0}"))
+        .y_label_formatter(&percent_label)
+        .y_max_light_lines(4)
+        .bold_line_style(BLACK.mix(0.15))
+        .light_line_style(BLACK.mix(0.05))
+        .draw()?;
+
+    // Markers shrink when there are many epochs, so that they do not merge into a band.
+    let marker_size = (f64::from(WIDTH) / last_epoch / 4.0).clamp(2.0, 4.0) as u32;
+    for s in series {
+        let (color, shape) = (s.color, s.marker);
+        chart.draw_series(LineSeries::new(
+            s.points.iter().copied(),
+            color.stroke_width(2),
+        ))?;
+        chart
+            .draw_series(
+                s.points
+                    .iter()
+                    .map(|&p| Glyph::marker(p, shape, marker_size, color)),
+            )?
+            .label(s.name)
+            .legend(move |(x, y)| Glyph::legend((x + 12, y), shape, color));
+    }
+
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::LowerRight)
+        .label_font((FONT, 16))
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK.mix(0.3))
+        .margin(12)
+        .draw()?;
+
+    root.present()?;
+    Ok(())
+}
+
+/// A curve's marker at one point, optionally on a short stretch of the curve's line (which is
+/// how the legend shows a curve). Plotters' composed elements cannot do the latter here: they
+/// carry the backend type, which borrows our pixel buffer, and `draw_series` needs it 'static.
+struct Glyph<C> {
+    at: C,
+    shape: Marker,
+    /// Circle radius in pixels; triangles are scaled to look about as heavy.
+    size: u32,
+    color: RGBColor,
+    /// Half the length of the line through the marker; 0 for none.
+    line_half_length: i32,
+}
+
+impl<C> Glyph<C> {
+    fn marker(at: C, shape: Marker, size: u32, color: RGBColor) -> Self {
+        let line_half_length = 0;
+        Glyph {
+            at,
+            shape,
+            size,
+            color,
+            line_half_length,
+        }
+    }
+
+    fn legend(at: C, shape: Marker, color: RGBColor) -> Self {
+        let (size, line_half_length) = (4, 12);
+        Glyph {
+            at,
+            shape,
+            size,
+            color,
+            line_half_length,
+        }
+    }
+}
+
+impl<'a, C: 'a> PointCollection<'a, C> for &'a Glyph<C> {
+    type Point = &'a C;
+    type IntoIter = std::iter::Once<&'a C>;
+    fn point_iter(self) -> Self::IntoIter {
+        std::iter::once(&self.at)
+    }
+}
+
+impl<C, DB: DrawingBackend> Drawable<DB> for Glyph<C> {
+    fn draw<I: Iterator<Item = BackendCoord>>(
+        &self,
+        mut points: I,
+        backend: &mut DB,
+        _parent_dim: (u32, u32),
+    ) -> Result<(), DrawingErrorKind<DB::ErrorType>> {
+        let Some((x, y)) = points.next() else {
+            return Ok(());
+        };
+        let half = self.line_half_length;
+        if half > 0 {
+            backend.draw_line((x - half, y), (x + half, y), &self.color.stroke_width(2))?;
+        }
+        match self.shape {
+            Marker::Circle => backend.draw_circle((x, y), 4, &self.color.filled(), true),
+            Marker::Triangle => {
+                // Pointing up, circumradius 6 px: about the same visual weight as the circle.
+                let vertex = |degrees: f64| {
+                    let (sin, cos) = degrees.to_radians().sin_cos();
+                    (
+                        x + (6.0 * cos).round() as i32,
+                        y + (6.0 * sin).round() as i32,
+                    )
+                };
+                backend.fill_polygon([vertex(-90.0), vertex(30.0), vertex(150.0)], &self.color)
+            }
+        }
+    }
+}
+
+/// The x axis: epochs 1..=last on a continuous scale, with half an epoch (or 2% of the width)
+/// of room on both sides so the end markers are not cut by the frame, and ticks only at whole
+/// epochs: every one, or every 2nd, 5th, 10th, … so that there are at most 20 labels.
+struct EpochAxis {
+    scale: RangedCoordf64,
+    ticks: Vec<f64>,
+}
+
+impl EpochAxis {
+    fn new(last_epoch: f64) -> Self {
+        let pad = (0.02 * (last_epoch - 1.0)).max(0.5);
+        let last = last_epoch as u64;
+        let step = [1, 2, 5]
+            .into_iter()
+            .flat_map(|m| (0..10).map(move |e| m * 10u64.pow(e)))
+            .filter(|&step| last / step <= 20)
+            .min()
+            .unwrap_or(1);
+        let first = if step == 1 { 1 } else { step };
+        EpochAxis {
+            scale: ((1.0 - pad)..(last_epoch + pad)).into(),
+            ticks: (first..=last)
+                .step_by(step as usize)
+                .map(|e| e as f64)
+                .collect(),
+        }
+    }
+}
+
+impl Ranged for EpochAxis {
+    type FormatOption = DefaultFormatting;
+    type ValueType = f64;
+
+    fn map(&self, value: &f64, limit: (i32, i32)) -> i32 {
+        self.scale.map(value, limit)
+    }
+
+    fn key_points<Hint: KeyPointHint>(&self, hint: Hint) -> Vec<f64> {
+        // Whole epochs get bold grid lines; there are no light lines between them.
+        if hint.weight().allow_light_points() {
+            Vec::new()
+        } else {
+            self.ticks.clone()
+        }
+    }
+
+    fn range(&self) -> Range<f64> {
+        self.scale.range()
+    }
+}
+
+/// A y tick label: whole percents without decimals, finer ticks with one (the axis spans at
+/// least one percent, so ticks are never closer than 0.1).
+fn percent_label(y: &f64) -> String {
+    if (y - y.round()).abs() < 1e-6 {
+        format!("{y:.0}")
+    } else {
+        format!("{y:.1}")
+    }
+}
+
+/// y axis in percent: from a little below the lowest value, rounded down to a round number
+/// (a multiple of half a power of ten that suits the spread of the data), up to 100 plus a
+/// sliver so markers at 100% are not cut by the frame. The axis spans at least one percent.
+fn y_range(lowest: f64, highest: f64) -> Range<f64> {
+    let top = highest.max(100.0);
+    let span = (top - lowest).max(1.0);
+    let grid = 10f64.powf(span.log10().floor()) / 2.0;
+    let bottom = (((lowest - 0.1 * span) / grid).floor() * grid).max(0.0);
+    bottom..top + 0.015 * (top - bottom)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `n` epochs with train accuracy rising from `train.0` to `train.1`, test likewise.
+    fn history(n: usize, train: (f64, f64), test: (f64, f64)) -> Vec<EpochMetrics> {
+        let at = |(a, b): (f64, f64), i: usize| {
+            let t = if n > 1 {
+                i as f64 / (n - 1) as f64
+            } else {
+                1.0
+            };
+            // Fast rise, then flattening, like a real training run.
+            a + (b - a) * (1.0 - (1.0 - t).powi(3))
+        };
+        (0..n)
+            .map(|i| EpochMetrics {
+                epoch: i + 1,
+                train_loss: 0.1,
+                train_accuracy: at(train, i),
+                test_loss: 0.1,
+                test_accuracy: at(test, i),
+            })
+            .collect()
+    }
+
+    fn decoded_size(path: &Path) -> (u32, u32) {
+        let file = std::io::BufReader::new(std::fs::File::open(path).unwrap());
+        let mut reader = png::Decoder::new(file).read_info().unwrap();
+        let mut pixels = vec![0; reader.output_buffer_size().unwrap()];
+        let info = reader.next_frame(&mut pixels).unwrap();
+        (info.width, info.height)
+    }
+
+    #[test]
+    fn writes_a_png_that_decodes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("plots/accuracy.png");
+        let h = history(20, (0.95, 0.999), (0.955, 0.982));
+        plot_accuracy(&path, &h, "MLP on MNIST").unwrap();
+        assert_eq!(decoded_size(&path), (WIDTH, HEIGHT));
+    }
+
+    #[test]
+    fn a_single_epoch_works() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("one.png");
+        plot_accuracy(&path, &history(1, (0.9, 0.9), (0.91, 0.91)), "one").unwrap();
+        assert_eq!(decoded_size(&path), (WIDTH, HEIGHT));
+    }
+
+    #[test]
+    fn an_empty_history_is_an_error_naming_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("empty.png");
+        let err = plot_accuracy(&path, &[], "empty").unwrap_err();
+        assert!(matches!(err, PlotError::EmptyHistory { .. }), "{err:?}");
+        assert!(err.to_string().contains("empty.png"), "{err}");
+        assert!(!path.exists());
+    }
+
+    #[test]
+    fn a_non_finite_accuracy_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut h = history(3, (0.9, 0.95), (0.9, 0.95));
+        h[1].test_accuracy = f64::NAN;
+        let err = plot_accuracy(&dir.path().join("nan.png"), &h, "nan").unwrap_err();
+        assert!(err.to_string().contains("epoch 2"), "{err}");
+    }
+
+    #[test]
+    fn a_failed_write_leaves_no_file_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        let blocker = dir.path().join("not-a-folder");
+        std::fs::write(&blocker, b"x").unwrap();
+        let path = blocker.join("accuracy.png");
+        let err = plot_accuracy(&path, &history(5, (0.9, 0.99), (0.9, 0.98)), "t").unwrap_err();
+        assert!(matches!(err, PlotError::Write(_)), "{err:?}");
+        assert!(err.to_string().contains("not-a-folder"), "{err}");
+        let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(names.len(), 1, "stray files: {names:?}");
+    }
+
+    #[test]
+    fn a_failed_write_keeps_the_previous_picture() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("accuracy.png");
+        plot_accuracy(&path, &history(5, (0.9, 0.99), (0.9, 0.98)), "t").unwrap();
+        let before = std::fs::read(&path).unwrap();
+        plot_accuracy(&path, &[], "t").unwrap_err();
+        assert_eq!(std::fs::read(&path).unwrap(), before);
+    }
+
+    #[test]
+    fn epoch_ticks_are_whole_and_at_most_twenty() {
+        assert_eq!(EpochAxis::new(1.0).ticks, [1.0]);
+        assert_eq!(EpochAxis::new(20.0).ticks.len(), 20);
+        let ticks = EpochAxis::new(137.0).ticks;
+        assert!(ticks.len() <= 20, "{ticks:?}");
+        assert!(ticks.iter().all(|t| t.fract() == 0.0), "{ticks:?}");
+    }
+
+    #[test]
+    fn the_y_axis_zooms_in_on_high_accuracies() {
+        let r = y_range(95.0, 99.9);
+        assert_eq!(r.start, 94.5);
+        assert!((100.0..101.0).contains(&r.end), "{r:?}");
+        assert_eq!(y_range(99.05, 99.95).start, 98.5);
+        assert_eq!(y_range(100.0, 100.0).start, 99.5);
+        assert_eq!(y_range(10.0, 50.0).start, 0.0);
+        assert_eq!(y_range(30.0, 99.0).start, 20.0);
+    }
+
+    #[test]
+    #[ignore]
+    fn zz_look() {
+        let h = history(20, (0.95, 0.999), (0.955, 0.982));
+        plot_accuracy(
+            Path::new("/tmp/plot-check.png"),
+            &h,
+            "MLP on MNIST: accuracy per epoch",
+        )
+        .unwrap();
+        plot_accuracy(
+            Path::new("/tmp/plot-check1.png"),
+            &history(1, (0.93, 0.93), (0.94, 0.94)),
+            "one epoch",
+        )
+        .unwrap();
+        plot_accuracy(
+            Path::new("/tmp/plot-check137.png"),
+            &history(137, (0.2, 0.999), (0.25, 0.982)),
+            "137 epochs",
+        )
+        .unwrap();
+        plot_accuracy(
+            Path::new("/tmp/plot-narrow.png"),
+            &history(8, (0.9955, 0.9995), (0.9905, 0.9921)),
+            "narrow",
+        )
+        .unwrap();
+    }
+}

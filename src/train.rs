@@ -1,0 +1,213 @@
+//! The training loop: mini-batch SGD over reshuffled epochs, with the train and test sets
+//! evaluated after every epoch.
+
+use std::time::Instant;
+
+use ndarray::{Array2, s};
+use serde::{Deserialize, Serialize};
+
+use crate::dataset::{LabeledImages, NUM_CLASSES};
+use crate::input::{InputScaling, ScalingKind, fill_batch};
+use crate::layers::Activation;
+use crate::metrics::{EpochMetrics, EpochTiming};
+use crate::mlp::{Architecture, Mlp, Params, Workspace};
+use crate::model::{Classifier, Evaluation, MismatchError};
+use crate::optim::Sgd;
+use crate::rng::SeededRng;
+
+/// Everything that determines a training run; recorded in the weights file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainConfig {
+    pub epochs: usize,
+    /// Widths of the hidden layers, first to last.
+    pub hidden: Vec<usize>,
+    pub activation: Activation,
+    pub batch_size: usize,
+    pub learning_rate: f64,
+    pub momentum: f64,
+    pub seed: u64,
+    pub input_scaling: ScalingKind,
+}
+
+impl Default for TrainConfig {
+    /// The defaults of `mnist-mlp train`: 784-256-10 ReLU, SGD 0.1 with momentum 0.9,
+    /// batches of 128, 20 epochs (98.3% on MNIST).
+    fn default() -> Self {
+        TrainConfig {
+            epochs: 20,
+            hidden: vec![256],
+            activation: Activation::Relu,
+            batch_size: 128,
+            learning_rate: 0.1,
+            momentum: 0.9,
+            seed: 42,
+            input_scaling: ScalingKind::Unit,
+        }
+    }
+}
+
+/// A training configuration that cannot run.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum ConfigError {
+    #[error("--epochs must be at least 1")]
+    NoEpochs,
+    #[error("--hidden needs at least one hidden layer (e.g. --hidden 256 or --hidden 512,256)")]
+    NoHiddenLayer,
+    #[error("--hidden: every hidden layer needs at least 1 unit, got {0:?}")]
+    EmptyHiddenLayer(Vec<usize>),
+    #[error("--batch-size must be at least 1")]
+    NoBatch,
+    #[error("--lr must be a positive finite number, got {0}")]
+    LearningRate(f64),
+    #[error("--momentum must be in [0, 1), got {0}")]
+    Momentum(f64),
+}
+
+impl TrainConfig {
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.epochs == 0 {
+            return Err(ConfigError::NoEpochs);
+        }
+        if self.hidden.is_empty() {
+            return Err(ConfigError::NoHiddenLayer);
+        }
+        if self.hidden.contains(&0) {
+            return Err(ConfigError::EmptyHiddenLayer(self.hidden.clone()));
+        }
+        if self.batch_size == 0 {
+            return Err(ConfigError::NoBatch);
+        }
+        if !(self.learning_rate.is_finite() && self.learning_rate > 0.0) {
+            return Err(ConfigError::LearningRate(self.learning_rate));
+        }
+        if !(0.0..1.0).contains(&self.momentum) {
+            return Err(ConfigError::Momentum(self.momentum));
+        }
+        Ok(())
+    }
+
+    /// The network this configuration trains on images of `input_size` pixels.
+    pub fn architecture(&self, input_size: usize) -> Architecture {
+        Architecture {
+            input_size,
+            hidden: self.hidden.clone(),
+            num_classes: NUM_CLASSES,
+            activation: self.activation,
+        }
+    }
+}
+
+/// Why training stopped early.
+#[derive(Debug, thiserror::Error)]
+pub enum TrainError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("the training set is empty")]
+    EmptyTrainingSet,
+    #[error("the test set does not fit the network: {0}")]
+    TestSet(#[from] MismatchError),
+    #[error(
+        "training diverged in epoch {epoch}, batch {batch}: the loss became {loss}. \
+         Try a smaller learning rate (--lr); the weights of the last finished epoch are kept"
+    )]
+    Diverged { epoch: usize, batch: usize, loss: f64 },
+    #[error(transparent)]
+    Observer(anyhow::Error),
+}
+
+/// Told about progress while training runs.
+pub trait TrainObserver {
+    /// After each batch: `done` of `total` batches of the current epoch.
+    fn batch_done(&mut self, _done: usize, _total: usize) {}
+    /// After each epoch, with the network as it is now, the metrics of all epochs so far
+    /// and the timing of this one. An error stops training.
+    fn epoch_done(
+        &mut self,
+        classifier: &Classifier,
+        history: &[EpochMetrics],
+        timing: EpochTiming,
+    ) -> anyhow::Result<()>;
+}
+
+/// A finished run.
+pub struct TrainOutcome {
+    pub classifier: Classifier,
+    pub history: Vec<EpochMetrics>,
+    pub timings: Vec<EpochTiming>,
+    /// The test-set evaluation after the last epoch.
+    pub final_test: Evaluation,
+}
+
+/// Trains a network as `config` says on `train_set`, evaluating it on both sets after
+/// every epoch. Deterministic: the same config and data give the same weights.
+pub fn train(
+    config: &TrainConfig,
+    train_set: &LabeledImages,
+    test_set: &LabeledImages,
+    observer: &mut dyn TrainObserver,
+) -> Result<TrainOutcome, TrainError> {
+    config.validate()?;
+    let n = train_set.labels.len();
+    if n == 0 {
+        return Err(TrainError::EmptyTrainingSet);
+    }
+    let arch = config.architecture(train_set.images.pixels_per_image());
+    let mut classifier = Classifier {
+        input_scaling: InputScaling::fit(config.input_scaling, &train_set.images),
+        mlp: Mlp::initial(arch.clone(), config.seed),
+    };
+    classifier.check_compatible(test_set)?;
+
+    let batch = config.batch_size.min(n);
+    let mut ws = Workspace::new(&arch, batch);
+    let mut grads = Params::zeros(&arch);
+    let mut x = Array2::<f32>::zeros((batch, arch.input_size));
+    let mut labels = Vec::with_capacity(batch);
+    let mut sgd = Sgd::new(&arch, config.learning_rate as f32, config.momentum as f32);
+    let table = classifier.input_scaling.lookup_table();
+    let mut order: Vec<usize> = (0..n).collect();
+    let mut shuffler = SeededRng::derive(config.seed, 1);
+    let batches = n.div_ceil(batch);
+    let mut history = Vec::with_capacity(config.epochs);
+    let mut timings = Vec::with_capacity(config.epochs);
+    let mut final_test = None;
+
+    for epoch in 1..=config.epochs {
+        let started = Instant::now();
+        shuffler.shuffle(&mut order);
+        for (b, chunk) in order.chunks(batch).enumerate() {
+            let mut xb = x.slice_mut(s![..chunk.len(), ..]);
+            fill_batch(xb.view_mut(), &train_set.images, chunk.iter().copied(), &table);
+            labels.clear();
+            labels.extend(chunk.iter().map(|&i| train_set.labels[i]));
+            grads.fill_zero();
+            let loss = classifier.mlp.loss_and_gradient(&mut ws, &mut grads, xb.view(), &labels);
+            if !loss.is_finite() {
+                return Err(TrainError::Diverged { epoch, batch: b + 1, loss: loss as f64 });
+            }
+            sgd.step(&mut classifier.mlp.params, &grads);
+            observer.batch_done(b + 1, batches);
+        }
+        let train_seconds = started.elapsed().as_secs_f64();
+
+        let started = Instant::now();
+        let on_train = classifier.evaluate(train_set);
+        let on_test = classifier.evaluate(test_set);
+        if !on_train.loss.is_finite() {
+            return Err(TrainError::Diverged { epoch, batch: batches, loss: on_train.loss });
+        }
+        history.push(EpochMetrics {
+            epoch,
+            train_loss: on_train.loss,
+            train_accuracy: on_train.accuracy(),
+            test_loss: on_test.loss,
+            test_accuracy: on_test.accuracy(),
+        });
+        let timing = EpochTiming { train_seconds, eval_seconds: started.elapsed().as_secs_f64() };
+        timings.push(timing);
+        observer.epoch_done(&classifier, &history, timing).map_err(TrainError::Observer)?;
+        final_test = Some(on_test);
+    }
+    let final_test = final_test.expect("validated: at least one epoch");
+    Ok(TrainOutcome { classifier, history, timings, final_test })
+}

@@ -1,0 +1,292 @@
+//! The weights file: the trained network with everything needed to use and to explain it.
+//!
+//! Layout: the 8 bytes `MNISTMLP`, the format version as a little-endian u32, then a bincode
+//! (serde, standard configuration) payload holding the architecture, the input scaling, the
+//! training configuration, the per-epoch metrics and the tensors `w1, b1, w2, b2, …`.
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::atomic::{WriteError, write_atomically};
+use crate::input::InputScaling;
+use crate::metrics::EpochMetrics;
+use crate::mlp::{Architecture, Mlp, Params};
+use crate::model::Classifier;
+use crate::train::TrainConfig;
+
+pub const MAGIC: [u8; 8] = *b"MNISTMLP";
+pub const FORMAT_VERSION: u32 = 1;
+const HEADER_LEN: usize = MAGIC.len() + 4;
+/// Bound on what decoding may allocate: far above any network this tool trains, far below
+/// what a corrupt length field could ask for.
+const PAYLOAD_LIMIT: usize = 1 << 31;
+
+fn bincode_config() -> impl bincode::config::Config {
+    bincode::config::standard().with_limit::<PAYLOAD_LIMIT>()
+}
+
+/// A trained network with its history, as stored in a weights file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SavedRun {
+    pub classifier: Classifier,
+    pub config: TrainConfig,
+    pub history: Vec<EpochMetrics>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Payload {
+    architecture: Architecture,
+    input_scaling: InputScaling,
+    config: TrainConfig,
+    history: Vec<EpochMetrics>,
+    tensors: Vec<Tensor>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Tensor {
+    name: String,
+    shape: Vec<usize>,
+    data: Vec<f32>,
+}
+
+/// A weights file that cannot be used, and why.
+#[derive(Debug, thiserror::Error)]
+#[error("{}: {problem}", path.display())]
+pub struct WeightsError {
+    pub path: PathBuf,
+    pub problem: WeightsProblem,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum WeightsProblem {
+    #[error("cannot read the weights file: {0}")]
+    Read(io::Error),
+    #[error(
+        "not an mnist-mlp weights file (it does not start with \"MNISTMLP\"); \
+         run `mnist-mlp train` to make one"
+    )]
+    NotWeights,
+    #[error(
+        "written by a newer mnist-mlp (format version {found}, this build reads version \
+         {FORMAT_VERSION}): update mnist-mlp, or re-run `mnist-mlp train`"
+    )]
+    Newer { found: u32 },
+    #[error("format version {found} is not supported (this build reads version {FORMAT_VERSION})")]
+    Unsupported { found: u32 },
+    #[error("truncated or corrupt weights file ({0}); re-run `mnist-mlp train` to regenerate it")]
+    Corrupt(String),
+    #[error("inconsistent weights file: {0}")]
+    Shape(String),
+    #[error("tensor {0} holds a NaN or infinite value")]
+    NonFinite(String),
+}
+
+fn tensor_names(layer: usize) -> (String, String) {
+    (format!("w{}", layer + 1), format!("b{}", layer + 1))
+}
+
+/// Writes the run to `path` atomically (the old file stays until the new one is complete).
+pub fn save(path: &Path, run: &SavedRun) -> Result<(), WriteError> {
+    let mlp = &run.classifier.mlp;
+    let mut tensors = Vec::new();
+    for (l, layer) in mlp.params.layers.iter().enumerate() {
+        let (w_name, b_name) = tensor_names(l);
+        tensors.push(Tensor {
+            name: w_name,
+            shape: layer.w.shape().to_vec(),
+            data: layer.w.iter().copied().collect(),
+        });
+        tensors.push(Tensor {
+            name: b_name,
+            shape: layer.b.shape().to_vec(),
+            data: layer.b.to_vec(),
+        });
+    }
+    let payload = Payload {
+        architecture: mlp.arch.clone(),
+        input_scaling: run.classifier.input_scaling,
+        config: run.config.clone(),
+        history: run.history.clone(),
+        tensors,
+    };
+    let bytes = bincode::serde::encode_to_vec(&payload, bincode_config())
+        .map_err(|e| WriteError::Write { path: path.to_path_buf(), source: io::Error::other(e) })?;
+    write_atomically(path, |w| {
+        w.write_all(&MAGIC)?;
+        w.write_all(&FORMAT_VERSION.to_le_bytes())?;
+        w.write_all(&bytes)
+    })
+}
+
+/// Reads and checks a weights file: magic, version, and every tensor's name, shape and values.
+pub fn load(path: &Path) -> Result<SavedRun, WeightsError> {
+    let fail = |problem| WeightsError { path: path.to_path_buf(), problem };
+    let bytes = std::fs::read(path).map_err(|e| fail(WeightsProblem::Read(e)))?;
+    decode(&bytes).map_err(fail)
+}
+
+/// [`load`] on bytes already in memory.
+pub fn decode(bytes: &[u8]) -> Result<SavedRun, WeightsProblem> {
+    if bytes.len() < MAGIC.len() || bytes[..MAGIC.len()] != MAGIC {
+        return Err(WeightsProblem::NotWeights);
+    }
+    let version_bytes: [u8; 4] = bytes
+        .get(MAGIC.len()..HEADER_LEN)
+        .and_then(|b| b.try_into().ok())
+        .ok_or_else(|| WeightsProblem::Corrupt("the header is cut short".into()))?;
+    let found = u32::from_le_bytes(version_bytes);
+    if found > FORMAT_VERSION {
+        return Err(WeightsProblem::Newer { found });
+    }
+    if found < FORMAT_VERSION {
+        return Err(WeightsProblem::Unsupported { found });
+    }
+    let (payload, used): (Payload, usize) =
+        bincode::serde::decode_from_slice(&bytes[HEADER_LEN..], bincode_config())
+            .map_err(|e| WeightsProblem::Corrupt(e.to_string()))?;
+    if used != bytes.len() - HEADER_LEN {
+        return Err(WeightsProblem::Corrupt(format!(
+            "{} unexpected bytes after the end of the data",
+            bytes.len() - HEADER_LEN - used
+        )));
+    }
+    let Payload { architecture, input_scaling, config, history, tensors } = payload;
+    let params = params_from_tensors(&architecture, tensors)?;
+    Ok(SavedRun {
+        classifier: Classifier { mlp: Mlp { arch: architecture, params }, input_scaling },
+        config,
+        history,
+    })
+}
+
+/// Checks that the stored tensors are exactly the ones `arch` needs and moves them in.
+fn params_from_tensors(
+    arch: &Architecture,
+    tensors: Vec<Tensor>,
+) -> Result<Params<f32>, WeightsProblem> {
+    let shape_err = |msg: String| WeightsProblem::Shape(msg);
+    if arch.input_size == 0 || arch.num_classes == 0 || arch.hidden.contains(&0) {
+        return Err(shape_err(format!("the architecture {} has an empty layer", arch.describe())));
+    }
+    let mut params = Params::<f32>::zeros(arch);
+    let expected = 2 * arch.num_layers();
+    if tensors.len() != expected {
+        return Err(shape_err(format!(
+            "{} tensors stored, but the architecture {} needs {expected}",
+            tensors.len(),
+            arch.describe()
+        )));
+    }
+    let slots = params.tensors_mut().zip(tensors).enumerate();
+    for (i, (slot, tensor)) in slots {
+        let (w_name, b_name) = tensor_names(i / 2);
+        let name = if i % 2 == 0 { w_name } else { b_name };
+        if tensor.name != name {
+            return Err(shape_err(format!("tensor {} is named {:?}", name, tensor.name)));
+        }
+        let size: usize = tensor.shape.iter().product();
+        if size != slot.len() || tensor.data.len() != slot.len() {
+            let dims: Vec<String> = tensor.shape.iter().map(|d| d.to_string()).collect();
+            return Err(shape_err(format!(
+                "{name} is {} ({} values) but the architecture {} needs {} values",
+                dims.join("x"),
+                tensor.data.len(),
+                arch.describe(),
+                slot.len()
+            )));
+        }
+        if tensor.data.iter().any(|v| !v.is_finite()) {
+            return Err(WeightsProblem::NonFinite(name));
+        }
+        slot.copy_from_slice(&tensor.data);
+    }
+    Ok(params)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layers::Activation;
+
+    fn run() -> SavedRun {
+        let config = TrainConfig { hidden: vec![5, 4], ..TrainConfig::default() };
+        let arch = config.architecture(6);
+        SavedRun {
+            classifier: Classifier {
+                mlp: Mlp::initial(arch, 3),
+                input_scaling: InputScaling::Standardized { mean: 0.1, std: 0.3 },
+            },
+            config,
+            history: vec![],
+        }
+    }
+
+    #[test]
+    fn save_then_load_is_the_identity() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("w.bin");
+        let original = run();
+        save(&path, &original).unwrap();
+        assert_eq!(load(&path).unwrap(), original);
+    }
+
+    fn saved_bytes() -> Vec<u8> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("w.bin");
+        save(&path, &run()).unwrap();
+        std::fs::read(path).unwrap()
+    }
+
+    fn problem(bytes: &[u8]) -> String {
+        decode(bytes).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn rejects_other_files_newer_versions_and_truncation() {
+        let bytes = saved_bytes();
+        assert!(problem(b"").contains("not an mnist-mlp weights file"));
+        assert!(problem(b"\x89PNG\r\n\x1a\n....").contains("not an mnist-mlp weights file"));
+        let mut newer = bytes.clone();
+        newer[8..12].copy_from_slice(&7u32.to_le_bytes());
+        assert!(problem(&newer).contains("newer"));
+        for cut in [10, 13, bytes.len() / 2, bytes.len() - 1] {
+            assert!(problem(&bytes[..cut]).contains("truncated or corrupt"), "cut at {cut}");
+        }
+        let mut longer = bytes.clone();
+        longer.push(0);
+        assert!(problem(&longer).contains("unexpected bytes"));
+    }
+
+    #[test]
+    fn rejects_tensors_that_do_not_fit_the_architecture() {
+        let mut other = run();
+        other.classifier.mlp.params.layers[1].w = ndarray::Array2::zeros((3, 4));
+        let bytes = encode_raw(&other);
+        let msg = problem(&bytes);
+        assert!(msg.contains("w2 is 3x4") && msg.contains("6-5-4-10"), "{msg}");
+    }
+
+    #[test]
+    fn rejects_nan_weights() {
+        let mut bad = run();
+        bad.classifier.mlp.params.layers[0].b[2] = f32::NAN;
+        assert!(problem(&encode_raw(&bad)).contains("b1 holds a NaN"));
+    }
+
+    #[test]
+    fn architecture_is_recorded() {
+        let loaded = decode(&saved_bytes()).unwrap();
+        assert_eq!(loaded.classifier.mlp.arch.hidden, vec![5, 4]);
+        assert_eq!(loaded.classifier.mlp.arch.activation, Activation::Relu);
+    }
+
+    /// Encodes without the checks that `save` relies on, to build bad files.
+    fn encode_raw(run: &SavedRun) -> Vec<u8> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("w.bin");
+        save(&path, run).unwrap();
+        std::fs::read(path).unwrap()
+    }
+}

@@ -1,0 +1,163 @@
+//! The network's mathematics: a finite-difference check of every gradient, and sanity
+//! properties of a freshly initialised and a trained network.
+
+use mnist_mlp::layers::Activation;
+use mnist_mlp::mlp::{Architecture, Mlp, Params, Workspace, argmax};
+use mnist_mlp::optim::Sgd;
+use mnist_mlp::rng::SeededRng;
+use ndarray::Array2;
+
+fn random_inputs(rows: usize, cols: usize, seed: u64) -> Array2<f64> {
+    let mut rng = SeededRng::new(seed);
+    Array2::from_shape_fn((rows, cols), |_| rng.uniform())
+}
+
+/// Mean cross-entropy of `mlp` on one batch.
+fn mean_loss(mlp: &Mlp<f64>, x: &Array2<f64>, labels: &[u8]) -> f64 {
+    let mut ws = Workspace::new(&mlp.arch, x.nrows());
+    mlp.forward(&mut ws, x.view(), labels) / x.nrows() as f64
+}
+
+/// Compares the analytic gradient of every entry of every tensor (weights and biases of
+/// every layer) with the centred difference (f(θ+h) − f(θ−h)) / 2h, by relative error.
+fn gradient_check(hidden: Vec<usize>, activation: Activation) {
+    let arch = Architecture { input_size: 6, hidden, num_classes: 4, activation };
+    let mut mlp = Mlp::<f64>::initial(arch.clone(), 11);
+    // Non-zero biases, so that their gradients are exercised away from the initial state.
+    let mut rng = SeededRng::new(5);
+    for layer in &mut mlp.params.layers {
+        layer.b.mapv_inplace(|_| 0.1 * rng.standard_normal());
+    }
+    let x = random_inputs(3, 6, 2);
+    let labels = [0u8, 3, 1];
+
+    let mut grads = Params::zeros(&arch);
+    let mut ws = Workspace::new(&arch, 3);
+    mlp.loss_and_gradient(&mut ws, &mut grads, x.view(), &labels);
+    let analytic: Vec<Vec<f64>> = grads.tensors().map(|t| t.to_vec()).collect();
+
+    let h = 1e-5;
+    let mut worst = 0.0f64;
+    for (t, analytic_tensor) in analytic.iter().enumerate() {
+        for (i, &a) in analytic_tensor.iter().enumerate() {
+            let mut probe = |delta: f64| {
+                let mut shifted = mlp.clone();
+                shifted.params.tensors_mut().nth(t).unwrap()[i] += delta;
+                mean_loss(&shifted, &x, &labels)
+            };
+            let numeric = (probe(h) - probe(-h)) / (2.0 * h);
+            let scale = a.abs() + numeric.abs();
+            let err = if scale < 1e-10 { 0.0 } else { (a - numeric).abs() / scale };
+            assert!(
+                err < 1e-6,
+                "{} {:?}: tensor {t} entry {i}: analytic {a:e}, numeric {numeric:e}, rel. error {err:e}",
+                arch.describe(),
+                arch.hidden
+            );
+            worst = worst.max(err);
+        }
+    }
+    // Every tensor took part: no gradient is identically zero.
+    for (t, g) in analytic.iter().enumerate() {
+        assert!(g.iter().any(|v| v.abs() > 1e-8), "tensor {t} has an all-zero gradient");
+    }
+    eprintln!("{}: worst relative error {worst:e}", arch.describe());
+}
+
+#[test]
+fn gradients_one_hidden_layer_relu() {
+    gradient_check(vec![5], Activation::Relu);
+}
+
+#[test]
+fn gradients_one_hidden_layer_tanh() {
+    gradient_check(vec![5], Activation::Tanh);
+}
+
+#[test]
+fn gradients_one_hidden_layer_sigmoid() {
+    gradient_check(vec![5], Activation::Sigmoid);
+}
+
+#[test]
+fn gradients_two_hidden_layers_relu() {
+    gradient_check(vec![5, 3], Activation::Relu);
+}
+
+#[test]
+fn gradients_two_hidden_layers_tanh() {
+    gradient_check(vec![5, 3], Activation::Tanh);
+}
+
+#[test]
+fn gradients_two_hidden_layers_sigmoid() {
+    gradient_check(vec![5, 3], Activation::Sigmoid);
+}
+
+#[test]
+fn gradients_accumulate_across_calls() {
+    let arch = Architecture { input_size: 6, hidden: vec![5], num_classes: 4, activation: Activation::Tanh };
+    let mlp = Mlp::<f64>::initial(arch.clone(), 1);
+    let x = random_inputs(2, 6, 9);
+    let mut once = Params::zeros(&arch);
+    let mut twice = Params::zeros(&arch);
+    let mut ws = Workspace::new(&arch, 2);
+    mlp.loss_and_gradient(&mut ws, &mut once, x.view(), &[1, 2]);
+    mlp.loss_and_gradient(&mut ws, &mut twice, x.view(), &[1, 2]);
+    mlp.loss_and_gradient(&mut ws, &mut twice, x.view(), &[1, 2]);
+    for (a, b) in once.tensors().zip(twice.tensors()) {
+        for (a, b) in a.iter().zip(b) {
+            approx::assert_abs_diff_eq!(2.0 * a, *b, epsilon = 1e-12);
+        }
+    }
+}
+
+/// MNIST-like inputs: mostly zero, some ink in [0, 1].
+fn mnist_like_inputs(rows: usize, seed: u64) -> Array2<f32> {
+    let mut rng = SeededRng::new(seed);
+    Array2::from_shape_fn((rows, 784), |_| {
+        if rng.uniform() < 0.8 { 0.0 } else { rng.uniform() as f32 }
+    })
+}
+
+#[test]
+fn initial_loss_is_about_ln_10() {
+    for activation in [Activation::Relu, Activation::Tanh, Activation::Sigmoid] {
+        let arch = Architecture { input_size: 784, hidden: vec![256], num_classes: 10, activation };
+        let mlp = Mlp::<f32>::initial(arch.clone(), 42);
+        let x = mnist_like_inputs(500, 3);
+        let labels: Vec<u8> = (0..500).map(|i| (i % 10) as u8).collect();
+        let mut ws = Workspace::new(&arch, 500);
+        let loss = mlp.forward(&mut ws, x.view(), &labels) / 500.0;
+        let ln10 = 10f32.ln();
+        // Sigmoid outputs are not centred (mean ≈ 0.5), which spreads the initial logits
+        // more; the others start within a few percent of a uniform guess.
+        let tolerance = if activation == Activation::Sigmoid { 0.4 } else { 0.15 };
+        assert!(
+            (loss - ln10).abs() < tolerance,
+            "{activation:?}: initial loss {loss}, ln 10 = {ln10}"
+        );
+    }
+}
+
+#[test]
+fn overfits_twenty_samples_to_full_accuracy() {
+    let arch = Architecture { input_size: 784, hidden: vec![64], num_classes: 10, activation: Activation::Relu };
+    let mut mlp = Mlp::<f32>::initial(arch.clone(), 7);
+    let x = mnist_like_inputs(20, 4);
+    let labels: Vec<u8> = (0..20).map(|i| ((i * 7) % 10) as u8).collect();
+    let mut ws = Workspace::new(&arch, 20);
+    let mut grads = Params::zeros(&arch);
+    let mut sgd = Sgd::new(&arch, 0.1, 0.9);
+    let mut loss = f32::INFINITY;
+    for _ in 0..200 {
+        grads.fill_zero();
+        loss = mlp.loss_and_gradient(&mut ws, &mut grads, x.view(), &labels);
+        sgd.step(&mut mlp.params, &grads);
+    }
+    mlp.forward(&mut ws, x.view(), &labels);
+    let correct = ws.probs(20).rows().into_iter().map(argmax).zip(&labels)
+        .filter(|&(p, &l)| p == l as usize).count();
+    assert_eq!(correct, 20, "final loss {loss}");
+    assert!(loss < 0.01, "loss {loss}");
+}
