@@ -40,8 +40,7 @@ pub fn write_atomically(
             "it is a folder, not a file",
         )));
     }
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".tmp-")
+    let mut tmp = temp_file_builder(".tmp-")
         .tempfile_in(parent)
         .map_err(write_err)?;
     {
@@ -53,6 +52,19 @@ pub fn write_atomically(
     // On error the temporary file is deleted when `tmp` drops.
     tmp.persist(path).map_err(|e| write_err(e.error))?;
     Ok(())
+}
+
+/// Hidden temporary files (`prefix` + random) for contents that will be renamed into place,
+/// readable by all like any ordinary output (tempfile's default would be owner-only).
+pub fn temp_file_builder(prefix: &'static str) -> tempfile::Builder<'static, 'static> {
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(prefix);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(fs::Permissions::from_mode(0o644));
+    }
+    builder
 }
 
 /// [`write_atomically`] for contents already in memory.

@@ -50,7 +50,7 @@ pub struct TrainArgs {
     #[arg(long, default_value_t = TrainConfig::default().epochs)]
     pub epochs: usize,
     /// Hidden layer widths, comma-separated (e.g. 256 or 512,256).
-    #[arg(long, value_delimiter = ',', default_values_t = TrainConfig::default().hidden)]
+    #[arg(long, value_delimiter = ',', action = clap::ArgAction::Set, overrides_with = "hidden", default_values_t = TrainConfig::default().hidden)]
     pub hidden: Vec<usize>,
     /// Activation of the hidden layers.
     #[arg(long, value_enum, default_value_t = TrainConfig::default().activation)]
@@ -134,14 +134,27 @@ mod tests {
     #[test]
     fn defaults_are_the_library_defaults() {
         let cli = Cli::try_parse_from(["mnist-mlp", "train"]).unwrap();
-        let Command::Train(args) = cli.command else { panic!("not train") };
+        let Command::Train(args) = cli.command else {
+            panic!("not train")
+        };
         assert_eq!(args.config(), TrainConfig::default());
     }
 
     #[test]
     fn hidden_takes_a_comma_separated_list() {
         let cli = Cli::try_parse_from(["mnist-mlp", "train", "--hidden", "512,256"]).unwrap();
-        let Command::Train(args) = cli.command else { panic!("not train") };
+        let Command::Train(args) = cli.command else {
+            panic!("not train")
+        };
         assert_eq!(args.hidden, vec![512, 256]);
+    }
+
+    #[test]
+    fn a_repeated_hidden_flag_replaces_the_earlier_one() {
+        let argv = ["mnist-mlp", "train", "--hidden", "32", "--hidden", "64,16"];
+        let Command::Train(args) = Cli::try_parse_from(argv).unwrap().command else {
+            panic!("not train")
+        };
+        assert_eq!(args.hidden, vec![64, 16]);
     }
 }

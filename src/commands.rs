@@ -37,14 +37,27 @@ fn mirrors(data: &DataArgs) -> Vec<String> {
 }
 
 fn prepare_data(data: &DataArgs, offline: bool) -> anyhow::Result<()> {
-    ensure_data(&data.data_dir, offline, &mirrors(data), stderr_is_terminal())?;
+    ensure_data(
+        &data.data_dir,
+        offline,
+        &mirrors(data),
+        stderr_is_terminal(),
+    )?;
     Ok(())
 }
 
 fn download_command(args: &DownloadArgs, out: &mut dyn Write) -> anyhow::Result<()> {
-    let fetched = download_missing(&args.data.data_dir, &mirrors(&args.data), stderr_is_terminal())?;
+    let fetched = download_missing(
+        &args.data.data_dir,
+        &mirrors(&args.data),
+        stderr_is_terminal(),
+    )?;
     if fetched.is_empty() {
-        writeln!(out, "all MNIST files already in {}", args.data.data_dir.display())?;
+        writeln!(
+            out,
+            "all MNIST files already in {}",
+            args.data.data_dir.display()
+        )?;
     }
     for path in fetched {
         writeln!(out, "downloaded {}", path.display())?;
@@ -144,7 +157,12 @@ fn train_command(args: &TrainArgs, out: &mut dyn Write) -> anyhow::Result<()> {
         out,
         "training {}-{}-10 {} on {} images ({} test) from {}",
         train_set.images.pixels_per_image(),
-        config.hidden.iter().map(|h| h.to_string()).collect::<Vec<_>>().join("-"),
+        config
+            .hidden
+            .iter()
+            .map(|h| h.to_string())
+            .collect::<Vec<_>>()
+            .join("-"),
         config.activation.name(),
         train_set.labels.len(),
         test_set.labels.len(),
@@ -158,7 +176,13 @@ fn train_command(args: &TrainArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     } else {
         ProgressBar::hidden()
     };
-    let mut writer = EpochWriter { args, config: &config, out, progress, timings: Vec::new() };
+    let mut writer = EpochWriter {
+        args,
+        config: &config,
+        out,
+        progress,
+        timings: Vec::new(),
+    };
     let outcome = train(&config, &train_set, &test_set, &mut writer)?;
     writer.progress.finish_and_clear();
     let last = outcome.history.last().expect("at least one epoch");

@@ -14,6 +14,7 @@ use std::time::Duration;
 use indicatif::{HumanBytes, ProgressBar, ProgressStyle};
 use sha2::{Digest, Sha256};
 
+use crate::atomic::temp_file_builder;
 use crate::dataset::{self, TEST_IMAGES, TEST_LABELS, TRAIN_IMAGES, TRAIN_LABELS};
 use crate::idx::content_reader;
 
@@ -246,7 +247,7 @@ fn fetch_verified(
 ) -> Result<PathBuf, AttemptError> {
     let response = agent.get(url).call()?;
     let length = response.body().content_length();
-    let mut tmp = temp_file_builder()
+    let mut tmp = temp_file_builder(".download-")
         .tempfile_in(dir)
         .map_err(AttemptError::TempFile)?;
     let progress = Progress::start(file.name, url, length, show_progress);
@@ -274,19 +275,6 @@ fn fetch_verified(
         source: e.error,
     })?;
     Ok(path)
-}
-
-/// Temporary files for downloads: hidden, and readable by all like any downloaded file
-/// (tempfile's default would make the data readable only by its owner).
-fn temp_file_builder() -> tempfile::Builder<'static, 'static> {
-    let mut builder = tempfile::Builder::new();
-    builder.prefix(".download-");
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        builder.permissions(fs::Permissions::from_mode(0o644));
-    }
-    builder
 }
 
 /// The name to store a download under: `name`, less a `.gz` suffix if the content is not

@@ -33,9 +33,15 @@ impl InputScaling {
             ScalingKind::Unit => InputScaling::UnitInterval,
             ScalingKind::Standardize => {
                 let mut histogram = [0u64; 256];
-                train.pixels.iter().for_each(|&p| histogram[p as usize] += 1);
+                train
+                    .pixels
+                    .iter()
+                    .for_each(|&p| histogram[p as usize] += 1);
                 let n = train.pixels.len().max(1) as f64;
-                let mean = (0..256).map(|v| v as f64 / 255.0 * histogram[v] as f64).sum::<f64>() / n;
+                let mean = (0..256)
+                    .map(|v| v as f64 / 255.0 * histogram[v] as f64)
+                    .sum::<f64>()
+                    / n;
                 let var = (0..256)
                     .map(|v| (v as f64 / 255.0 - mean).powi(2) * histogram[v] as f64)
                     .sum::<f64>()
@@ -95,20 +101,36 @@ mod tests {
 
     #[test]
     fn standardized_inputs_have_zero_mean_and_unit_std() {
-        let images = Images { rows: 2, cols: 2, pixels: vec![0, 255, 10, 100, 7, 7, 200, 1] };
+        let images = Images {
+            rows: 2,
+            cols: 2,
+            pixels: vec![0, 255, 10, 100, 7, 7, 200, 1],
+        };
         let scaling = InputScaling::fit(ScalingKind::Standardize, &images);
         let mut x = Array2::zeros((2, 4));
         fill_batch(x.view_mut(), &images, 0..2, &scaling.lookup_table());
         let mean = x.mean().unwrap();
         let std = x.std(0.0);
-        assert!(mean.abs() < 1e-5 && (std - 1.0).abs() < 1e-4, "{mean} {std}");
+        assert!(
+            mean.abs() < 1e-5 && (std - 1.0).abs() < 1e-4,
+            "{mean} {std}"
+        );
     }
 
     #[test]
     fn batches_follow_the_indices() {
-        let images = Images { rows: 1, cols: 2, pixels: vec![0, 51, 102, 255] };
+        let images = Images {
+            rows: 1,
+            cols: 2,
+            pixels: vec![0, 51, 102, 255],
+        };
         let mut x = Array2::zeros((2, 2));
-        fill_batch(x.view_mut(), &images, [1, 0], &InputScaling::UnitInterval.lookup_table());
+        fill_batch(
+            x.view_mut(),
+            &images,
+            [1, 0],
+            &InputScaling::UnitInterval.lookup_table(),
+        );
         assert_eq!(x, ndarray::array![[0.4, 1.0], [0.0, 0.2]]);
     }
 }

@@ -7,7 +7,9 @@
 use std::fmt::Debug;
 
 use ndarray::linalg::general_mat_mul;
-use ndarray::{ArrayView1, ArrayView2, ArrayViewMut1, ArrayViewMut2, LinalgScalar, ScalarOperand, Zip};
+use ndarray::{
+    ArrayView1, ArrayView2, ArrayViewMut1, ArrayViewMut2, LinalgScalar, ScalarOperand, Zip,
+};
 use num_traits::Float;
 use serde::{Deserialize, Serialize};
 
@@ -54,7 +56,9 @@ pub fn dense_backward<T: Real>(
 ) {
     general_mat_mul(T::one(), &x.t(), &dout, T::one(), &mut dw);
     for row in dout.rows() {
-        Zip::from(&mut db).and(&row).for_each(|db, &d| *db = *db + d);
+        Zip::from(&mut db)
+            .and(&row)
+            .for_each(|db, &d| *db = *db + d);
     }
     if let Some(mut dx) = dx {
         general_mat_mul(T::one(), &dout, &w.t(), T::zero(), &mut dx);

@@ -3,7 +3,7 @@
 
 pub mod atomic;
 pub mod cli;
-// TEMP pub mod commands;
+pub mod commands;
 pub mod dataset;
 pub mod download;
 pub mod evaluate;

@@ -71,12 +71,18 @@ mod tests {
             test_loss: 0.4,
             test_accuracy: 0.91,
         };
-        let t = EpochTiming { train_seconds: 1.25, eval_seconds: 0.5 };
+        let t = EpochTiming {
+            train_seconds: 1.25,
+            eval_seconds: 0.5,
+        };
         write_metrics_csv(&path, &[m, EpochMetrics { epoch: 2, ..m }], &[t, t]).unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
         let lines: Vec<_> = text.lines().collect();
         assert_eq!(lines[0], CSV_HEADER);
         assert_eq!(lines.len(), 3);
-        assert_eq!(lines[2], "2,0.500000,0.900000,0.400000,0.910000,1.250,0.500");
+        assert_eq!(
+            lines[2],
+            "2,0.500000,0.900000,0.400000,0.910000,1.250,0.500"
+        );
     }
 }

@@ -35,7 +35,10 @@ impl Architecture {
     }
 
     pub fn parameter_count(&self) -> usize {
-        self.layer_sizes().windows(2).map(|w| w[0] * w[1] + w[1]).sum()
+        self.layer_sizes()
+            .windows(2)
+            .map(|w| w[0] * w[1] + w[1])
+            .sum()
     }
 
     /// "784-256-10 relu"
@@ -84,7 +87,9 @@ impl<T: Real> Params<T> {
                 Activation::Relu => (2.0 / fan_in as f64).sqrt(),
                 Activation::Tanh | Activation::Sigmoid => (2.0 / (fan_in + fan_out) as f64).sqrt(),
             };
-            layer.w.mapv_inplace(|_| T::from_f64(std * rng.standard_normal()));
+            layer
+                .w
+                .mapv_inplace(|_| T::from_f64(std * rng.standard_normal()));
         }
         params
     }
@@ -143,7 +148,12 @@ pub struct Workspace<T> {
 impl<T: Real> Workspace<T> {
     pub fn new(arch: &Architecture, max_batch: usize) -> Self {
         let sizes = arch.layer_sizes();
-        let buffers = || sizes[1..].iter().map(|&o| Array2::zeros((max_batch, o))).collect();
+        let buffers = || {
+            sizes[1..]
+                .iter()
+                .map(|&o| Array2::zeros((max_batch, o)))
+                .collect()
+        };
         Workspace {
             outputs: buffers(),
             deltas: buffers(),
@@ -182,7 +192,11 @@ impl<T: Real> Mlp<T> {
         let last = self.params.layers.len() - 1;
         for (l, layer) in self.params.layers.iter().enumerate() {
             let (before, rest) = ws.outputs.split_at_mut(l);
-            let input = if l == 0 { x } else { before[l - 1].slice(s![..batch, ..]) };
+            let input = if l == 0 {
+                x
+            } else {
+                before[l - 1].slice(s![..batch, ..])
+            };
             let mut z = rest[0].slice_mut(s![..batch, ..]);
             dense_forward(z.view_mut(), input, layer.w.view(), layer.b.view());
             if l < last {
@@ -213,7 +227,11 @@ impl<T: Real> Mlp<T> {
         for l in (0..=last).rev() {
             let (before, rest) = ws.deltas.split_at_mut(l);
             let dout = rest[0].slice(s![..batch, ..]);
-            let input = if l == 0 { x } else { ws.outputs[l - 1].slice(s![..batch, ..]) };
+            let input = if l == 0 {
+                x
+            } else {
+                ws.outputs[l - 1].slice(s![..batch, ..])
+            };
             let grad = &mut grads.layers[l];
             let dx = (l > 0).then(|| before[l - 1].slice_mut(s![..batch, ..]));
             let w = self.params.layers[l].w.view();

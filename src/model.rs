@@ -28,17 +28,24 @@ pub struct Evaluation {
 
 impl Evaluation {
     pub fn accuracy(&self) -> f64 {
-        if self.total == 0 { 0.0 } else { self.correct as f64 / self.total as f64 }
+        if self.total == 0 {
+            0.0
+        } else {
+            self.correct as f64 / self.total as f64
+        }
     }
 }
 
 /// Why a data set cannot be fed to a network.
 #[derive(Debug, thiserror::Error)]
 pub enum MismatchError {
-    #[error(
-        "the images are {rows}x{cols} = {pixels} pixels but the network takes {inputs} inputs"
-    )]
-    ImageSize { rows: usize, cols: usize, pixels: usize, inputs: usize },
+    #[error("the images are {rows}x{cols} = {pixels} pixels but the network takes {inputs} inputs")]
+    ImageSize {
+        rows: usize,
+        cols: usize,
+        pixels: usize,
+        inputs: usize,
+    },
     #[error("label {label} is out of range for a network with {classes} classes")]
     Label { label: u8, classes: usize },
 }
@@ -56,8 +63,15 @@ impl Classifier {
                 inputs: arch.input_size,
             });
         }
-        match data.labels.iter().find(|&&l| l as usize >= arch.num_classes) {
-            Some(&label) => Err(MismatchError::Label { label, classes: arch.num_classes }),
+        match data
+            .labels
+            .iter()
+            .find(|&&l| l as usize >= arch.num_classes)
+        {
+            Some(&label) => Err(MismatchError::Label {
+                label,
+                classes: arch.num_classes,
+            }),
             None => Ok(()),
         }
     }
@@ -83,6 +97,10 @@ impl Classifier {
                 .filter(|&(predicted, &label)| predicted == label as usize)
                 .count();
         }
-        Evaluation { correct, total, loss: loss_sum / total.max(1) as f64 }
+        Evaluation {
+            correct,
+            total,
+            loss: loss_sum / total.max(1) as f64,
+        }
     }
 }

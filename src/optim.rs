@@ -23,7 +23,10 @@ impl<T: Real> Sgd<T> {
 
     pub fn step(&mut self, params: &mut Params<T>, grads: &Params<T>) {
         let (lr, mu) = (self.lr, self.momentum);
-        let triples = params.tensors_mut().zip(grads.tensors()).zip(self.velocity.tensors_mut());
+        let triples = params
+            .tensors_mut()
+            .zip(grads.tensors())
+            .zip(self.velocity.tensors_mut());
         for ((p, g), v) in triples {
             for ((p, &g), v) in p.iter_mut().zip(g).zip(v.iter_mut()) {
                 *v = mu * *v + g; // accumulate the running direction
@@ -39,7 +42,12 @@ mod tests {
     use crate::layers::Activation;
 
     fn tiny() -> Architecture {
-        Architecture { input_size: 1, hidden: vec![], num_classes: 1, activation: Activation::Relu }
+        Architecture {
+            input_size: 1,
+            hidden: vec![],
+            num_classes: 1,
+            activation: Activation::Relu,
+        }
     }
 
     #[test]

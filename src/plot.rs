@@ -33,7 +33,7 @@ const TEST_COLOR: RGBColor = RGBColor(214, 39, 40); // red
 pub enum PlotError {
     #[error("cannot plot {}: the training history is empty", path.display())]
     EmptyHistory { path: PathBuf },
-    #[error("cannot plot {}: epoch {epoch} has a non-finite {what}", path.display())]
+    #[error("cannot plot {}: epoch {epoch} has a non-finite {what} value", path.display())]
     NotFinite {
         path: PathBuf,
         epoch: usize,
@@ -118,9 +118,15 @@ fn plot_series(
     let lowest = points().map(|(_, y)| y).fold(f64::INFINITY, f64::min);
     let highest = points().map(|(_, y)| y).fold(f64::NEG_INFINITY, f64::max);
 
+    let x_axis = Axis::epochs(last_epoch);
+    let y_axis = Axis::percent(lowest, highest);
     let mut rgb = vec![0u8; WIDTH as usize * HEIGHT as usize * 3];
     draw(
-        &mut rgb, title, x_label, y_label, series, last_epoch, lowest, highest,
+        &mut rgb,
+        title,
+        (x_label, x_axis),
+        (y_label, y_axis),
+        series,
     )
     .map_err(|e| PlotError::Draw {
         path: path.into(),
@@ -149,16 +155,12 @@ fn font_is_registered() -> bool {
 }
 
 /// Renders the chart into `rgb` (WIDTH x HEIGHT x 3 bytes).
-#[allow(clippy::too_many_arguments)]
 fn draw(
     rgb: &mut [u8],
     title: &str,
-    x_label: &str,
-    y_label: &str,
+    (x_label, x_axis): (&str, Axis),
+    (y_label, y_axis): (&str, Axis),
     series: &[Series],
-    last_epoch: f64,
-    lowest: f64,
-    highest: f64,
 ) -> DrawResult<(), BitMapBackend<'static>> {
     let root = BitMapBackend::with_buffer(rgb, (WIDTH, HEIGHT)).into_drawing_area();
     root.fill(&WHITE)?;
@@ -172,7 +174,7 @@ fn draw(
         .margin(16)
         .x_label_area_size(50)
         .y_label_area_size(70)
-        .build_cartesian_2d(EpochAxis::new(last_epoch), y_range(lowest, highest))?;
+        .build_cartesian_2d(x_axis, y_axis)?;
 
     chart
         .configure_mesh()
@@ -182,13 +184,13 @@ fn draw(
         .axis_desc_style((FONT, 17))
         .x_label_formatter(&|x| format!("{x:.0}"))
         .y_label_formatter(&percent_label)
-        .y_max_light_lines(4)
         .bold_line_style(BLACK.mix(0.15))
         .light_line_style(BLACK.mix(0.05))
         .draw()?;
 
     // Markers shrink when there are many epochs, so that they do not merge into a band.
-    let marker_size = (f64::from(WIDTH) / last_epoch / 4.0).clamp(2.0, 4.0) as u32;
+    let epochs_shown = chart.x_range().end - chart.x_range().start;
+    let marker_size = (f64::from(WIDTH) / epochs_shown / 4.0).clamp(2.0, 4.0) as u32;
     for s in series {
         let (color, shape) = (s.color, s.marker);
         chart.draw_series(LineSeries::new(
@@ -278,15 +280,13 @@ impl<C, DB: DrawingBackend> Drawable<DB> for Glyph<C> {
             backend.draw_line((x - half, y), (x + half, y), &self.color.stroke_width(2))?;
         }
         match self.shape {
-            Marker::Circle => backend.draw_circle((x, y), 4, &self.color.filled(), true),
+            Marker::Circle => backend.draw_circle((x, y), self.size, &self.color.filled(), true),
             Marker::Triangle => {
-                // Pointing up, circumradius 6 px: about the same visual weight as the circle.
+                // Pointing up; a circumradius of 1.5 radii looks about as heavy as the circle.
+                let r = 1.5 * f64::from(self.size);
                 let vertex = |degrees: f64| {
                     let (sin, cos) = degrees.to_radians().sin_cos();
-                    (
-                        x + (6.0 * cos).round() as i32,
-                        y + (6.0 * sin).round() as i32,
-                    )
+                    (x + (r * cos).round() as i32, y + (r * sin).round() as i32)
                 };
                 backend.fill_polygon([vertex(-90.0), vertex(30.0), vertex(150.0)], &self.color)
             }
@@ -294,36 +294,52 @@ impl<C, DB: DrawingBackend> Drawable<DB> for Glyph<C> {
     }
 }
 
-/// The x axis: epochs 1..=last on a continuous scale, with half an epoch (or 2% of the width)
-/// of room on both sides so the end markers are not cut by the frame, and ticks only at whole
-/// epochs: every one, or every 2nd, 5th, 10th, … so that there are at most 20 labels.
-struct EpochAxis {
+/// An axis on a continuous scale whose grid lines we choose ourselves: plotters' own f64 axes
+/// would put ticks between whole epochs, and through rounding can drop the tick at 100%.
+struct Axis {
     scale: RangedCoordf64,
+    /// Labelled ticks with bold grid lines.
     ticks: Vec<f64>,
+    /// Unlabelled light grid lines.
+    light: Vec<f64>,
 }
 
-impl EpochAxis {
-    fn new(last_epoch: f64) -> Self {
+impl Axis {
+    /// Epochs 1..=last with half an epoch (or 2% of the width) of room on both sides so the end
+    /// markers are not cut by the frame, ticks at whole epochs (every one, or every 2nd, 5th,
+    /// 10th, … so that there are at most 20) and no light lines.
+    fn epochs(last_epoch: f64) -> Self {
         let pad = (0.02 * (last_epoch - 1.0)).max(0.5);
-        let last = last_epoch as u64;
-        let step = [1, 2, 5]
-            .into_iter()
-            .flat_map(|m| (0..10).map(move |e| m * 10u64.pow(e)))
-            .filter(|&step| last / step <= 20)
-            .min()
-            .unwrap_or(1);
-        let first = if step == 1 { 1 } else { step };
-        EpochAxis {
+        let step = nice_step(last_epoch, 20.0).max(1.0);
+        Axis {
             scale: ((1.0 - pad)..(last_epoch + pad)).into(),
-            ticks: (first..=last)
-                .step_by(step as usize)
-                .map(|e| e as f64)
-                .collect(),
+            ticks: multiples(step, 1.0, last_epoch),
+            light: Vec::new(),
+        }
+    }
+
+    /// Percent, from a little below the lowest value, rounded down to a round number that
+    /// suits the spread of the data, up to 100 plus a sliver so markers at 100% are not cut by
+    /// the frame. The axis spans at least one percent, so curves at 97–99% stay apart.
+    fn percent(lowest: f64, highest: f64) -> Self {
+        let top = highest.max(100.0);
+        let span = (top - lowest).max(1.0);
+        let grid = 10f64.powf(span.log10().floor()) / 2.0;
+        let bottom = (((lowest - 0.1 * span) / grid).floor() * grid).max(0.0);
+        let top = top + 0.015 * (top - bottom);
+        let step = nice_step(top - bottom, 10.0);
+        // Light lines split a step of 1 or 5 into fifths and a step of 2 into quarters.
+        let is_two = (step / 10f64.powf(step.log10().floor()) - 2.0).abs() < 1e-9;
+        let light_step = if is_two { step / 4.0 } else { step / 5.0 };
+        Axis {
+            scale: (bottom..top).into(),
+            ticks: multiples(step, bottom, top),
+            light: multiples(light_step, bottom, top),
         }
     }
 }
 
-impl Ranged for EpochAxis {
+impl Ranged for Axis {
     type FormatOption = DefaultFormatting;
     type ValueType = f64;
 
@@ -332,9 +348,8 @@ impl Ranged for EpochAxis {
     }
 
     fn key_points<Hint: KeyPointHint>(&self, hint: Hint) -> Vec<f64> {
-        // Whole epochs get bold grid lines; there are no light lines between them.
         if hint.weight().allow_light_points() {
-            Vec::new()
+            self.light.clone()
         } else {
             self.ticks.clone()
         }
@@ -345,6 +360,23 @@ impl Ranged for EpochAxis {
     }
 }
 
+/// The smallest of 1, 2, 5 times a power of ten that divides `span` into at most `max_steps`.
+fn nice_step(span: f64, max_steps: f64) -> f64 {
+    let raw = span / max_steps;
+    let magnitude = 10f64.powf(raw.log10().floor());
+    [1.0, 2.0, 5.0, 10.0]
+        .into_iter()
+        .map(|m| m * magnitude)
+        .find(|&step| step >= raw)
+        .unwrap_or(10.0 * magnitude)
+}
+
+/// The multiples of `step` in [lo, hi], each computed as k * step so that no error accumulates.
+fn multiples(step: f64, lo: f64, hi: f64) -> Vec<f64> {
+    let (first, last) = ((lo / step).ceil() as i64, (hi / step).floor() as i64);
+    (first..=last).map(|k| k as f64 * step).collect()
+}
+
 /// A y tick label: whole percents without decimals, finer ticks with one (the axis spans at
 /// least one percent, so ticks are never closer than 0.1).
 fn percent_label(y: &f64) -> String {
@@ -353,17 +385,6 @@ fn percent_label(y: &f64) -> String {
     } else {
         format!("{y:.1}")
     }
-}
-
-/// y axis in percent: from a little below the lowest value, rounded down to a round number
-/// (a multiple of half a power of ten that suits the spread of the data), up to 100 plus a
-/// sliver so markers at 100% are not cut by the frame. The axis spans at least one percent.
-fn y_range(lowest: f64, highest: f64) -> Range<f64> {
-    let top = highest.max(100.0);
-    let span = (top - lowest).max(1.0);
-    let grid = 10f64.powf(span.log10().floor()) / 2.0;
-    let bottom = (((lowest - 0.1 * span) / grid).floor() * grid).max(0.0);
-    bottom..top + 0.015 * (top - bottom)
 }
 
 #[cfg(test)]
@@ -461,51 +482,33 @@ mod tests {
 
     #[test]
     fn epoch_ticks_are_whole_and_at_most_twenty() {
-        assert_eq!(EpochAxis::new(1.0).ticks, [1.0]);
-        assert_eq!(EpochAxis::new(20.0).ticks.len(), 20);
-        let ticks = EpochAxis::new(137.0).ticks;
-        assert!(ticks.len() <= 20, "{ticks:?}");
-        assert!(ticks.iter().all(|t| t.fract() == 0.0), "{ticks:?}");
+        assert_eq!(Axis::epochs(1.0).ticks, [1.0]);
+        assert_eq!(
+            Axis::epochs(20.0).ticks,
+            (1..=20).map(f64::from).collect::<Vec<_>>()
+        );
+        let ticks = Axis::epochs(137.0).ticks;
+        assert_eq!(ticks.first(), Some(&10.0));
+        assert_eq!(ticks.last(), Some(&130.0));
     }
 
     #[test]
-    fn the_y_axis_zooms_in_on_high_accuracies() {
-        let r = y_range(95.0, 99.9);
-        assert_eq!(r.start, 94.5);
-        assert!((100.0..101.0).contains(&r.end), "{r:?}");
-        assert_eq!(y_range(99.05, 99.95).start, 98.5);
-        assert_eq!(y_range(100.0, 100.0).start, 99.5);
-        assert_eq!(y_range(10.0, 50.0).start, 0.0);
-        assert_eq!(y_range(30.0, 99.0).start, 20.0);
-    }
-
-    #[test]
-    #[ignore]
-    fn zz_look() {
-        let h = history(20, (0.95, 0.999), (0.955, 0.982));
-        plot_accuracy(
-            Path::new("/tmp/plot-check.png"),
-            &h,
-            "MLP on MNIST: accuracy per epoch",
-        )
-        .unwrap();
-        plot_accuracy(
-            Path::new("/tmp/plot-check1.png"),
-            &history(1, (0.93, 0.93), (0.94, 0.94)),
-            "one epoch",
-        )
-        .unwrap();
-        plot_accuracy(
-            Path::new("/tmp/plot-check137.png"),
-            &history(137, (0.2, 0.999), (0.25, 0.982)),
-            "137 epochs",
-        )
-        .unwrap();
-        plot_accuracy(
-            Path::new("/tmp/plot-narrow.png"),
-            &history(8, (0.9955, 0.9995), (0.9905, 0.9921)),
-            "narrow",
-        )
-        .unwrap();
+    fn the_percent_axis_zooms_in_on_high_accuracies_and_ends_at_100() {
+        let start = |lowest, highest| Axis::percent(lowest, highest).range().start;
+        assert_eq!(start(95.0, 99.9), 94.5);
+        assert_eq!(start(99.05, 99.95), 98.5);
+        assert_eq!(start(100.0, 100.0), 99.5);
+        assert_eq!(start(10.0, 50.0), 0.0);
+        assert_eq!(start(30.0, 99.0), 20.0);
+        for (lowest, highest) in [(95.0, 99.9), (99.05, 99.95), (100.0, 100.0), (10.0, 50.0)] {
+            let axis = Axis::percent(lowest, highest);
+            let Range { start, end } = axis.range();
+            assert!(
+                end > 100.0 && end - 100.0 < 0.02 * (end - start),
+                "{start}..{end}"
+            );
+            assert_eq!(axis.ticks.last().map(percent_label), Some("100".into()));
+            assert!(axis.ticks.len() <= 11, "{:?}", axis.ticks);
+        }
     }
 }

@@ -110,7 +110,11 @@ pub enum TrainError {
         "training diverged in epoch {epoch}, batch {batch}: the loss became {loss}. \
          Try a smaller learning rate (--lr); the weights of the last finished epoch are kept"
     )]
-    Diverged { epoch: usize, batch: usize, loss: f64 },
+    Diverged {
+        epoch: usize,
+        batch: usize,
+        loss: f64,
+    },
     #[error(transparent)]
     Observer(anyhow::Error),
 }
@@ -177,13 +181,24 @@ pub fn train(
         shuffler.shuffle(&mut order);
         for (b, chunk) in order.chunks(batch).enumerate() {
             let mut xb = x.slice_mut(s![..chunk.len(), ..]);
-            fill_batch(xb.view_mut(), &train_set.images, chunk.iter().copied(), &table);
+            fill_batch(
+                xb.view_mut(),
+                &train_set.images,
+                chunk.iter().copied(),
+                &table,
+            );
             labels.clear();
             labels.extend(chunk.iter().map(|&i| train_set.labels[i]));
             grads.fill_zero();
-            let loss = classifier.mlp.loss_and_gradient(&mut ws, &mut grads, xb.view(), &labels);
+            let loss = classifier
+                .mlp
+                .loss_and_gradient(&mut ws, &mut grads, xb.view(), &labels);
             if !loss.is_finite() {
-                return Err(TrainError::Diverged { epoch, batch: b + 1, loss: loss as f64 });
+                return Err(TrainError::Diverged {
+                    epoch,
+                    batch: b + 1,
+                    loss: loss as f64,
+                });
             }
             sgd.step(&mut classifier.mlp.params, &grads);
             observer.batch_done(b + 1, batches);
@@ -194,7 +209,11 @@ pub fn train(
         let on_train = classifier.evaluate(train_set);
         let on_test = classifier.evaluate(test_set);
         if !on_train.loss.is_finite() {
-            return Err(TrainError::Diverged { epoch, batch: batches, loss: on_train.loss });
+            return Err(TrainError::Diverged {
+                epoch,
+                batch: batches,
+                loss: on_train.loss,
+            });
         }
         history.push(EpochMetrics {
             epoch,
@@ -203,11 +222,21 @@ pub fn train(
             test_loss: on_test.loss,
             test_accuracy: on_test.accuracy(),
         });
-        let timing = EpochTiming { train_seconds, eval_seconds: started.elapsed().as_secs_f64() };
+        let timing = EpochTiming {
+            train_seconds,
+            eval_seconds: started.elapsed().as_secs_f64(),
+        };
         timings.push(timing);
-        observer.epoch_done(&classifier, &history, timing).map_err(TrainError::Observer)?;
+        observer
+            .epoch_done(&classifier, &history, timing)
+            .map_err(TrainError::Observer)?;
         final_test = Some(on_test);
     }
     let final_test = final_test.expect("validated: at least one epoch");
-    Ok(TrainOutcome { classifier, history, timings, final_test })
+    Ok(TrainOutcome {
+        classifier,
+        history,
+        timings,
+        final_test,
+    })
 }

@@ -111,8 +111,12 @@ pub fn save(path: &Path, run: &SavedRun) -> Result<(), WriteError> {
         history: run.history.clone(),
         tensors,
     };
-    let bytes = bincode::serde::encode_to_vec(&payload, bincode_config())
-        .map_err(|e| WriteError::Write { path: path.to_path_buf(), source: io::Error::other(e) })?;
+    let bytes = bincode::serde::encode_to_vec(&payload, bincode_config()).map_err(|e| {
+        WriteError::Write {
+            path: path.to_path_buf(),
+            source: io::Error::other(e),
+        }
+    })?;
     write_atomically(path, |w| {
         w.write_all(&MAGIC)?;
         w.write_all(&FORMAT_VERSION.to_le_bytes())?;
@@ -122,7 +126,10 @@ pub fn save(path: &Path, run: &SavedRun) -> Result<(), WriteError> {
 
 /// Reads and checks a weights file: magic, version, and every tensor's name, shape and values.
 pub fn load(path: &Path) -> Result<SavedRun, WeightsError> {
-    let fail = |problem| WeightsError { path: path.to_path_buf(), problem };
+    let fail = |problem| WeightsError {
+        path: path.to_path_buf(),
+        problem,
+    };
     let bytes = std::fs::read(path).map_err(|e| fail(WeightsProblem::Read(e)))?;
     decode(&bytes).map_err(fail)
 }
@@ -152,10 +159,22 @@ pub fn decode(bytes: &[u8]) -> Result<SavedRun, WeightsProblem> {
             bytes.len() - HEADER_LEN - used
         )));
     }
-    let Payload { architecture, input_scaling, config, history, tensors } = payload;
+    let Payload {
+        architecture,
+        input_scaling,
+        config,
+        history,
+        tensors,
+    } = payload;
     let params = params_from_tensors(&architecture, tensors)?;
     Ok(SavedRun {
-        classifier: Classifier { mlp: Mlp { arch: architecture, params }, input_scaling },
+        classifier: Classifier {
+            mlp: Mlp {
+                arch: architecture,
+                params,
+            },
+            input_scaling,
+        },
         config,
         history,
     })
@@ -168,7 +187,10 @@ fn params_from_tensors(
 ) -> Result<Params<f32>, WeightsProblem> {
     let shape_err = |msg: String| WeightsProblem::Shape(msg);
     if arch.input_size == 0 || arch.num_classes == 0 || arch.hidden.contains(&0) {
-        return Err(shape_err(format!("the architecture {} has an empty layer", arch.describe())));
+        return Err(shape_err(format!(
+            "the architecture {} has an empty layer",
+            arch.describe()
+        )));
     }
     let mut params = Params::<f32>::zeros(arch);
     let expected = 2 * arch.num_layers();
@@ -184,7 +206,10 @@ fn params_from_tensors(
         let (w_name, b_name) = tensor_names(i / 2);
         let name = if i % 2 == 0 { w_name } else { b_name };
         if tensor.name != name {
-            return Err(shape_err(format!("tensor {} is named {:?}", name, tensor.name)));
+            return Err(shape_err(format!(
+                "tensor {} is named {:?}",
+                name, tensor.name
+            )));
         }
         let size: usize = tensor.shape.iter().product();
         if size != slot.len() || tensor.data.len() != slot.len() {
@@ -211,12 +236,18 @@ mod tests {
     use crate::layers::Activation;
 
     fn run() -> SavedRun {
-        let config = TrainConfig { hidden: vec![5, 4], ..TrainConfig::default() };
+        let config = TrainConfig {
+            hidden: vec![5, 4],
+            ..TrainConfig::default()
+        };
         let arch = config.architecture(6);
         SavedRun {
             classifier: Classifier {
                 mlp: Mlp::initial(arch, 3),
-                input_scaling: InputScaling::Standardized { mean: 0.1, std: 0.3 },
+                input_scaling: InputScaling::Standardized {
+                    mean: 0.1,
+                    std: 0.3,
+                },
             },
             config,
             history: vec![],
@@ -252,7 +283,10 @@ mod tests {
         newer[8..12].copy_from_slice(&7u32.to_le_bytes());
         assert!(problem(&newer).contains("newer"));
         for cut in [10, 13, bytes.len() / 2, bytes.len() - 1] {
-            assert!(problem(&bytes[..cut]).contains("truncated or corrupt"), "cut at {cut}");
+            assert!(
+                problem(&bytes[..cut]).contains("truncated or corrupt"),
+                "cut at {cut}"
+            );
         }
         let mut longer = bytes.clone();
         longer.push(0);
@@ -265,7 +299,10 @@ mod tests {
         other.classifier.mlp.params.layers[1].w = ndarray::Array2::zeros((3, 4));
         let bytes = encode_raw(&other);
         let msg = problem(&bytes);
-        assert!(msg.contains("w2 is 3x4") && msg.contains("6-5-4-10"), "{msg}");
+        assert!(
+            msg.contains("w2 is 3x4") && msg.contains("6-5-4-10"),
+            "{msg}"
+        );
     }
 
     #[test]

@@ -21,7 +21,12 @@ fn mean_loss(mlp: &Mlp<f64>, x: &Array2<f64>, labels: &[u8]) -> f64 {
 /// Compares the analytic gradient of every entry of every tensor (weights and biases of
 /// every layer) with the centred difference (f(θ+h) − f(θ−h)) / 2h, by relative error.
 fn gradient_check(hidden: Vec<usize>, activation: Activation) {
-    let arch = Architecture { input_size: 6, hidden, num_classes: 4, activation };
+    let arch = Architecture {
+        input_size: 6,
+        hidden,
+        num_classes: 4,
+        activation,
+    };
     let mut mlp = Mlp::<f64>::initial(arch.clone(), 11);
     // Non-zero biases, so that their gradients are exercised away from the initial state.
     let mut rng = SeededRng::new(5);
@@ -40,14 +45,18 @@ fn gradient_check(hidden: Vec<usize>, activation: Activation) {
     let mut worst = 0.0f64;
     for (t, analytic_tensor) in analytic.iter().enumerate() {
         for (i, &a) in analytic_tensor.iter().enumerate() {
-            let mut probe = |delta: f64| {
+            let probe = |delta: f64| {
                 let mut shifted = mlp.clone();
                 shifted.params.tensors_mut().nth(t).unwrap()[i] += delta;
                 mean_loss(&shifted, &x, &labels)
             };
             let numeric = (probe(h) - probe(-h)) / (2.0 * h);
             let scale = a.abs() + numeric.abs();
-            let err = if scale < 1e-10 { 0.0 } else { (a - numeric).abs() / scale };
+            let err = if scale < 1e-10 {
+                0.0
+            } else {
+                (a - numeric).abs() / scale
+            };
             assert!(
                 err < 1e-6,
                 "{} {:?}: tensor {t} entry {i}: analytic {a:e}, numeric {numeric:e}, rel. error {err:e}",
@@ -59,7 +68,10 @@ fn gradient_check(hidden: Vec<usize>, activation: Activation) {
     }
     // Every tensor took part: no gradient is identically zero.
     for (t, g) in analytic.iter().enumerate() {
-        assert!(g.iter().any(|v| v.abs() > 1e-8), "tensor {t} has an all-zero gradient");
+        assert!(
+            g.iter().any(|v| v.abs() > 1e-8),
+            "tensor {t} has an all-zero gradient"
+        );
     }
     eprintln!("{}: worst relative error {worst:e}", arch.describe());
 }
@@ -96,7 +108,12 @@ fn gradients_two_hidden_layers_sigmoid() {
 
 #[test]
 fn gradients_accumulate_across_calls() {
-    let arch = Architecture { input_size: 6, hidden: vec![5], num_classes: 4, activation: Activation::Tanh };
+    let arch = Architecture {
+        input_size: 6,
+        hidden: vec![5],
+        num_classes: 4,
+        activation: Activation::Tanh,
+    };
     let mlp = Mlp::<f64>::initial(arch.clone(), 1);
     let x = random_inputs(2, 6, 9);
     let mut once = Params::zeros(&arch);
@@ -116,14 +133,23 @@ fn gradients_accumulate_across_calls() {
 fn mnist_like_inputs(rows: usize, seed: u64) -> Array2<f32> {
     let mut rng = SeededRng::new(seed);
     Array2::from_shape_fn((rows, 784), |_| {
-        if rng.uniform() < 0.8 { 0.0 } else { rng.uniform() as f32 }
+        if rng.uniform() < 0.8 {
+            0.0
+        } else {
+            rng.uniform() as f32
+        }
     })
 }
 
 #[test]
 fn initial_loss_is_about_ln_10() {
     for activation in [Activation::Relu, Activation::Tanh, Activation::Sigmoid] {
-        let arch = Architecture { input_size: 784, hidden: vec![256], num_classes: 10, activation };
+        let arch = Architecture {
+            input_size: 784,
+            hidden: vec![256],
+            num_classes: 10,
+            activation,
+        };
         let mlp = Mlp::<f32>::initial(arch.clone(), 42);
         let x = mnist_like_inputs(500, 3);
         let labels: Vec<u8> = (0..500).map(|i| (i % 10) as u8).collect();
@@ -132,7 +158,11 @@ fn initial_loss_is_about_ln_10() {
         let ln10 = 10f32.ln();
         // Sigmoid outputs are not centred (mean ≈ 0.5), which spreads the initial logits
         // more; the others start within a few percent of a uniform guess.
-        let tolerance = if activation == Activation::Sigmoid { 0.4 } else { 0.15 };
+        let tolerance = if activation == Activation::Sigmoid {
+            0.4
+        } else {
+            0.15
+        };
         assert!(
             (loss - ln10).abs() < tolerance,
             "{activation:?}: initial loss {loss}, ln 10 = {ln10}"
@@ -142,7 +172,12 @@ fn initial_loss_is_about_ln_10() {
 
 #[test]
 fn overfits_twenty_samples_to_full_accuracy() {
-    let arch = Architecture { input_size: 784, hidden: vec![64], num_classes: 10, activation: Activation::Relu };
+    let arch = Architecture {
+        input_size: 784,
+        hidden: vec![64],
+        num_classes: 10,
+        activation: Activation::Relu,
+    };
     let mut mlp = Mlp::<f32>::initial(arch.clone(), 7);
     let x = mnist_like_inputs(20, 4);
     let labels: Vec<u8> = (0..20).map(|i| ((i * 7) % 10) as u8).collect();
@@ -156,8 +191,14 @@ fn overfits_twenty_samples_to_full_accuracy() {
         sgd.step(&mut mlp.params, &grads);
     }
     mlp.forward(&mut ws, x.view(), &labels);
-    let correct = ws.probs(20).rows().into_iter().map(argmax).zip(&labels)
-        .filter(|&(p, &l)| p == l as usize).count();
+    let correct = ws
+        .probs(20)
+        .rows()
+        .into_iter()
+        .map(argmax)
+        .zip(&labels)
+        .filter(|&(p, &l)| p == l as usize)
+        .count();
     assert_eq!(correct, 20, "final loss {loss}");
     assert!(loss < 0.01, "loss {loss}");
 }

@@ -1,0 +1,79 @@
+//! Synthetic MNIST-shaped data sets for tests: small, learnable, written as real IDX files.
+
+#![allow(dead_code)] // each test binary uses a different part
+
+use std::path::{Path, PathBuf};
+
+use mnist_mlp::dataset::Images;
+use mnist_mlp::idx::{write_idx_images, write_idx_labels};
+use mnist_mlp::rng::SeededRng;
+
+/// `count` images of `side`×`side` pixels; class c is a bright 4-pixel-wide bar whose
+/// position depends on c (vertical for even c, horizontal for odd), over faint noise.
+pub fn synthetic_images(count: usize, side: usize, seed: u64) -> (Images, Vec<u8>) {
+    let mut rng = SeededRng::new(seed);
+    let mut pixels = Vec::with_capacity(count * side * side);
+    let mut labels = Vec::with_capacity(count);
+    for _ in 0..count {
+        let class = rng.below(10);
+        let offset = 2 + (class / 2) * (side - 6) / 5;
+        for r in 0..side {
+            for c in 0..side {
+                let along = if class.is_multiple_of(2) { c } else { r };
+                let on_bar = (offset..offset + 4).contains(&along);
+                let noise = (rng.uniform() * 40.0) as u8;
+                pixels.push(if on_bar { 200 + noise / 2 } else { noise });
+            }
+        }
+        labels.push(class as u8);
+    }
+    (
+        Images {
+            rows: side,
+            cols: side,
+            pixels,
+        },
+        labels,
+    )
+}
+
+/// Writes a synthetic train (`n_train`) and test (`n_test`) split into `dir` under the usual
+/// gzip names.
+pub fn write_synthetic_mnist(dir: &Path, n_train: usize, n_test: usize, side: usize) {
+    for (name, count, seed) in [("train", n_train, 1), ("t10k", n_test, 2)] {
+        let (images, labels) = synthetic_images(count, side, seed);
+        write_idx_images(
+            &dir.join(format!("{name}-images-idx3-ubyte.gz")),
+            &images,
+            true,
+        )
+        .unwrap();
+        write_idx_labels(
+            &dir.join(format!("{name}-labels-idx1-ubyte.gz")),
+            &labels,
+            true,
+        )
+        .unwrap();
+    }
+}
+
+/// The real MNIST folder from `MNIST_DATA_DIR`, or `None` after saying loudly that the test
+/// did not run. Under CI (the `CI` variable set) a missing folder fails the test instead.
+pub fn real_mnist_dir(test: &str) -> Option<PathBuf> {
+    use std::io::Write;
+    match std::env::var_os("MNIST_DATA_DIR") {
+        Some(dir) => Some(PathBuf::from(dir)),
+        None => {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "{test}: MNIST_DATA_DIR is not set, and CI needs the real-data tests to run"
+            );
+            // Written to the process's stderr directly: the harness does not capture it.
+            let _ = writeln!(
+                std::io::stderr(),
+                "\n*** {test} DID NOT RUN: set MNIST_DATA_DIR to a folder with the MNIST IDX files ***\n"
+            );
+            None
+        }
+    }
+}
