@@ -1,0 +1,278 @@
+//! The real binary on small synthetic IDX files: train, evaluate-hw1, and bad input.
+
+mod common;
+
+use std::path::PathBuf;
+
+use assert_cmd::cargo::cargo_bin_cmd;
+use predicates::prelude::*;
+use serde_json::Value;
+
+/// A temp folder holding synthetic MNIST in `data/` and room for outputs.
+struct Workdir {
+    dir: tempfile::TempDir,
+}
+
+impl Workdir {
+    fn new(side: usize) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("data")).unwrap();
+        common::write_synthetic_mnist(&dir.path().join("data"), 600, 200, side);
+        Workdir { dir }
+    }
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+    fn data(&self) -> PathBuf {
+        self.path("data")
+    }
+    /// `mnist-mlp <sub>` run inside the folder, offline, on its data.
+    fn cmd(&self, sub: &str) -> assert_cmd::Command {
+        let mut cmd = cargo_bin_cmd!("mnist-mlp");
+        cmd.current_dir(self.dir.path())
+            .env_remove("MNIST_DATA_DIR")
+            .arg(sub);
+        if sub != "download" {
+            cmd.arg("--offline");
+        }
+        cmd.arg("--data-dir").arg(self.data());
+        cmd
+    }
+    fn train(&self, extra: &[&str]) -> Value {
+        let out = self
+            .cmd("train")
+            .args(["--epochs", "3", "--hidden", "32", "--json"])
+            .args(extra)
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        last_json_line(&out)
+    }
+}
+
+fn last_json_line(stdout: &[u8]) -> Value {
+    let text = String::from_utf8_lossy(stdout);
+    let line = text.lines().last().expect("some output");
+    serde_json::from_str(line).unwrap_or_else(|e| panic!("last line is not JSON ({e}): {text}"))
+}
+
+fn no_panic() -> impl Predicate<str> {
+    predicate::str::contains("panicked").not()
+}
+
+#[test]
+fn help_works_for_every_subcommand() {
+    for sub in [
+        vec!["--help"],
+        vec!["train", "--help"],
+        vec!["evaluate-hw1", "--help"],
+        vec!["download", "--help"],
+    ] {
+        cargo_bin_cmd!("mnist-mlp")
+            .args(&sub)
+            .assert()
+            .success()
+            .stdout(predicate::str::contains("Usage"));
+    }
+}
+
+#[test]
+fn train_writes_weights_metrics_and_plot_and_reports_each_epoch() {
+    let w = Workdir::new(28);
+    let out = w
+        .cmd("train")
+        .args(["--epochs", "3", "--hidden", "32"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).unwrap();
+    let epoch_lines = text.lines().filter(|l| l.starts_with("epoch")).count();
+    assert_eq!(epoch_lines, 3, "{text}");
+    // Default output paths, relative to the working folder.
+    assert!(w.path("weights/mnist-mlp.bin").is_file());
+    let csv = std::fs::read_to_string(w.path("plots/metrics.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 4, "{csv}");
+    let png = std::fs::read(w.path("plots/accuracy.png")).unwrap();
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+}
+
+#[test]
+fn json_summary_and_evaluate_hw1_agree() {
+    let w = Workdir::new(28);
+    let summary = w.train(&[]);
+    for key in [
+        "epochs",
+        "train_accuracy",
+        "test_accuracy",
+        "train_loss",
+        "test_loss",
+        "seconds",
+        "weights",
+        "plot",
+    ] {
+        assert!(summary.get(key).is_some(), "missing {key} in {summary}");
+    }
+    assert_eq!(summary["epochs"], 3);
+    let train_acc = summary["test_accuracy"].as_f64().unwrap();
+    assert!(train_acc > 0.9, "synthetic data should be easy: {summary}");
+
+    let eval = w
+        .cmd("evaluate-hw1")
+        .arg("--json")
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let eval = last_json_line(&eval);
+    assert_eq!(eval["accuracy"].as_f64().unwrap(), train_acc);
+    assert_eq!(eval["correct"], summary["test_correct"]);
+    assert_eq!(eval["total"], 200);
+
+    // The text forms print the very same line.
+    let train_line = format!(
+        "test accuracy: {:.2}% ({}/200)",
+        100.0 * train_acc,
+        summary["test_correct"]
+    );
+    w.cmd("evaluate-hw1")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(train_line));
+}
+
+#[test]
+fn same_seed_gives_identical_weights_files() {
+    let w = Workdir::new(28);
+    w.train(&["--weights", "a.bin", "--seed", "5"]);
+    w.train(&["--weights", "b.bin", "--seed", "5"]);
+    w.train(&["--weights", "c.bin", "--seed", "6"]);
+    let read = |n: &str| std::fs::read(w.path(n)).unwrap();
+    assert_eq!(read("a.bin"), read("b.bin"));
+    assert_ne!(read("a.bin"), read("c.bin"));
+}
+
+#[test]
+fn every_activation_and_two_hidden_layers_train() {
+    let w = Workdir::new(28);
+    for act in ["relu", "tanh", "sigmoid"] {
+        let s = w.train(&[
+            "--activation",
+            act,
+            "--hidden",
+            "32,16",
+            "--lr",
+            "0.05",
+            "--input-scaling",
+            "standardize",
+        ]);
+        assert!(s["test_accuracy"].as_f64().unwrap() > 0.5, "{act}: {s}");
+    }
+}
+
+fn assert_fails(cmd: &mut assert_cmd::Command, message: &str) {
+    cmd.assert()
+        .failure()
+        .stderr(predicate::str::contains(message).and(no_panic()));
+}
+
+#[test]
+fn bad_hyperparameters_are_refused() {
+    let w = Workdir::new(28);
+    for (flag, value, message) in [
+        ("--epochs", "0", "--epochs must be at least 1"),
+        ("--lr", "-1", "--lr must be a positive"),
+        ("--hidden", "0", "at least 1 unit"),
+        ("--batch-size", "0", "--batch-size must be at least 1"),
+        ("--momentum", "1.5", "--momentum must be in [0, 1)"),
+        ("--activation", "swish", "invalid value 'swish'"),
+    ] {
+        assert_fails(w.cmd("train").args([flag, value]), message);
+    }
+    assert!(!w.path("weights").exists(), "a refused run wrote output");
+}
+
+#[test]
+fn missing_data_offline_says_where_to_put_it() {
+    let w = Workdir::new(28);
+    let empty = w.path("empty");
+    std::fs::create_dir(&empty).unwrap();
+    for sub in ["train", "evaluate-hw1"] {
+        let mut cmd = cargo_bin_cmd!("mnist-mlp");
+        cmd.current_dir(w.dir.path())
+            .args([sub, "--offline", "--data-dir"])
+            .arg(&empty);
+        assert_fails(&mut cmd, "empty");
+    }
+}
+
+#[test]
+fn truncated_images_file_is_named() {
+    let w = Workdir::new(28);
+    let path = w.data().join("t10k-images-idx3-ubyte.gz");
+    let bytes = std::fs::read(&path).unwrap();
+    std::fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();
+    assert_fails(&mut w.cmd("train"), "t10k-images-idx3-ubyte.gz");
+}
+
+#[test]
+fn bad_weights_files_are_refused_clearly() {
+    let w = Workdir::new(28);
+    let missing = w.path("nope.bin");
+    assert_fails(
+        w.cmd("evaluate-hw1").arg("--weights").arg(&missing),
+        "nope.bin",
+    );
+    let garbage = w.path("garbage.bin");
+    std::fs::write(&garbage, b"this is not a network").unwrap();
+    assert_fails(
+        w.cmd("evaluate-hw1").arg("--weights").arg(&garbage),
+        "not an mnist-mlp weights file",
+    );
+    let empty = w.path("empty.bin");
+    std::fs::write(&empty, b"").unwrap();
+    assert_fails(
+        w.cmd("evaluate-hw1").arg("--weights").arg(&empty),
+        "not an mnist-mlp weights file",
+    );
+}
+
+#[test]
+fn a_network_for_other_image_sizes_is_refused() {
+    let small = Workdir::new(12);
+    small.train(&["--weights", "small.bin"]);
+    let big = Workdir::new(28);
+    let weights = small.path("small.bin");
+    assert_fails(
+        big.cmd("evaluate-hw1").arg("--weights").arg(&weights),
+        "the images are 28x28 = 784 pixels but the network takes 144 inputs",
+    );
+}
+
+#[test]
+fn unwritable_output_is_an_error_not_a_panic() {
+    let w = Workdir::new(28);
+    std::fs::write(w.path("blocker"), b"a file where a folder should be").unwrap();
+    assert_fails(
+        w.cmd("train")
+            .args(["--epochs", "1", "--weights", "blocker/w.bin"]),
+        "blocker",
+    );
+}
+
+#[test]
+fn data_dir_comes_from_the_environment_when_no_flag_is_given() {
+    let w = Workdir::new(28);
+    w.train(&["--weights", "env.bin"]);
+    cargo_bin_cmd!("mnist-mlp")
+        .current_dir(w.dir.path())
+        .env("MNIST_DATA_DIR", w.data())
+        .args(["evaluate-hw1", "--offline", "--weights", "env.bin"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("test accuracy:"));
+}

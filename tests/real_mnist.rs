@@ -1,0 +1,76 @@
+//! On the real MNIST files (where `MNIST_DATA_DIR` points to them, as in CI): the default
+//! training run reaches the promised accuracy, and the shipped network scores what the
+//! README says.
+
+mod common;
+
+use assert_cmd::cargo::cargo_bin_cmd;
+use serde_json::Value;
+
+fn last_json_line(stdout: &[u8]) -> Value {
+    let text = String::from_utf8_lossy(stdout);
+    serde_json::from_str(text.lines().last().unwrap_or("")).expect("JSON summary line")
+}
+
+#[test]
+fn default_training_reaches_98_percent_and_evaluate_hw1_agrees() {
+    let Some(data) = common::real_mnist_dir("default_training_reaches_98_percent") else {
+        return;
+    };
+    let out = tempfile::tempdir().unwrap();
+    let train = cargo_bin_cmd!("mnist-mlp")
+        .current_dir(out.path())
+        .args(["train", "--offline", "--json", "--data-dir"])
+        .arg(&data)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let summary = last_json_line(&train);
+    let accuracy = summary["test_accuracy"].as_f64().unwrap();
+    eprintln!("default run: {summary}");
+    assert_eq!(summary["epochs"], 20);
+    assert!(accuracy >= 0.98, "default training reached only {accuracy}");
+
+    let eval = cargo_bin_cmd!("mnist-mlp")
+        .current_dir(out.path())
+        .args(["evaluate-hw1", "--offline", "--json", "--data-dir"])
+        .arg(&data)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let eval = last_json_line(&eval);
+    assert_eq!(eval["correct"], summary["test_correct"]);
+    assert_eq!(eval["accuracy"].as_f64().unwrap(), accuracy);
+}
+
+/// The README states the shipped network's score as "**98.xx%** (NNNN/10000)".
+fn readme_figure() -> (String, u64) {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let marker = "The shipped network `weights/mnist-mlp.bin` scores **";
+    let start = readme
+        .find(marker)
+        .expect("README states the shipped network's accuracy")
+        + marker.len();
+    let rest = &readme[start..];
+    let percent = rest[..rest.find("%**").unwrap()].to_string();
+    let open = rest.find('(').unwrap() + 1;
+    let correct = rest[open..rest.find('/').unwrap()].parse().unwrap();
+    (percent, correct)
+}
+
+#[test]
+fn shipped_weights_score_what_the_readme_says() {
+    let Some(data) = common::real_mnist_dir("shipped_weights_score_what_the_readme_says") else {
+        return;
+    };
+    let (percent, correct) = readme_figure();
+    let weights = concat!(env!("CARGO_MANIFEST_DIR"), "/weights/mnist-mlp.bin");
+    let accuracy = mnist_mlp::evaluate::evaluate_hw1(&data, weights.as_ref()).unwrap();
+    assert_eq!(format!("{:.2}", 100.0 * accuracy), percent);
+    assert_eq!((accuracy * 10000.0).round() as u64, correct);
+}
