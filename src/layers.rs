@@ -6,12 +6,13 @@
 
 use std::fmt::Debug;
 
-use ndarray::linalg::general_mat_mul;
 use ndarray::{
     ArrayView1, ArrayView2, ArrayViewMut1, ArrayViewMut2, LinalgScalar, ScalarOperand, Zip,
 };
 use num_traits::Float;
 use serde::{Deserialize, Serialize};
+
+use crate::linalg::matmul;
 
 /// The floating-point types the network runs in: f32 for training, f64 for gradient checks.
 pub trait Real: Float + LinalgScalar + ScalarOperand + Debug + Send + Sync + 'static {
@@ -41,7 +42,7 @@ pub fn dense_forward<T: Real>(
     for mut row in out.rows_mut() {
         row.assign(&b);
     }
-    general_mat_mul(T::one(), &x, &w, T::one(), &mut out);
+    matmul(T::one(), &x, &w, T::one(), &mut out);
 }
 
 /// Given dout[B,O] = ∂L/∂y: dw[I,O] += xᵀ·dout, db[O] += Σ_rows dout, and, when asked,
@@ -54,14 +55,14 @@ pub fn dense_backward<T: Real>(
     x: ArrayView2<T>,
     w: ArrayView2<T>,
 ) {
-    general_mat_mul(T::one(), &x.t(), &dout, T::one(), &mut dw);
+    matmul(T::one(), &x.t(), &dout, T::one(), &mut dw);
     for row in dout.rows() {
         Zip::from(&mut db)
             .and(&row)
             .for_each(|db, &d| *db = *db + d);
     }
     if let Some(mut dx) = dx {
-        general_mat_mul(T::one(), &dout, &w.t(), T::zero(), &mut dx);
+        matmul(T::one(), &dout, &w.t(), T::zero(), &mut dx);
     }
 }
 

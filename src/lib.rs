@@ -10,6 +10,7 @@ pub mod evaluate;
 pub mod idx;
 pub mod input;
 pub mod layers;
+pub mod linalg;
 pub mod metrics;
 pub mod mlp;
 pub mod model;
