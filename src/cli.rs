@@ -14,6 +14,9 @@ use crate::train::TrainConfig;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// Worker threads (default: one per CPU core). Results are the same for any number.
+    #[arg(long, global = true, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub threads: Option<u16>,
 }
 
 #[derive(Debug, Subcommand)]

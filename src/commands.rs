@@ -3,6 +3,7 @@
 use std::io::{IsTerminal, Write};
 use std::time::Instant;
 
+use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::cli::{Cli, Command, DataArgs, DownloadArgs, EvaluateArgs, TrainArgs};
@@ -17,6 +18,12 @@ use crate::weights::{self, SavedRun};
 
 /// Runs the parsed command, writing its report to `out`.
 pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<()> {
+    if let Some(threads) = cli.threads {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads.into())
+            .build_global()
+            .context("cannot start the worker threads")?;
+    }
     match cli.command {
         Command::Train(args) => train_command(&args, out),
         Command::EvaluateHw1(args) => evaluate_command(&args, out),

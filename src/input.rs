@@ -1,10 +1,10 @@
 //! Turning u8 images into the network's f32 inputs, one batch at a time (the data set stays
 //! u8 in memory; nothing holds a float copy of it).
 
-use ndarray::ArrayViewMut2;
+use ndarray::{Array2, ArrayView2, ArrayViewMut2, s};
 use serde::{Deserialize, Serialize};
 
-use crate::dataset::Images;
+use crate::dataset::{Images, LabeledImages};
 
 /// How pixel values 0..=255 become network inputs; recorded in the weights file so that
 /// evaluation scales exactly as training did.
@@ -85,6 +85,43 @@ pub fn fill_batch(
         for (x, &p) in row.iter_mut().zip(images.image(i)) {
             *x = table[p as usize];
         }
+    }
+}
+
+/// Reusable buffers that turn labelled u8 images into network inputs batch after batch.
+pub struct BatchBuilder {
+    table: [f32; 256],
+    /// x[max_batch, P]
+    x: Array2<f32>,
+    labels: Vec<u8>,
+}
+
+impl BatchBuilder {
+    pub fn new(scaling: &InputScaling, pixels_per_image: usize, max_batch: usize) -> Self {
+        BatchBuilder {
+            table: scaling.lookup_table(),
+            x: Array2::zeros((max_batch, pixels_per_image)),
+            labels: Vec::with_capacity(max_batch),
+        }
+    }
+
+    /// x[B, P] and the labels of the B samples at `indices`.
+    pub fn fill(
+        &mut self,
+        data: &LabeledImages,
+        indices: impl IntoIterator<Item = usize> + Clone,
+    ) -> (ArrayView2<'_, f32>, &[u8]) {
+        self.labels.clear();
+        self.labels
+            .extend(indices.clone().into_iter().map(|i| data.labels[i]));
+        let batch = self.labels.len();
+        fill_batch(
+            self.x.slice_mut(s![..batch, ..]),
+            &data.images,
+            indices,
+            &self.table,
+        );
+        (self.x.slice(s![..batch, ..]), &self.labels)
     }
 }
 

@@ -50,19 +50,24 @@ pub fn dense_forward<T: Real>(
 pub fn dense_backward<T: Real>(
     dx: Option<ArrayViewMut2<T>>,
     mut dw: ArrayViewMut2<T>,
-    mut db: ArrayViewMut1<T>,
+    db: ArrayViewMut1<T>,
     dout: ArrayView2<T>,
     x: ArrayView2<T>,
     w: ArrayView2<T>,
 ) {
     matmul(T::one(), &x.t(), &dout, T::one(), &mut dw);
+    bias_backward(db, dout);
+    if let Some(mut dx) = dx {
+        matmul(T::one(), &dout, &w.t(), T::zero(), &mut dx);
+    }
+}
+
+/// db[O] += Σ_rows dout[B,O]
+fn bias_backward<T: Real>(mut db: ArrayViewMut1<T>, dout: ArrayView2<T>) {
     for row in dout.rows() {
         Zip::from(&mut db)
             .and(&row)
             .for_each(|db, &d| *db = *db + d);
-    }
-    if let Some(mut dx) = dx {
-        matmul(T::one(), &dout, &w.t(), T::zero(), &mut dx);
     }
 }
 
@@ -138,15 +143,17 @@ pub fn softmax_cross_entropy_forward<T: Real>(
     loss_sum
 }
 
-/// dlogits[B,C] = (probs − onehot(labels)) / B, the gradient of the *mean* cross-entropy
-/// with respect to the logits: softmax's Jacobian ŷ_i(δ_ij − ŷ_j) times ∂L/∂ŷ_i = −y_i/ŷ_i
-/// collapses to ŷ_j − y_j, and averaging over the batch divides by B.
+/// dlogits[B,C] = (probs − onehot(labels)) / N, the gradient of the cross-entropy averaged
+/// over a mini-batch of N samples (these B rows may be a shard of it) with respect to the
+/// logits: softmax's Jacobian ŷ_i(δ_ij − ŷ_j) times ∂L/∂ŷ_i = −y_i/ŷ_i collapses to
+/// ŷ_j − y_j, and averaging over the mini-batch divides by N.
 pub fn softmax_cross_entropy_backward<T: Real>(
     mut dlogits: ArrayViewMut2<T>,
     probs: ArrayView2<T>,
     labels: &[u8],
+    minibatch: usize,
 ) {
-    let inv_batch = T::one() / T::from_f64(labels.len() as f64);
+    let inv_batch = T::one() / T::from_f64(minibatch as f64);
     dlogits.assign(&probs);
     for (mut row, &label) in dlogits.rows_mut().into_iter().zip(labels) {
         row[label as usize] = row[label as usize] - T::one();
@@ -166,7 +173,7 @@ mod tests {
         let mut probs = Array2::zeros((3, 3));
         softmax_cross_entropy_forward(probs.view_mut(), logits.view(), &labels);
         let mut grad = Array2::zeros((3, 3));
-        softmax_cross_entropy_backward(grad.view_mut(), probs.view(), &labels);
+        softmax_cross_entropy_backward(grad.view_mut(), probs.view(), &labels, 3);
         for (p, g) in probs.rows().into_iter().zip(grad.rows()) {
             approx::assert_abs_diff_eq!(p.sum(), 1.0, epsilon = 1e-12);
             approx::assert_abs_diff_eq!(g.sum(), 0.0, epsilon = 1e-12);

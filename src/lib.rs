@@ -5,6 +5,7 @@ pub mod atomic;
 pub mod cli;
 pub mod commands;
 pub mod dataset;
+pub mod denormals;
 pub mod download;
 pub mod evaluate;
 pub mod idx;

@@ -114,6 +114,22 @@ impl<T: Real> Params<T> {
         })
     }
 
+    /// How many tensors [`Params::tensors`] yields (two per layer).
+    pub fn tensor_count(&self) -> usize {
+        2 * self.layers.len()
+    }
+
+    /// Tensor `t` in the order of [`Params::tensors`], as a flat mutable slice.
+    pub fn tensor_mut(&mut self, t: usize) -> &mut [T] {
+        let layer = &mut self.layers[t / 2];
+        let tensor = if t.is_multiple_of(2) {
+            layer.w.as_slice_mut()
+        } else {
+            layer.b.as_slice_mut()
+        };
+        tensor.expect("parameters are contiguous")
+    }
+
     pub fn fill_zero(&mut self) {
         self.tensors_mut().for_each(|t| t.fill(T::zero()));
     }
@@ -192,13 +208,14 @@ impl<T: Real> Mlp<T> {
         let last = self.params.layers.len() - 1;
         for (l, layer) in self.params.layers.iter().enumerate() {
             let (before, rest) = ws.outputs.split_at_mut(l);
+            let mut z = rest[0].slice_mut(s![..batch, ..]);
+            let (w, b) = (layer.w.view(), layer.b.view());
             let input = if l == 0 {
                 x
             } else {
                 before[l - 1].slice(s![..batch, ..])
             };
-            let mut z = rest[0].slice_mut(s![..batch, ..]);
-            dense_forward(z.view_mut(), input, layer.w.view(), layer.b.view());
+            dense_forward(z.view_mut(), input, w, b);
             if l < last {
                 self.arch.activation.forward(z);
             }
@@ -207,14 +224,16 @@ impl<T: Real> Mlp<T> {
         softmax_cross_entropy_forward(ws.probs.slice_mut(s![..batch, ..]), logits, labels)
     }
 
-    /// Forward and backward pass over one batch: accumulates ∂(mean loss)/∂θ into `grads`
-    /// and returns the mean cross-entropy of the batch.
+    /// Forward and backward pass over one batch of B samples that is part (or all) of a
+    /// mini-batch of `minibatch` samples: accumulates ∂(mean loss over the mini-batch)/∂θ
+    /// into `grads` and returns the summed cross-entropy of the B samples.
     pub fn loss_and_gradient(
         &self,
         ws: &mut Workspace<T>,
         grads: &mut Params<T>,
         x: ArrayView2<T>,
         labels: &[u8],
+        minibatch: usize,
     ) -> T {
         let batch = x.nrows();
         let loss_sum = self.forward(ws, x, labels);
@@ -223,27 +242,25 @@ impl<T: Real> Mlp<T> {
             ws.deltas[last].slice_mut(s![..batch, ..]),
             ws.probs.slice(s![..batch, ..]),
             labels,
+            minibatch,
         );
         for l in (0..=last).rev() {
             let (before, rest) = ws.deltas.split_at_mut(l);
             let dout = rest[0].slice(s![..batch, ..]);
-            let input = if l == 0 {
-                x
-            } else {
-                ws.outputs[l - 1].slice(s![..batch, ..])
-            };
             let grad = &mut grads.layers[l];
-            let dx = (l > 0).then(|| before[l - 1].slice_mut(s![..batch, ..]));
+            let (dw, db) = (grad.w.view_mut(), grad.b.view_mut());
             let w = self.params.layers[l].w.view();
-            dense_backward(dx, grad.w.view_mut(), grad.b.view_mut(), dout, input, w);
-            if l > 0 {
-                self.arch.activation.backward(
-                    before[l - 1].slice_mut(s![..batch, ..]),
-                    ws.outputs[l - 1].slice(s![..batch, ..]),
-                );
+            if l == 0 {
+                // The input is data, never differentiated: no dx.
+                dense_backward(None, dw, db, dout, x, w);
+            } else {
+                let input = ws.outputs[l - 1].slice(s![..batch, ..]);
+                let mut dx = before[l - 1].slice_mut(s![..batch, ..]);
+                dense_backward(Some(dx.view_mut()), dw, db, dout, input, w);
+                self.arch.activation.backward(dx, input);
             }
         }
-        loss_sum / T::from_f64(batch as f64)
+        loss_sum
     }
 }
 

@@ -1,10 +1,11 @@
 //! A trained classifier (network + the input scaling it was trained with) and its
 //! evaluation on a labelled data set.
 
-use ndarray::Array2;
+use rayon::prelude::*;
 
 use crate::dataset::LabeledImages;
-use crate::input::{InputScaling, fill_batch};
+use crate::denormals;
+use crate::input::{BatchBuilder, InputScaling};
 use crate::mlp::{Mlp, Workspace, argmax};
 
 /// Rows per forward pass when evaluating: large, for fast matrix products.
@@ -76,27 +77,36 @@ impl Classifier {
         }
     }
 
-    /// Accuracy and mean loss over the whole set, in batches of [`EVAL_BATCH`].
+    /// Accuracy and mean loss over the whole set, in chunks of [`EVAL_BATCH`] images spread
+    /// over the threads of the rayon pool. The chunks and the order their sums are added in
+    /// are fixed, so the result does not depend on the number of threads.
     /// The caller has checked compatibility.
     pub fn evaluate(&self, data: &LabeledImages) -> Evaluation {
+        denormals::flush_on_all_threads();
         let total = data.labels.len();
-        let inputs = self.mlp.arch.input_size;
         let batch = EVAL_BATCH.min(total.max(1));
-        let mut ws = Workspace::new(&self.mlp.arch, batch);
-        let mut x = Array2::<f32>::zeros((batch, inputs));
-        let table = self.input_scaling.lookup_table();
-        let (mut correct, mut loss_sum) = (0, 0.0f64);
-        for start in (0..total).step_by(batch) {
-            let end = (start + batch).min(total);
-            let labels = &data.labels[start..end];
-            let mut xb = x.slice_mut(ndarray::s![..end - start, ..]);
-            fill_batch(xb.view_mut(), &data.images, start..end, &table);
-            loss_sum += self.mlp.forward(&mut ws, xb.view(), labels) as f64;
-            correct += (ws.probs(end - start).rows().into_iter().map(argmax))
-                .zip(labels)
-                .filter(|&(predicted, &label)| predicted == label as usize)
-                .count();
-        }
+        let chunks: Vec<(usize, f64)> = (0..total.div_ceil(batch))
+            .into_par_iter()
+            .map_init(
+                || {
+                    let builder =
+                        BatchBuilder::new(&self.input_scaling, self.mlp.arch.input_size, batch);
+                    (builder, Workspace::new(&self.mlp.arch, batch))
+                },
+                |(builder, ws), c| {
+                    let range = c * batch..((c + 1) * batch).min(total);
+                    let (inputs, labels) = builder.fill(data, range);
+                    let loss_sum = self.mlp.forward(ws, inputs, labels) as f64;
+                    let correct = (ws.probs(labels.len()).rows().into_iter().map(argmax))
+                        .zip(labels)
+                        .filter(|&(predicted, &label)| predicted == label as usize)
+                        .count();
+                    (correct, loss_sum)
+                },
+            )
+            .collect();
+        let correct = chunks.iter().map(|c| c.0).sum();
+        let loss_sum: f64 = chunks.iter().map(|c| c.1).sum();
         Evaluation {
             correct,
             total,

@@ -21,20 +21,38 @@ impl<T: Real> Sgd<T> {
         }
     }
 
-    pub fn step(&mut self, params: &mut Params<T>, grads: &Params<T>) {
+    /// One update with the mini-batch gradient g = Σ_s shards[s] (added in shard order),
+    /// after which every shard's gradient is zero again, ready to accumulate the next
+    /// mini-batch. One pass over the parameters.
+    pub fn step(&mut self, params: &mut Params<T>, shards: &mut [Params<T>]) {
         let (lr, mu) = (self.lr, self.momentum);
-        let triples = params
-            .tensors_mut()
-            .zip(grads.tensors())
-            .zip(self.velocity.tensors_mut());
-        for ((p, g), v) in triples {
-            for ((p, &g), v) in p.iter_mut().zip(g).zip(v.iter_mut()) {
-                *v = mu * *v + g; // accumulate the running direction
-                *p = *p - lr * *v; // descend along it
+        let mut g = [T::zero(); CHUNK];
+        for t in 0..params.tensor_count() {
+            let p = params.tensor_mut(t);
+            let v = self.velocity.tensor_mut(t);
+            for start in (0..p.len()).step_by(CHUNK) {
+                let len = CHUNK.min(p.len() - start);
+                let g = &mut g[..len];
+                g.fill(T::zero());
+                for shard in shards.iter_mut() {
+                    let gs = &mut shard.tensor_mut(t)[start..start + len];
+                    for (g, gs) in g.iter_mut().zip(gs.iter_mut()) {
+                        *g = *g + *gs;
+                        *gs = T::zero();
+                    }
+                }
+                let (p, v) = (&mut p[start..start + len], &mut v[start..start + len]);
+                for ((p, v), &g) in p.iter_mut().zip(v.iter_mut()).zip(g.iter()) {
+                    *v = mu * *v + g; // accumulate the running direction
+                    *p = *p - lr * *v; // descend along it
+                }
             }
         }
     }
 }
+
+/// Parameters updated per inner block: small enough for the summed gradient to stay in L1.
+const CHUNK: usize = 1024;
 
 #[cfg(test)]
 mod tests {
@@ -55,11 +73,29 @@ mod tests {
         let arch = tiny();
         let mut params = Params::<f64>::zeros(&arch);
         let mut grads = Params::<f64>::zeros(&arch);
-        grads.layers[0].w[[0, 0]] = 1.0;
         let mut sgd = Sgd::new(&arch, 0.1, 0.9);
-        sgd.step(&mut params, &grads); // v = 1,   θ = −0.1
-        sgd.step(&mut params, &grads); // v = 1.9, θ = −0.29
+        grads.layers[0].w[[0, 0]] = 1.0;
+        sgd.step(&mut params, std::slice::from_mut(&mut grads)); // v = 1,   θ = −0.1
+        assert_eq!(grads.layers[0].w[[0, 0]], 0.0, "the gradient is consumed");
+        grads.layers[0].w[[0, 0]] = 1.0;
+        sgd.step(&mut params, std::slice::from_mut(&mut grads)); // v = 1.9, θ = −0.29
         approx::assert_abs_diff_eq!(params.layers[0].w[[0, 0]], -0.29, epsilon = 1e-12);
         assert_eq!(params.layers[0].b[0], 0.0);
+    }
+
+    #[test]
+    fn shard_gradients_are_summed() {
+        let arch = tiny();
+        let mut one = Params::<f64>::zeros(&arch);
+        let mut two = [Params::<f64>::zeros(&arch), Params::<f64>::zeros(&arch)];
+        one.layers[0].b[0] = 3.0;
+        two[0].layers[0].b[0] = 1.0;
+        two[1].layers[0].b[0] = 2.0;
+        let (mut p1, mut p2) = (Params::zeros(&arch), Params::zeros(&arch));
+        Sgd::new(&arch, 0.5, 0.0).step(&mut p1, std::slice::from_mut(&mut one));
+        Sgd::new(&arch, 0.5, 0.0).step(&mut p2, &mut two);
+        assert_eq!(p1, p2);
+        assert_eq!(p2.layers[0].b[0], -1.5);
+        assert!(two.iter().all(|g| g.layers[0].b[0] == 0.0));
     }
 }

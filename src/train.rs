@@ -3,11 +3,12 @@
 
 use std::time::Instant;
 
-use ndarray::{Array2, s};
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::dataset::{LabeledImages, NUM_CLASSES};
-use crate::input::{InputScaling, ScalingKind, fill_batch};
+use crate::denormals;
+use crate::input::{BatchBuilder, InputScaling, ScalingKind};
 use crate::layers::Activation;
 use crate::metrics::{EpochMetrics, EpochTiming};
 use crate::mlp::{Architecture, Mlp, Params, Workspace};
@@ -133,6 +134,35 @@ pub trait TrainObserver {
     ) -> anyhow::Result<()>;
 }
 
+/// Rows per shard below which splitting a mini-batch costs more than it gains.
+const MIN_SHARD_ROWS: usize = 64;
+const MAX_SHARDS: usize = 8;
+
+/// Into how many shards a mini-batch of `batch` samples is split. The shards' gradients are
+/// computed independently (in parallel where there are threads) and added in shard order,
+/// so the result depends on the batch size only, never on the number of threads.
+pub fn shards_per_batch(batch: usize) -> usize {
+    (batch / MIN_SHARD_ROWS).clamp(1, MAX_SHARDS)
+}
+
+/// One shard's buffers: its inputs, its activations and its loss.
+struct Shard {
+    builder: BatchBuilder,
+    ws: Workspace<f32>,
+    loss_sum: f32,
+}
+
+impl Shard {
+    fn new(classifier: &Classifier, max_rows: usize) -> Self {
+        let inputs = classifier.mlp.arch.input_size;
+        Shard {
+            builder: BatchBuilder::new(&classifier.input_scaling, inputs, max_rows),
+            ws: Workspace::new(&classifier.mlp.arch, max_rows),
+            loss_sum: 0.0,
+        }
+    }
+}
+
 /// A finished run.
 pub struct TrainOutcome {
     pub classifier: Classifier,
@@ -151,6 +181,7 @@ pub fn train(
     observer: &mut dyn TrainObserver,
 ) -> Result<TrainOutcome, TrainError> {
     config.validate()?;
+    denormals::flush_on_all_threads();
     let n = train_set.labels.len();
     if n == 0 {
         return Err(TrainError::EmptyTrainingSet);
@@ -163,12 +194,13 @@ pub fn train(
     classifier.check_compatible(test_set)?;
 
     let batch = config.batch_size.min(n);
-    let mut ws = Workspace::new(&arch, batch);
-    let mut grads = Params::zeros(&arch);
-    let mut x = Array2::<f32>::zeros((batch, arch.input_size));
-    let mut labels = Vec::with_capacity(batch);
+    let shard_count = shards_per_batch(batch);
+    let mut shards: Vec<Shard> = (0..shard_count)
+        .map(|_| Shard::new(&classifier, batch.div_ceil(shard_count)))
+        .collect();
+    let mut shard_grads: Vec<Params<f32>> =
+        (0..shard_count).map(|_| Params::zeros(&arch)).collect();
     let mut sgd = Sgd::new(&arch, config.learning_rate as f32, config.momentum as f32);
-    let table = classifier.input_scaling.lookup_table();
     let mut order: Vec<usize> = (0..n).collect();
     let mut shuffler = SeededRng::derive(config.seed, 1);
     let batches = n.div_ceil(batch);
@@ -179,20 +211,21 @@ pub fn train(
     for epoch in 1..=config.epochs {
         let started = Instant::now();
         shuffler.shuffle(&mut order);
-        for (b, chunk) in order.chunks(batch).enumerate() {
-            let mut xb = x.slice_mut(s![..chunk.len(), ..]);
-            fill_batch(
-                xb.view_mut(),
-                &train_set.images,
-                chunk.iter().copied(),
-                &table,
-            );
-            labels.clear();
-            labels.extend(chunk.iter().map(|&i| train_set.labels[i]));
-            grads.fill_zero();
-            let loss = classifier
-                .mlp
-                .loss_and_gradient(&mut ws, &mut grads, xb.view(), &labels);
+        for (b, minibatch) in order.chunks(batch).enumerate() {
+            let mlp = &classifier.mlp;
+            let len = minibatch.len();
+            // Each shard takes a fixed slice of the mini-batch, whichever thread runs it.
+            shards
+                .par_iter_mut()
+                .zip(shard_grads.par_iter_mut())
+                .enumerate()
+                .for_each(|(k, (shard, grads))| {
+                    let part = &minibatch[k * len / shard_count..(k + 1) * len / shard_count];
+                    let (inputs, labels) = shard.builder.fill(train_set, part.iter().copied());
+                    shard.loss_sum =
+                        mlp.loss_and_gradient(&mut shard.ws, grads, inputs, labels, len);
+                });
+            let loss = shards.iter().map(|s| s.loss_sum).sum::<f32>() / len as f32;
             if !loss.is_finite() {
                 return Err(TrainError::Diverged {
                     epoch,
@@ -200,7 +233,7 @@ pub fn train(
                     loss: loss as f64,
                 });
             }
-            sgd.step(&mut classifier.mlp.params, &grads);
+            sgd.step(&mut classifier.mlp.params, &mut shard_grads);
             observer.batch_done(b + 1, batches);
         }
         let train_seconds = started.elapsed().as_secs_f64();

@@ -157,6 +157,26 @@ fn same_seed_gives_identical_weights_files() {
 }
 
 #[test]
+fn the_number_of_threads_does_not_change_the_weights() {
+    let w = Workdir::new(28);
+    // Batches of 256 are split into 4 shards, which 1, 2 or 3 threads share out differently.
+    for threads in ["1", "2", "3"] {
+        let weights = format!("t{threads}.bin");
+        w.train(&[
+            "--weights",
+            &weights,
+            "--batch-size",
+            "256",
+            "--threads",
+            threads,
+        ]);
+    }
+    let read = |n: &str| std::fs::read(w.path(n)).unwrap();
+    assert_eq!(read("t1.bin"), read("t2.bin"));
+    assert_eq!(read("t1.bin"), read("t3.bin"));
+}
+
+#[test]
 fn every_activation_and_two_hidden_layers_train() {
     let w = Workdir::new(28);
     for act in ["relu", "tanh", "sigmoid"] {

@@ -38,7 +38,7 @@ fn gradient_check(hidden: Vec<usize>, activation: Activation) {
 
     let mut grads = Params::zeros(&arch);
     let mut ws = Workspace::new(&arch, 3);
-    mlp.loss_and_gradient(&mut ws, &mut grads, x.view(), &labels);
+    mlp.loss_and_gradient(&mut ws, &mut grads, x.view(), &labels, 3);
     let analytic: Vec<Vec<f64>> = grads.tensors().map(|t| t.to_vec()).collect();
 
     let h = 1e-5;
@@ -119,9 +119,9 @@ fn gradients_accumulate_across_calls() {
     let mut once = Params::zeros(&arch);
     let mut twice = Params::zeros(&arch);
     let mut ws = Workspace::new(&arch, 2);
-    mlp.loss_and_gradient(&mut ws, &mut once, x.view(), &[1, 2]);
-    mlp.loss_and_gradient(&mut ws, &mut twice, x.view(), &[1, 2]);
-    mlp.loss_and_gradient(&mut ws, &mut twice, x.view(), &[1, 2]);
+    mlp.loss_and_gradient(&mut ws, &mut once, x.view(), &[1, 2], 2);
+    mlp.loss_and_gradient(&mut ws, &mut twice, x.view(), &[1, 2], 2);
+    mlp.loss_and_gradient(&mut ws, &mut twice, x.view(), &[1, 2], 2);
     for (a, b) in once.tensors().zip(twice.tensors()) {
         for (a, b) in a.iter().zip(b) {
             approx::assert_abs_diff_eq!(2.0 * a, *b, epsilon = 1e-12);
@@ -186,9 +186,8 @@ fn overfits_twenty_samples_to_full_accuracy() {
     let mut sgd = Sgd::new(&arch, 0.1, 0.9);
     let mut loss = f32::INFINITY;
     for _ in 0..200 {
-        grads.fill_zero();
-        loss = mlp.loss_and_gradient(&mut ws, &mut grads, x.view(), &labels);
-        sgd.step(&mut mlp.params, &grads);
+        loss = mlp.loss_and_gradient(&mut ws, &mut grads, x.view(), &labels, 20) / 20.0;
+        sgd.step(&mut mlp.params, std::slice::from_mut(&mut grads));
     }
     mlp.forward(&mut ws, x.view(), &labels);
     let correct = ws
@@ -201,4 +200,32 @@ fn overfits_twenty_samples_to_full_accuracy() {
         .count();
     assert_eq!(correct, 20, "final loss {loss}");
     assert!(loss < 0.01, "loss {loss}");
+}
+
+#[test]
+fn shard_gradients_add_up_to_the_whole_batch_gradient() {
+    let arch = Architecture {
+        input_size: 6,
+        hidden: vec![5, 4],
+        num_classes: 3,
+        activation: Activation::Tanh,
+    };
+    let mlp = Mlp::<f64>::initial(arch.clone(), 3);
+    let x = random_inputs(7, 6, 4);
+    let labels = [0u8, 1, 2, 2, 1, 0, 1];
+    let mut whole = Params::zeros(&arch);
+    let mut ws = Workspace::new(&arch, 7);
+    let loss = mlp.loss_and_gradient(&mut ws, &mut whole, x.view(), &labels, 7);
+    let mut shards = Params::zeros(&arch);
+    let mut shard_loss = 0.0;
+    for rows in [0..3, 3..7] {
+        let part = x.slice(ndarray::s![rows.clone(), ..]);
+        shard_loss += mlp.loss_and_gradient(&mut ws, &mut shards, part, &labels[rows], 7);
+    }
+    approx::assert_abs_diff_eq!(loss, shard_loss, epsilon = 1e-12);
+    for (a, b) in whole.tensors().zip(shards.tensors()) {
+        for (a, b) in a.iter().zip(b) {
+            approx::assert_abs_diff_eq!(a, b, epsilon = 1e-12);
+        }
+    }
 }
