@@ -96,7 +96,7 @@ impl Activation {
     /// z[B,O] → a[B,O] in place.
     pub fn forward<T: Real>(self, mut z: ArrayViewMut2<T>) {
         match self {
-            Activation::Relu => z.mapv_inplace(|v| v.max(T::zero())),
+            Activation::Relu => z.mapv_inplace(|v| if v > T::zero() { v } else { T::zero() }),
             Activation::Tanh => z.mapv_inplace(|v| v.tanh()),
             Activation::Sigmoid => z.mapv_inplace(|v| T::one() / (T::one() + (-v).exp())),
         }
@@ -106,11 +106,9 @@ impl Activation {
     pub fn backward<T: Real>(self, grad: ArrayViewMut2<T>, a: ArrayView2<T>) {
         let zip = Zip::from(grad).and(a);
         match self {
-            Activation::Relu => zip.for_each(|g, &a| {
-                if a <= T::zero() {
-                    *g = T::zero()
-                }
-            }),
+            Activation::Relu => {
+                zip.for_each(|g, &a| *g = if a > T::zero() { *g } else { T::zero() })
+            }
             Activation::Tanh => zip.for_each(|g, &a| *g = *g * (T::one() - a * a)),
             Activation::Sigmoid => zip.for_each(|g, &a| *g = *g * a * (T::one() - a)),
         }

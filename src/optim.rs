@@ -1,5 +1,7 @@
 //! Optimizers: one flat loop over (parameter, gradient, state) triples.
 
+use arrayvec::ArrayVec;
+
 use crate::layers::Real;
 use crate::mlp::{Architecture, Params};
 
@@ -23,30 +25,63 @@ impl<T: Real> Sgd<T> {
 
     /// One update with the mini-batch gradient g = Σ_s shards[s] (added in shard order),
     /// after which every shard's gradient is zero again, ready to accumulate the next
-    /// mini-batch. One pass over the parameters.
+    /// mini-batch. One pass over the parameters, spread over the rayon pool's threads (each
+    /// element's arithmetic is the same whichever thread does it).
     pub fn step(&mut self, params: &mut Params<T>, shards: &mut [Params<T>]) {
-        let (lr, mu) = (self.lr, self.momentum);
-        let mut g = [T::zero(); CHUNK];
+        assert!(
+            shards.len() <= MAX_SHARDS,
+            "at most {MAX_SHARDS} gradient shards"
+        );
         for t in 0..params.tensor_count() {
-            let p = params.tensor_mut(t);
-            let v = self.velocity.tensor_mut(t);
-            for start in (0..p.len()).step_by(CHUNK) {
-                let len = CHUNK.min(p.len() - start);
-                let g = &mut g[..len];
-                g.fill(T::zero());
-                for shard in shards.iter_mut() {
-                    let gs = &mut shard.tensor_mut(t)[start..start + len];
-                    for (g, gs) in g.iter_mut().zip(gs.iter_mut()) {
-                        *g = *g + *gs;
-                        *gs = T::zero();
-                    }
-                }
-                let (p, v) = (&mut p[start..start + len], &mut v[start..start + len]);
-                for ((p, v), &g) in p.iter_mut().zip(v.iter_mut()).zip(g.iter()) {
-                    *v = mu * *v + g; // accumulate the running direction
-                    *p = *p - lr * *v; // descend along it
-                }
+            let grads = shards.iter_mut().map(|s| s.tensor_mut(t)).collect();
+            let (p, v) = (params.tensor_mut(t), self.velocity.tensor_mut(t));
+            sgd_update(self.lr, self.momentum, p, v, grads);
+        }
+    }
+}
+
+/// The most gradient shards a step takes (see `train::shards_per_batch`).
+pub const MAX_SHARDS: usize = 8;
+
+/// Parameters per task below which splitting the update further costs more than it gains.
+const PARALLEL_MIN: usize = 1 << 15;
+
+/// The momentum update of one tensor θ with velocity v and gradient shards g_s, halving the
+/// range into parallel tasks while it is large.
+fn sgd_update<T: Real>(
+    lr: T,
+    mu: T,
+    p: &mut [T],
+    v: &mut [T],
+    mut grads: ArrayVec<&mut [T], MAX_SHARDS>,
+) {
+    if p.len() > PARALLEL_MIN {
+        let mid = p.len() / 2;
+        let (p1, p2) = p.split_at_mut(mid);
+        let (v1, v2) = v.split_at_mut(mid);
+        let (g1, g2) = grads.into_iter().map(|g| g.split_at_mut(mid)).unzip();
+        rayon::join(
+            || sgd_update(lr, mu, p1, v1, g1),
+            || sgd_update(lr, mu, p2, v2, g2),
+        );
+        return;
+    }
+    let mut g = [T::zero(); CHUNK];
+    for start in (0..p.len()).step_by(CHUNK) {
+        let len = CHUNK.min(p.len() - start);
+        let g = &mut g[..len];
+        g.fill(T::zero());
+        for shard in grads.iter_mut() {
+            let shard = &mut shard[start..start + len];
+            for (g, gs) in g.iter_mut().zip(shard.iter_mut()) {
+                *g = *g + *gs;
+                *gs = T::zero();
             }
+        }
+        let (p, v) = (&mut p[start..start + len], &mut v[start..start + len]);
+        for ((p, v), &g) in p.iter_mut().zip(v.iter_mut()).zip(g.iter()) {
+            *v = mu * *v + g; // accumulate the running direction
+            *p = *p - lr * *v; // descend along it
         }
     }
 }
