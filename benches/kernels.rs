@@ -1,0 +1,139 @@
+//! Kernel benchmarks: one training step, one epoch, evaluation, IDX decoding.
+//! Throughputs are given in FLOPs where it makes sense: criterion's "Gelem/s" reads as
+//! GFLOP/s (executed FLOPs: forward, weight gradients, and input gradients of every layer
+//! but the first).
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
+use mnist_mlp::dataset::LabeledImages;
+use mnist_mlp::idx::{read_idx_images, write_idx_images};
+use mnist_mlp::input::{BatchBuilder, InputScaling};
+use mnist_mlp::layers::Activation;
+use mnist_mlp::metrics::{EpochMetrics, EpochTiming};
+use mnist_mlp::mlp::{Architecture, Mlp, Params, Workspace};
+use mnist_mlp::model::Classifier;
+use mnist_mlp::optim::Sgd;
+use mnist_mlp::train::{TrainConfig, TrainObserver, train};
+
+const HIDDEN: usize = 256;
+const BATCH: usize = 128;
+
+fn arch() -> Architecture {
+    Architecture {
+        input_size: 784,
+        hidden: vec![HIDDEN],
+        num_classes: 10,
+        activation: Activation::Relu,
+    }
+}
+
+/// Multiply-adds of one forward pass per sample: Σ fan_in · fan_out.
+fn products() -> usize {
+    arch().layer_sizes().windows(2).map(|w| w[0] * w[1]).sum()
+}
+
+/// Executed FLOPs of a forward pass over `rows` samples.
+fn forward_flops(rows: usize) -> u64 {
+    (2 * rows * products()) as u64
+}
+
+/// Executed FLOPs of one training step on `rows` samples: forward, every weight gradient,
+/// every input gradient but the first layer's.
+fn step_flops(rows: usize) -> u64 {
+    (2 * rows * (3 * products() - 784 * HIDDEN)) as u64
+}
+
+fn synthetic(count: usize, seed: u64) -> LabeledImages {
+    let (images, labels) = common::synthetic_images(count, 28, seed);
+    LabeledImages { images, labels }
+}
+
+fn training_step(c: &mut Criterion) {
+    mnist_mlp::denormals::flush_on_this_thread();
+    let data = synthetic(BATCH, 1);
+    let mut mlp = Mlp::<f32>::initial(arch(), 1);
+    let mut builder = BatchBuilder::new(&InputScaling::UnitInterval, 784, BATCH);
+    let mut ws = Workspace::new(&arch(), BATCH);
+    let mut grads = Params::zeros(&arch());
+    let mut sgd = Sgd::new(&arch(), 0.01, 0.9);
+    let mut group = c.benchmark_group("train_step 784-256-10, batch 128, one thread");
+    group.throughput(Throughput::Elements(step_flops(BATCH)));
+    group.bench_function("forward + backward + SGD", |b| {
+        b.iter(|| {
+            let (x, labels) = builder.fill(&data, 0..BATCH);
+            mlp.loss_and_gradient(&mut ws, &mut grads, x, labels, BATCH);
+            sgd.step(&mut mlp.params, std::slice::from_mut(&mut grads));
+        })
+    });
+    group.finish();
+}
+
+struct Quiet;
+
+impl TrainObserver for Quiet {
+    fn epoch_done(
+        &mut self,
+        _: &Classifier,
+        _: &[EpochMetrics],
+        _: EpochTiming,
+    ) -> anyhow::Result<()> {
+        Ok(())
+    }
+}
+
+fn one_epoch(c: &mut Criterion) {
+    let (train_set, test_set) = (synthetic(10_000, 2), synthetic(1_000, 3));
+    let config = TrainConfig {
+        epochs: 1,
+        ..TrainConfig::default()
+    };
+    let mut group = c.benchmark_group("epoch on 10,000 synthetic images, with evaluation");
+    group.sample_size(10);
+    // Training steps, then a forward pass over both sets.
+    group.throughput(Throughput::Elements(
+        step_flops(10_000) + forward_flops(11_000),
+    ));
+    group.bench_function("train 1 epoch, all threads", |b| {
+        b.iter(|| train(&config, &train_set, &test_set, &mut Quiet).unwrap())
+    });
+    group.finish();
+}
+
+fn evaluation(c: &mut Criterion) {
+    let data = synthetic(10_000, 4);
+    let classifier = Classifier {
+        mlp: Mlp::initial(arch(), 5),
+        input_scaling: InputScaling::UnitInterval,
+    };
+    let mut group = c.benchmark_group("evaluate 10,000 images");
+    group.throughput(Throughput::Elements(forward_flops(10_000)));
+    group.bench_function("forward, all threads", |b| {
+        b.iter(|| classifier.evaluate(&data))
+    });
+    group.finish();
+}
+
+fn idx_decode(c: &mut Criterion) {
+    let dir = tempfile::tempdir().unwrap();
+    let data = synthetic(10_000, 6);
+    let (gz, raw) = (dir.path().join("images.gz"), dir.path().join("images.raw"));
+    write_idx_images(&gz, &data.images, true).unwrap();
+    write_idx_images(&raw, &data.images, false).unwrap();
+    let mut group = c.benchmark_group("IDX decode, 10,000 images of 28x28");
+    group.throughput(Throughput::Bytes(data.images.pixels.len() as u64));
+    for (name, path) in [("gzip", &gz), ("raw", &raw)] {
+        group.bench_function(name, |b| {
+            b.iter_batched(
+                || (),
+                |_| read_idx_images(path).unwrap(),
+                BatchSize::SmallInput,
+            )
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, training_step, one_epoch, evaluation, idx_decode);
+criterion_main!(benches);
