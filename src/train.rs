@@ -13,7 +13,7 @@ use crate::layers::Activation;
 use crate::metrics::{EpochMetrics, EpochTiming};
 use crate::mlp::{Architecture, Mlp, Params, Workspace};
 use crate::model::{Classifier, Evaluation, MismatchError};
-use crate::optim::Sgd;
+use crate::optim::{MAX_SHARDS, Sgd};
 use crate::rng::SeededRng;
 
 /// Everything that determines a training run; recorded in the weights file.
@@ -134,15 +134,17 @@ pub trait TrainObserver {
     ) -> anyhow::Result<()>;
 }
 
-/// Rows per shard below which splitting a mini-batch costs more than it gains.
-const MIN_SHARD_ROWS: usize = 64;
-const MAX_SHARDS: usize = 8;
+/// Rows per shard up to which a mini-batch is split into as few shards as possible: matrix
+/// products of this height run near full speed, so larger shards gain little.
+const SHARD_ROWS: usize = 128;
 
-/// Into how many shards a mini-batch of `batch` samples is split. The shards' gradients are
-/// computed independently (in parallel where there are threads) and added in shard order,
-/// so the result depends on the batch size only, never on the number of threads.
+/// Into how many shards a mini-batch of `batch` samples is split: at least two (every
+/// machine this runs on has two cores), more for large batches, at most [`MAX_SHARDS`].
+/// The shards' gradients are computed independently (in parallel where there are threads)
+/// and added in shard order, so the result depends on the batch size only, never on the
+/// number of threads.
 pub fn shards_per_batch(batch: usize) -> usize {
-    (batch / MIN_SHARD_ROWS).clamp(1, MAX_SHARDS)
+    batch.div_ceil(SHARD_ROWS).clamp(2, MAX_SHARDS).min(batch)
 }
 
 /// One shard's buffers: its inputs, its activations and its loss.
