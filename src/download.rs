@@ -409,24 +409,6 @@ mod tests {
     }
 
     #[test]
-    fn offline_with_missing_files_says_what_to_do() {
-        let dir = tempfile::tempdir().unwrap();
-        let err = ensure_data(dir.path(), true, &[], false)
-            .unwrap_err()
-            .to_string();
-        for needle in [
-            TRAIN_IMAGES,
-            TEST_LABELS,
-            &dir.path().display().to_string(),
-            "mnist-mlp download",
-            "--data-dir",
-            "MNIST_DATA_DIR",
-        ] {
-            assert!(err.contains(needle), "missing {needle:?} in: {err}");
-        }
-    }
-
-    #[test]
     fn no_mirrors_is_an_error_only_when_something_is_missing() {
         let dir = tempfile::tempdir().unwrap();
         let err = download_missing(dir.path(), &[], false).unwrap_err();

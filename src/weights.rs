@@ -263,10 +263,12 @@ mod tests {
         assert_eq!(load(&path).unwrap(), original);
     }
 
-    fn saved_bytes() -> Vec<u8> {
+    /// The bytes `save` writes for `run` (it saves whatever it is given, so tests can build
+    /// files that loading must refuse).
+    fn saved_bytes(run: &SavedRun) -> Vec<u8> {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("w.bin");
-        save(&path, &run()).unwrap();
+        save(&path, run).unwrap();
         std::fs::read(path).unwrap()
     }
 
@@ -276,7 +278,7 @@ mod tests {
 
     #[test]
     fn rejects_other_files_newer_versions_and_truncation() {
-        let bytes = saved_bytes();
+        let bytes = saved_bytes(&run());
         assert!(problem(b"").contains("not an mnist-mlp weights file"));
         assert!(problem(b"\x89PNG\r\n\x1a\n....").contains("not an mnist-mlp weights file"));
         let mut newer = bytes.clone();
@@ -297,7 +299,7 @@ mod tests {
     fn rejects_tensors_that_do_not_fit_the_architecture() {
         let mut other = run();
         other.classifier.mlp.params.layers[1].w = ndarray::Array2::zeros((3, 4));
-        let bytes = encode_raw(&other);
+        let bytes = saved_bytes(&other);
         let msg = problem(&bytes);
         assert!(
             msg.contains("w2 is 3x4") && msg.contains("6-5-4-10"),
@@ -309,21 +311,13 @@ mod tests {
     fn rejects_nan_weights() {
         let mut bad = run();
         bad.classifier.mlp.params.layers[0].b[2] = f32::NAN;
-        assert!(problem(&encode_raw(&bad)).contains("b1 holds a NaN"));
+        assert!(problem(&saved_bytes(&bad)).contains("b1 holds a NaN"));
     }
 
     #[test]
     fn architecture_is_recorded() {
-        let loaded = decode(&saved_bytes()).unwrap();
+        let loaded = decode(&saved_bytes(&run())).unwrap();
         assert_eq!(loaded.classifier.mlp.arch.hidden, vec![5, 4]);
         assert_eq!(loaded.classifier.mlp.arch.activation, Activation::Relu);
-    }
-
-    /// Encodes without the checks that `save` relies on, to build bad files.
-    fn encode_raw(run: &SavedRun) -> Vec<u8> {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("w.bin");
-        save(&path, run).unwrap();
-        std::fs::read(path).unwrap()
     }
 }

@@ -39,23 +39,11 @@ impl Workdir {
         cmd
     }
     fn train(&self, extra: &[&str]) -> Value {
-        let out = self
-            .cmd("train")
-            .args(["--epochs", "3", "--hidden", "32", "--json"])
-            .args(extra)
-            .assert()
-            .success()
-            .get_output()
-            .stdout
-            .clone();
-        last_json_line(&out)
+        let mut cmd = self.cmd("train");
+        cmd.args(["--epochs", "3", "--hidden", "32", "--json"])
+            .args(extra);
+        common::json_summary(&mut cmd)
     }
-}
-
-fn last_json_line(stdout: &[u8]) -> Value {
-    let text = String::from_utf8_lossy(stdout);
-    let line = text.lines().last().expect("some output");
-    serde_json::from_str(line).unwrap_or_else(|e| panic!("last line is not JSON ({e}): {text}"))
 }
 
 fn no_panic() -> impl Predicate<str> {
@@ -120,15 +108,7 @@ fn json_summary_and_evaluate_hw1_agree() {
     let train_acc = summary["test_accuracy"].as_f64().unwrap();
     assert!(train_acc > 0.9, "synthetic data should be easy: {summary}");
 
-    let eval = w
-        .cmd("evaluate-hw1")
-        .arg("--json")
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let eval = last_json_line(&eval);
+    let eval = common::json_summary(w.cmd("evaluate-hw1").arg("--json"));
     assert_eq!(eval["accuracy"].as_f64().unwrap(), train_acc);
     assert_eq!(eval["correct"], summary["test_correct"]);
     assert_eq!(eval["total"], 200);

@@ -5,12 +5,6 @@
 mod common;
 
 use assert_cmd::cargo::cargo_bin_cmd;
-use serde_json::Value;
-
-fn last_json_line(stdout: &[u8]) -> Value {
-    let text = String::from_utf8_lossy(stdout);
-    serde_json::from_str(text.lines().last().unwrap_or("")).expect("JSON summary line")
-}
 
 #[test]
 fn default_training_reaches_98_percent_and_evaluate_hw1_agrees() {
@@ -18,31 +12,19 @@ fn default_training_reaches_98_percent_and_evaluate_hw1_agrees() {
         return;
     };
     let out = tempfile::tempdir().unwrap();
-    let train = cargo_bin_cmd!("mnist-mlp")
-        .current_dir(out.path())
-        .args(["train", "--offline", "--json", "--data-dir"])
-        .arg(&data)
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let summary = last_json_line(&train);
+    let run = |subcommand: &str| {
+        let mut cmd = cargo_bin_cmd!("mnist-mlp");
+        cmd.current_dir(out.path())
+            .args([subcommand, "--offline", "--json", "--data-dir"]);
+        common::json_summary(cmd.arg(&data))
+    };
+    let summary = run("train");
     let accuracy = summary["test_accuracy"].as_f64().unwrap();
     eprintln!("default run: {summary}");
     assert_eq!(summary["epochs"], 20);
     assert!(accuracy >= 0.98, "default training reached only {accuracy}");
 
-    let eval = cargo_bin_cmd!("mnist-mlp")
-        .current_dir(out.path())
-        .args(["evaluate-hw1", "--offline", "--json", "--data-dir"])
-        .arg(&data)
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let eval = last_json_line(&eval);
+    let eval = run("evaluate-hw1");
     assert_eq!(eval["correct"], summary["test_correct"]);
     assert_eq!(eval["accuracy"].as_f64().unwrap(), accuracy);
 }

@@ -57,6 +57,15 @@ pub fn write_synthetic_mnist(dir: &Path, n_train: usize, n_test: usize, side: us
     }
 }
 
+/// Runs a command that must succeed and returns the JSON object on the last line of its
+/// stdout (the `--json` summary).
+pub fn json_summary(cmd: &mut assert_cmd::Command) -> serde_json::Value {
+    let stdout = cmd.assert().success().get_output().stdout.clone();
+    let text = String::from_utf8_lossy(&stdout);
+    let line = text.lines().last().unwrap_or("");
+    serde_json::from_str(line).unwrap_or_else(|e| panic!("last line is not JSON ({e}): {text}"))
+}
+
 /// The real MNIST folder from `MNIST_DATA_DIR`, or `None` after saying loudly that the test
 /// did not run. Under CI (the `CI` variable set) a missing folder fails the test instead.
 pub fn real_mnist_dir(test: &str) -> Option<PathBuf> {
