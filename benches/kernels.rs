@@ -14,7 +14,7 @@ use mnist_mlp::layers::Activation;
 use mnist_mlp::metrics::{EpochMetrics, EpochTiming};
 use mnist_mlp::mlp::{Architecture, Mlp, Params, Workspace};
 use mnist_mlp::model::Classifier;
-use mnist_mlp::optim::Sgd;
+use mnist_mlp::optim::{Optimizer, OptimizerConfig};
 use mnist_mlp::train::{TrainConfig, TrainObserver, train};
 
 const HIDDEN: usize = 256;
@@ -57,14 +57,14 @@ fn training_step(c: &mut Criterion) {
     let mut builder = BatchBuilder::new(&InputScaling::UnitInterval, 784, BATCH);
     let mut ws = Workspace::new(&arch(), BATCH);
     let mut grads = Params::zeros(&arch());
-    let mut sgd = Sgd::new(&arch(), 0.01, 0.9);
+    let mut sgd = Optimizer::new(&arch(), OptimizerConfig::sgd(0.9));
     let mut group = c.benchmark_group("train_step 784-256-10, batch 128, one thread");
     group.throughput(Throughput::Elements(step_flops(BATCH)));
     group.bench_function("forward + backward + SGD", |b| {
         b.iter(|| {
             let (x, labels) = builder.fill(&data, 0..BATCH);
             mlp.loss_and_gradient(&mut ws, &mut grads, x, labels, BATCH);
-            sgd.step(&mut mlp.params, std::slice::from_mut(&mut grads));
+            sgd.step(0.01, &mut mlp.params, std::slice::from_mut(&mut grads));
         })
     });
     group.finish();

@@ -6,6 +6,8 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::input::ScalingKind;
 use crate::layers::Activation;
+use crate::optim::OptimizerKind;
+use crate::schedule::Schedule;
 use crate::train::TrainConfig;
 
 /// Train and evaluate a hand-written multilayer perceptron on MNIST.
@@ -61,12 +63,27 @@ pub struct TrainArgs {
     /// Samples per mini-batch.
     #[arg(long, default_value_t = TrainConfig::default().batch_size)]
     pub batch_size: usize,
-    /// Learning rate of SGD.
+    /// Base (peak) learning rate.
     #[arg(long, default_value_t = TrainConfig::default().learning_rate, allow_negative_numbers = true)]
     pub lr: f64,
-    /// Momentum of SGD (0 for plain SGD).
+    /// How the learning rate changes over the run.
+    #[arg(long, value_enum, default_value_t = TrainConfig::default().lr_schedule)]
+    pub lr_schedule: Schedule,
+    /// Epochs of linear learning-rate warm-up (for one-cycle: of the rise; default 30%).
+    #[arg(long, default_value_t = TrainConfig::default().warmup_epochs)]
+    pub warmup_epochs: usize,
+    /// The update rule.
+    #[arg(long, value_enum, default_value_t = TrainConfig::default().optimizer)]
+    pub optimizer: OptimizerKind,
+    /// Momentum of the SGD variants (0 for plain SGD).
     #[arg(long, default_value_t = TrainConfig::default().momentum, allow_negative_numbers = true)]
     pub momentum: f64,
+    /// Weight decay λ (L2 penalty; decoupled for adamw).
+    #[arg(long, default_value_t = TrainConfig::default().weight_decay, allow_negative_numbers = true)]
+    pub weight_decay: f64,
+    /// Rescale each mini-batch gradient to at most this global L2 norm.
+    #[arg(long, allow_negative_numbers = true)]
+    pub clip_grad_norm: Option<f64>,
     /// Seed of the initial weights and of the batch order.
     #[arg(long, default_value_t = TrainConfig::default().seed)]
     pub seed: u64,
@@ -96,7 +113,12 @@ impl TrainArgs {
             activation: self.activation,
             batch_size: self.batch_size,
             learning_rate: self.lr,
+            lr_schedule: self.lr_schedule,
+            warmup_epochs: self.warmup_epochs,
+            optimizer: self.optimizer,
             momentum: self.momentum,
+            weight_decay: self.weight_decay,
+            clip_grad_norm: self.clip_grad_norm,
             seed: self.seed,
             input_scaling: self.input_scaling,
         }

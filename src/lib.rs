@@ -18,5 +18,6 @@ pub mod model;
 pub mod optim;
 pub mod plot;
 pub mod rng;
+pub mod schedule;
 pub mod train;
 pub mod weights;

@@ -1,41 +1,58 @@
-//! Optimizers: one flat loop over (parameter, gradient, state) triples.
+//! Optimizers: one flat loop over (parameter, gradient, state) per tensor.
+//!
+//! Every step takes the mini-batch gradient as the sum of the shards' gradients (added in
+//! shard order) and leaves the shards' gradients at zero, ready for the next mini-batch.
+//! Large tensors are updated in parallel halves; each element's arithmetic is the same
+//! whichever thread does it.
 
 use arrayvec::ArrayVec;
+use serde::{Deserialize, Serialize};
 
 use crate::layers::Real;
 use crate::mlp::{Architecture, Params};
 
-/// Mini-batch SGD with (heavy-ball) momentum, in PyTorch's convention:
-/// v ← μ·v + g;  θ ← θ − η·v.  With μ = 0 it is plain SGD.
-pub struct Sgd<T> {
-    pub lr: T,
-    pub momentum: T,
-    /// v, one tensor per parameter tensor.
-    velocity: Params<T>,
+/// The update rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum OptimizerKind {
+    /// SGD with heavy-ball momentum (PyTorch's convention): v ← μv + g;  θ ← θ − ηv.
+    Sgd,
+    /// SGD with Nesterov momentum: v ← μv + g;  θ ← θ − η(g + μv).
+    Nesterov,
+    /// Adam (Kingma & Ba 2015), weight decay added to the gradient (L2).
+    Adam,
+    /// AdamW (Loshchilov & Hutter 2019): Adam with weight decay applied to θ directly.
+    Adamw,
 }
 
-impl<T: Real> Sgd<T> {
-    pub fn new(arch: &Architecture, lr: T, momentum: T) -> Self {
-        Sgd {
-            lr,
-            momentum,
-            velocity: Params::zeros(arch),
-        }
-    }
+/// An optimizer's settings; the learning rate comes with every step (see `schedule`).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct OptimizerConfig {
+    pub kind: OptimizerKind,
+    /// μ of the SGD variants.
+    pub momentum: f64,
+    /// β₁, β₂ and ε of the Adam variants.
+    pub beta1: f64,
+    pub beta2: f64,
+    pub epsilon: f64,
+    /// λ: L2 penalty λθ added to the gradient (SGD variants, Adam), or decoupled decay
+    /// θ ← θ − ηλθ (AdamW).
+    pub weight_decay: f64,
+    /// Rescale the mini-batch gradient to this global L2 norm when it is larger.
+    pub clip_grad_norm: Option<f64>,
+}
 
-    /// One update with the mini-batch gradient g = Σ_s shards[s] (added in shard order),
-    /// after which every shard's gradient is zero again, ready to accumulate the next
-    /// mini-batch. One pass over the parameters, spread over the rayon pool's threads (each
-    /// element's arithmetic is the same whichever thread does it).
-    pub fn step(&mut self, params: &mut Params<T>, shards: &mut [Params<T>]) {
-        assert!(
-            shards.len() <= MAX_SHARDS,
-            "at most {MAX_SHARDS} gradient shards"
-        );
-        for t in 0..params.tensor_count() {
-            let grads = shards.iter_mut().map(|s| s.tensor_mut(t)).collect();
-            let (p, v) = (params.tensor_mut(t), self.velocity.tensor_mut(t));
-            sgd_update(self.lr, self.momentum, p, v, grads);
+impl OptimizerConfig {
+    /// SGD with momentum μ and nothing else.
+    pub fn sgd(momentum: f64) -> Self {
+        OptimizerConfig {
+            kind: OptimizerKind::Sgd,
+            momentum,
+            beta1: 0.9,
+            beta2: 0.999,
+            epsilon: 1e-8,
+            weight_decay: 0.0,
+            clip_grad_norm: None,
         }
     }
 }
@@ -43,56 +60,236 @@ impl<T: Real> Sgd<T> {
 /// The most gradient shards a step takes (see `train::shards_per_batch`).
 pub const MAX_SHARDS: usize = 8;
 
-/// Parameters per task below which splitting the update further costs more than it gains.
-const PARALLEL_MIN: usize = 1 << 15;
+/// An optimizer with its state.
+pub struct Optimizer<T> {
+    config: OptimizerConfig,
+    /// Steps taken so far (Adam's bias correction needs it).
+    steps: u64,
+    /// The SGD variants' velocity v, or Adam's first moment m; one tensor per parameter.
+    first: Params<T>,
+    /// Adam's second moment; none for the SGD variants.
+    second: Option<Params<T>>,
+}
 
-/// The momentum update of one tensor θ with velocity v and gradient shards g_s, halving the
-/// range into parallel tasks while it is large.
-fn sgd_update<T: Real>(
-    lr: T,
-    mu: T,
-    p: &mut [T],
-    v: &mut [T],
-    mut grads: ArrayVec<&mut [T], MAX_SHARDS>,
-) {
-    if p.len() > PARALLEL_MIN {
-        let mid = p.len() / 2;
-        let (p1, p2) = p.split_at_mut(mid);
-        let (v1, v2) = v.split_at_mut(mid);
-        let (g1, g2) = grads.into_iter().map(|g| g.split_at_mut(mid)).unzip();
-        rayon::join(
-            || sgd_update(lr, mu, p1, v1, g1),
-            || sgd_update(lr, mu, p2, v2, g2),
-        );
-        return;
-    }
-    let mut g = [T::zero(); CHUNK];
-    for start in (0..p.len()).step_by(CHUNK) {
-        let len = CHUNK.min(p.len() - start);
-        let g = &mut g[..len];
-        g.fill(T::zero());
-        for shard in grads.iter_mut() {
-            let shard = &mut shard[start..start + len];
-            for (g, gs) in g.iter_mut().zip(shard.iter_mut()) {
-                *g = *g + *gs;
-                *gs = T::zero();
-            }
+impl<T: Real> Optimizer<T> {
+    pub fn new(arch: &Architecture, config: OptimizerConfig) -> Self {
+        let adam = matches!(config.kind, OptimizerKind::Adam | OptimizerKind::Adamw);
+        Optimizer {
+            config,
+            steps: 0,
+            first: Params::zeros(arch),
+            second: adam.then(|| Params::zeros(arch)),
         }
-        let (p, v) = (&mut p[start..start + len], &mut v[start..start + len]);
-        for ((p, v), &g) in p.iter_mut().zip(v.iter_mut()).zip(g.iter()) {
-            *v = mu * *v + g; // accumulate the running direction
-            *p = *p - lr * *v; // descend along it
+    }
+
+    /// One update with learning rate `lr` and the gradient Σ_s shards[s].
+    pub fn step(&mut self, lr: T, params: &mut Params<T>, shards: &mut [Params<T>]) {
+        assert!(
+            shards.len() <= MAX_SHARDS,
+            "at most {MAX_SHARDS} gradient shards"
+        );
+        self.steps += 1;
+        let (shards, scale) = match self.config.clip_grad_norm {
+            Some(max_norm) => {
+                sum_into_first(shards);
+                let norm = shards[0]
+                    .tensors()
+                    .flatten()
+                    .map(|&g| g * g)
+                    .fold(T::zero(), |a, b| a + b)
+                    .sqrt();
+                let max_norm = T::from_f64(max_norm);
+                (
+                    &mut shards[..1],
+                    if norm > max_norm {
+                        max_norm / norm
+                    } else {
+                        T::one()
+                    },
+                )
+            }
+            None => (shards, T::one()),
+        };
+        let rule = self.rule(lr, scale);
+        for t in 0..params.tensor_count() {
+            let grads = shards.iter_mut().map(|s| s.tensor_mut(t)).collect();
+            let second = self.second.as_mut().map(|s| s.tensor_mut(t));
+            update(
+                rule,
+                params.tensor_mut(t),
+                grads,
+                self.first.tensor_mut(t),
+                second,
+            );
+        }
+    }
+
+    fn rule(&self, lr: T, scale: T) -> Rule<T> {
+        let c = &self.config;
+        let f = T::from_f64;
+        let wd = f(c.weight_decay);
+        match c.kind {
+            OptimizerKind::Sgd | OptimizerKind::Nesterov => Rule::Momentum {
+                lr,
+                scale,
+                mu: f(c.momentum),
+                wd,
+                nesterov: c.kind == OptimizerKind::Nesterov,
+            },
+            OptimizerKind::Adam | OptimizerKind::Adamw => {
+                let t = self.steps as i32;
+                Rule::Adam {
+                    lr,
+                    scale,
+                    b1: f(c.beta1),
+                    b2: f(c.beta2),
+                    eps: f(c.epsilon),
+                    // 1/(1 − βᵗ): Adam's bias corrections of the moments.
+                    c1: f(1.0 / (1.0 - c.beta1.powi(t))),
+                    c2: f(1.0 / (1.0 - c.beta2.powi(t))),
+                    wd,
+                    decoupled: c.kind == OptimizerKind::Adamw,
+                }
+            }
         }
     }
 }
 
+/// shards[0] ← Σ_s shards[s], the others ← 0.
+fn sum_into_first<T: Real>(shards: &mut [Params<T>]) {
+    let (first, rest) = shards.split_first_mut().expect("at least one shard");
+    for other in rest {
+        for (a, b) in first.tensors_mut().zip(other.tensors_mut()) {
+            for (a, b) in a.iter_mut().zip(b.iter_mut()) {
+                *a = *a + *b;
+                *b = T::zero();
+            }
+        }
+    }
+}
+
+/// One step's update rule with its constants, applied element by element.
+#[derive(Debug, Clone, Copy)]
+enum Rule<T> {
+    Momentum {
+        lr: T,
+        scale: T,
+        mu: T,
+        wd: T,
+        nesterov: bool,
+    },
+    Adam {
+        lr: T,
+        scale: T,
+        b1: T,
+        b2: T,
+        eps: T,
+        c1: T,
+        c2: T,
+        wd: T,
+        decoupled: bool,
+    },
+}
+
+/// Parameters per task below which splitting the update further costs more than it gains.
+const PARALLEL_MIN: usize = 1 << 15;
 /// Parameters updated per inner block: small enough for the summed gradient to stay in L1.
 const CHUNK: usize = 1024;
+
+/// Applies `rule` to one tensor θ given its gradient shards and optimizer state, halving the
+/// range into parallel tasks while it is large.
+fn update<T: Real>(
+    rule: Rule<T>,
+    p: &mut [T],
+    mut grads: ArrayVec<&mut [T], MAX_SHARDS>,
+    first: &mut [T],
+    second: Option<&mut [T]>,
+) {
+    if p.len() > PARALLEL_MIN {
+        let mid = p.len() / 2;
+        let (p1, p2) = p.split_at_mut(mid);
+        let (f1, f2) = first.split_at_mut(mid);
+        let (s1, s2) = match second {
+            Some(s) => {
+                let (a, b) = s.split_at_mut(mid);
+                (Some(a), Some(b))
+            }
+            None => (None, None),
+        };
+        let (g1, g2) = grads.into_iter().map(|g| g.split_at_mut(mid)).unzip();
+        rayon::join(
+            || update(rule, p1, g1, f1, s1),
+            || update(rule, p2, g2, f2, s2),
+        );
+        return;
+    }
+    let mut second = second;
+    let mut g = [T::zero(); CHUNK];
+    for start in (0..p.len()).step_by(CHUNK) {
+        let range = start..(start + CHUNK).min(p.len());
+        let g = &mut g[..range.len()];
+        g.fill(T::zero());
+        for shard in grads.iter_mut() {
+            for (g, gs) in g.iter_mut().zip(shard[range.clone()].iter_mut()) {
+                *g = *g + *gs;
+                *gs = T::zero(); // the next mini-batch accumulates afresh
+            }
+        }
+        let (p, m) = (&mut p[range.clone()], &mut first[range.clone()]);
+        match rule {
+            Rule::Momentum {
+                lr,
+                scale,
+                mu,
+                wd,
+                nesterov,
+            } => {
+                for ((p, v), &g) in p.iter_mut().zip(m.iter_mut()).zip(g.iter()) {
+                    let g = g * scale + wd * *p; // the gradient, with the L2 penalty's
+                    *v = mu * *v + g; // accumulate the running direction
+                    let step = if nesterov { g + mu * *v } else { *v }; // look ahead
+                    *p = *p - lr * step; // descend along it
+                }
+            }
+            Rule::Adam {
+                lr,
+                scale,
+                b1,
+                b2,
+                eps,
+                c1,
+                c2,
+                wd,
+                decoupled,
+            } => {
+                let v = &mut second.as_deref_mut().expect("Adam keeps a second moment")[range];
+                let one = T::one();
+                for (((p, m), v), &g) in p
+                    .iter_mut()
+                    .zip(m.iter_mut())
+                    .zip(v.iter_mut())
+                    .zip(g.iter())
+                {
+                    let g = if decoupled {
+                        g * scale
+                    } else {
+                        g * scale + wd * *p
+                    };
+                    *m = b1 * *m + (one - b1) * g; // first moment
+                    *v = b2 * *v + (one - b2) * g * g; // second moment
+                    let decay = if decoupled { wd * *p } else { T::zero() };
+                    *p = *p - lr * ((*m * c1) / ((*v * c2).sqrt() + eps) + decay);
+                }
+            }
+        }
+    }
+}
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::layers::Activation;
+    use approx::assert_abs_diff_eq;
 
     fn tiny() -> Architecture {
         Architecture {
@@ -103,34 +300,122 @@ mod tests {
         }
     }
 
-    #[test]
-    fn momentum_accumulates_like_pytorch() {
+    /// Runs `steps` updates of one scalar weight θ (starting at θ₀) with gradient g each
+    /// time and returns θ after each.
+    fn trajectory(config: OptimizerConfig, lr: f64, theta0: f64, gradients: &[f64]) -> Vec<f64> {
         let arch = tiny();
         let mut params = Params::<f64>::zeros(&arch);
+        params.layers[0].w[[0, 0]] = theta0;
         let mut grads = Params::<f64>::zeros(&arch);
-        let mut sgd = Sgd::new(&arch, 0.1, 0.9);
-        grads.layers[0].w[[0, 0]] = 1.0;
-        sgd.step(&mut params, std::slice::from_mut(&mut grads)); // v = 1,   θ = −0.1
-        assert_eq!(grads.layers[0].w[[0, 0]], 0.0, "the gradient is consumed");
-        grads.layers[0].w[[0, 0]] = 1.0;
-        sgd.step(&mut params, std::slice::from_mut(&mut grads)); // v = 1.9, θ = −0.29
-        approx::assert_abs_diff_eq!(params.layers[0].w[[0, 0]], -0.29, epsilon = 1e-12);
-        assert_eq!(params.layers[0].b[0], 0.0);
+        let mut opt = Optimizer::new(&arch, config);
+        gradients
+            .iter()
+            .map(|&g| {
+                grads.layers[0].w[[0, 0]] = g;
+                opt.step(lr, &mut params, std::slice::from_mut(&mut grads));
+                assert_eq!(grads.layers[0].w[[0, 0]], 0.0, "the gradient is consumed");
+                params.layers[0].w[[0, 0]]
+            })
+            .collect()
+    }
+
+    #[test]
+    fn momentum_accumulates_like_pytorch() {
+        let th = trajectory(OptimizerConfig::sgd(0.9), 0.1, 0.0, &[1.0, 1.0]);
+        assert_abs_diff_eq!(th[0], -0.1, epsilon = 1e-12); // v = 1
+        assert_abs_diff_eq!(th[1], -0.29, epsilon = 1e-12); // v = 1.9
+    }
+
+    #[test]
+    fn nesterov_looks_ahead() {
+        let config = OptimizerConfig {
+            kind: OptimizerKind::Nesterov,
+            ..OptimizerConfig::sgd(0.9)
+        };
+        let th = trajectory(config, 0.1, 0.0, &[1.0, 1.0]);
+        assert_abs_diff_eq!(th[0], -0.19, epsilon = 1e-12); // v = 1,   step g + μv = 1.9
+        assert_abs_diff_eq!(th[1], -0.461, epsilon = 1e-12); // v = 1.9, step 1 + 1.71 = 2.71
+    }
+
+    #[test]
+    fn sgd_weight_decay_adds_the_l2_gradient() {
+        let config = OptimizerConfig {
+            weight_decay: 0.5,
+            ..OptimizerConfig::sgd(0.0)
+        };
+        let th = trajectory(config, 0.1, 2.0, &[0.0]);
+        assert_abs_diff_eq!(th[0], 2.0 - 0.1 * 0.5 * 2.0, epsilon = 1e-12);
+    }
+
+    #[test]
+    fn adam_first_step_moves_by_the_learning_rate() {
+        // With bias correction, m̂ = g and v̂ = g², so the first step is lr · g/|g|.
+        let config = OptimizerConfig {
+            kind: OptimizerKind::Adam,
+            ..OptimizerConfig::sgd(0.0)
+        };
+        let th = trajectory(config, 0.01, 1.0, &[4.0, -2.0]);
+        assert_abs_diff_eq!(th[0], 1.0 - 0.01, epsilon = 1e-9);
+        // Second step by hand.
+        let (m, v) = (0.9 * 0.4 + 0.1 * -2.0, 0.999 * 0.016 + 0.001 * 4.0);
+        let (mh, vh) = (m / (1.0 - 0.81), v / (1.0 - 0.999f64.powi(2)));
+        assert_abs_diff_eq!(
+            th[1],
+            th[0] - 0.01 * mh / (vh.sqrt() + 1e-8),
+            epsilon = 1e-12
+        );
+    }
+
+    #[test]
+    fn adamw_decays_the_weight_itself() {
+        let config = OptimizerConfig {
+            kind: OptimizerKind::Adamw,
+            weight_decay: 0.1,
+            ..OptimizerConfig::sgd(0.0)
+        };
+        let th = trajectory(config, 0.01, 2.0, &[0.0]);
+        assert_abs_diff_eq!(th[0], 2.0 - 0.01 * 0.1 * 2.0, epsilon = 1e-12);
+    }
+
+    #[test]
+    fn clipping_rescales_the_gradient_to_the_norm() {
+        let config = OptimizerConfig {
+            clip_grad_norm: Some(0.5),
+            ..OptimizerConfig::sgd(0.0)
+        };
+        assert_abs_diff_eq!(
+            trajectory(config, 1.0, 0.0, &[4.0])[0],
+            -0.5,
+            epsilon = 1e-12
+        );
+        assert_abs_diff_eq!(
+            trajectory(config, 1.0, 0.0, &[0.25])[0],
+            -0.25,
+            epsilon = 1e-12
+        );
     }
 
     #[test]
     fn shard_gradients_are_summed() {
         let arch = tiny();
-        let mut one = Params::<f64>::zeros(&arch);
-        let mut two = [Params::<f64>::zeros(&arch), Params::<f64>::zeros(&arch)];
-        one.layers[0].b[0] = 3.0;
-        two[0].layers[0].b[0] = 1.0;
-        two[1].layers[0].b[0] = 2.0;
-        let (mut p1, mut p2) = (Params::zeros(&arch), Params::zeros(&arch));
-        Sgd::new(&arch, 0.5, 0.0).step(&mut p1, std::slice::from_mut(&mut one));
-        Sgd::new(&arch, 0.5, 0.0).step(&mut p2, &mut two);
-        assert_eq!(p1, p2);
-        assert_eq!(p2.layers[0].b[0], -1.5);
-        assert!(two.iter().all(|g| g.layers[0].b[0] == 0.0));
+        for config in [
+            OptimizerConfig::sgd(0.0),
+            OptimizerConfig {
+                clip_grad_norm: Some(10.0),
+                ..OptimizerConfig::sgd(0.0)
+            },
+        ] {
+            let mut one = Params::<f64>::zeros(&arch);
+            let mut two = [Params::<f64>::zeros(&arch), Params::<f64>::zeros(&arch)];
+            one.layers[0].b[0] = 3.0;
+            two[0].layers[0].b[0] = 1.0;
+            two[1].layers[0].b[0] = 2.0;
+            let (mut p1, mut p2) = (Params::zeros(&arch), Params::zeros(&arch));
+            Optimizer::new(&arch, config).step(0.5, &mut p1, std::slice::from_mut(&mut one));
+            Optimizer::new(&arch, config).step(0.5, &mut p2, &mut two);
+            assert_eq!(p1, p2);
+            assert_eq!(p2.layers[0].b[0], -1.5);
+            assert!(two.iter().all(|g| g.layers[0].b[0] == 0.0));
+        }
     }
 }

@@ -13,8 +13,9 @@ use crate::layers::Activation;
 use crate::metrics::{EpochMetrics, EpochTiming};
 use crate::mlp::{Architecture, Mlp, Params, Workspace};
 use crate::model::{Classifier, Evaluation, MismatchError};
-use crate::optim::{MAX_SHARDS, Sgd};
+use crate::optim::{MAX_SHARDS, Optimizer, OptimizerConfig, OptimizerKind};
 use crate::rng::SeededRng;
+use crate::schedule::{Schedule, learning_rate};
 
 /// Everything that determines a training run; recorded in the weights file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -24,8 +25,16 @@ pub struct TrainConfig {
     pub hidden: Vec<usize>,
     pub activation: Activation,
     pub batch_size: usize,
+    /// The base (peak) learning rate.
     pub learning_rate: f64,
+    pub lr_schedule: Schedule,
+    /// Epochs of linear warm-up at the start (the rise, for one-cycle).
+    pub warmup_epochs: usize,
+    pub optimizer: OptimizerKind,
+    /// μ of the SGD variants.
     pub momentum: f64,
+    pub weight_decay: f64,
+    pub clip_grad_norm: Option<f64>,
     pub seed: u64,
     pub input_scaling: ScalingKind,
 }
@@ -40,7 +49,12 @@ impl Default for TrainConfig {
             activation: Activation::Relu,
             batch_size: 128,
             learning_rate: 0.1,
+            lr_schedule: Schedule::Constant,
+            warmup_epochs: 0,
+            optimizer: OptimizerKind::Sgd,
             momentum: 0.9,
+            weight_decay: 0.0,
+            clip_grad_norm: None,
             seed: 42,
             input_scaling: ScalingKind::Unit,
         }
@@ -62,6 +76,12 @@ pub enum ConfigError {
     LearningRate(f64),
     #[error("--momentum must be in [0, 1), got {0}")]
     Momentum(f64),
+    #[error("--weight-decay must be a finite number ≥ 0, got {0}")]
+    WeightDecay(f64),
+    #[error("--clip-grad-norm must be a positive finite number, got {0}")]
+    ClipGradNorm(f64),
+    #[error("--warmup-epochs ({warmup}) must be fewer than --epochs ({epochs})")]
+    Warmup { warmup: usize, epochs: usize },
 }
 
 impl TrainConfig {
@@ -84,7 +104,30 @@ impl TrainConfig {
         if !(0.0..1.0).contains(&self.momentum) {
             return Err(ConfigError::Momentum(self.momentum));
         }
+        if !(self.weight_decay.is_finite() && self.weight_decay >= 0.0) {
+            return Err(ConfigError::WeightDecay(self.weight_decay));
+        }
+        if let Some(norm) = self.clip_grad_norm.filter(|n| !(n.is_finite() && *n > 0.0)) {
+            return Err(ConfigError::ClipGradNorm(norm));
+        }
+        if self.warmup_epochs >= self.epochs && self.warmup_epochs > 0 {
+            return Err(ConfigError::Warmup {
+                warmup: self.warmup_epochs,
+                epochs: self.epochs,
+            });
+        }
         Ok(())
+    }
+
+    /// The optimizer's settings.
+    pub fn optimizer_config(&self) -> OptimizerConfig {
+        OptimizerConfig {
+            kind: self.optimizer,
+            momentum: self.momentum,
+            weight_decay: self.weight_decay,
+            clip_grad_norm: self.clip_grad_norm,
+            ..OptimizerConfig::sgd(self.momentum)
+        }
     }
 
     /// The network this configuration trains on images of `input_size` pixels.
@@ -202,10 +245,11 @@ pub fn train(
         .collect();
     let mut shard_grads: Vec<Params<f32>> =
         (0..shard_count).map(|_| Params::zeros(&arch)).collect();
-    let mut sgd = Sgd::new(&arch, config.learning_rate as f32, config.momentum as f32);
+    let mut optimizer = Optimizer::new(&arch, config.optimizer_config());
     let mut order: Vec<usize> = (0..n).collect();
     let mut shuffler = SeededRng::derive(config.seed, 1);
     let batches = n.div_ceil(batch);
+    let (total_steps, warmup_steps) = (config.epochs * batches, config.warmup_epochs * batches);
     let mut history = Vec::with_capacity(config.epochs);
     let mut timings = Vec::with_capacity(config.epochs);
     let mut final_test = None;
@@ -235,7 +279,15 @@ pub fn train(
                     loss: loss as f64,
                 });
             }
-            sgd.step(&mut classifier.mlp.params, &mut shard_grads);
+            let step = (epoch - 1) * batches + b;
+            let lr = learning_rate(
+                config.lr_schedule,
+                config.learning_rate,
+                step,
+                total_steps,
+                warmup_steps,
+            );
+            optimizer.step(lr as f32, &mut classifier.mlp.params, &mut shard_grads);
             observer.batch_done(b + 1, batches);
         }
         let train_seconds = started.elapsed().as_secs_f64();

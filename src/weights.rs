@@ -17,7 +17,8 @@ use crate::model::Classifier;
 use crate::train::TrainConfig;
 
 pub const MAGIC: [u8; 8] = *b"MNISTMLP";
-pub const FORMAT_VERSION: u32 = 1;
+/// 2: the training configuration records the optimizer and learning-rate schedule.
+pub const FORMAT_VERSION: u32 = 2;
 const HEADER_LEN: usize = MAGIC.len() + 4;
 /// Bound on what decoding may allocate: far above any network this tool trains, far below
 /// what a corrupt length field could ask for.

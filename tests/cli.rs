@@ -174,6 +174,37 @@ fn every_activation_and_two_hidden_layers_train() {
     }
 }
 
+#[test]
+fn every_optimizer_and_schedule_trains() {
+    let w = Workdir::new(28);
+    for (optimizer, lr) in [
+        ("sgd", "0.1"),
+        ("nesterov", "0.1"),
+        ("adam", "0.003"),
+        ("adamw", "0.003"),
+    ] {
+        for schedule in ["constant", "step", "cosine", "onecycle"] {
+            let s = w.train(&[
+                "--optimizer",
+                optimizer,
+                "--lr",
+                lr,
+                "--lr-schedule",
+                schedule,
+                "--weight-decay",
+                "0.0005",
+                "--clip-grad-norm",
+                "5",
+                "--warmup-epochs",
+                "1",
+            ]);
+            let accuracy = s["test_accuracy"].as_f64().unwrap();
+            assert!(accuracy > 0.8, "{optimizer} {schedule}: {s}");
+            assert_eq!(s["config"]["optimizer"], optimizer);
+        }
+    }
+}
+
 fn assert_fails(cmd: &mut assert_cmd::Command, message: &str) {
     cmd.assert()
         .failure()
@@ -190,6 +221,23 @@ fn bad_hyperparameters_are_refused() {
         ("--batch-size", "0", "--batch-size must be at least 1"),
         ("--momentum", "1.5", "--momentum must be in [0, 1)"),
         ("--activation", "swish", "invalid value 'swish'"),
+        (
+            "--weight-decay",
+            "-1",
+            "--weight-decay must be a finite number",
+        ),
+        (
+            "--clip-grad-norm",
+            "0",
+            "--clip-grad-norm must be a positive",
+        ),
+        (
+            "--warmup-epochs",
+            "20",
+            "--warmup-epochs (20) must be fewer than --epochs (20)",
+        ),
+        ("--optimizer", "lbfgs", "invalid value 'lbfgs'"),
+        ("--lr-schedule", "linear", "invalid value 'linear'"),
     ] {
         assert_fails(w.cmd("train").args([flag, value]), message);
     }

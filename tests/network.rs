@@ -3,7 +3,7 @@
 
 use mnist_mlp::layers::Activation;
 use mnist_mlp::mlp::{Architecture, Mlp, Params, Workspace, argmax};
-use mnist_mlp::optim::Sgd;
+use mnist_mlp::optim::{Optimizer, OptimizerConfig};
 use mnist_mlp::rng::SeededRng;
 use ndarray::Array2;
 
@@ -183,11 +183,11 @@ fn overfits_twenty_samples_to_full_accuracy() {
     let labels: Vec<u8> = (0..20).map(|i| ((i * 7) % 10) as u8).collect();
     let mut ws = Workspace::new(&arch, 20);
     let mut grads = Params::zeros(&arch);
-    let mut sgd = Sgd::new(&arch, 0.1, 0.9);
+    let mut sgd = Optimizer::new(&arch, OptimizerConfig::sgd(0.9));
     let mut loss = f32::INFINITY;
     for _ in 0..200 {
         loss = mlp.loss_and_gradient(&mut ws, &mut grads, x.view(), &labels, 20) / 20.0;
-        sgd.step(&mut mlp.params, std::slice::from_mut(&mut grads));
+        sgd.step(0.1, &mut mlp.params, std::slice::from_mut(&mut grads));
     }
     mlp.forward(&mut ws, x.view(), &labels);
     let correct = ws
