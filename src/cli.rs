@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::augment::Augment;
 use crate::input::ScalingKind;
 use crate::layers::Activation;
 use crate::optim::OptimizerKind;
@@ -87,6 +88,9 @@ pub struct TrainArgs {
     /// Seed of the initial weights and of the batch order.
     #[arg(long, default_value_t = TrainConfig::default().seed)]
     pub seed: u64,
+    /// How training images are varied on the fly.
+    #[arg(long, value_enum, default_value_t = TrainConfig::default().augment)]
+    pub augment: Augment,
     /// How pixels become inputs.
     #[arg(long, value_enum, default_value_t = TrainConfig::default().input_scaling)]
     pub input_scaling: ScalingKind,
@@ -121,6 +125,7 @@ impl TrainArgs {
             clip_grad_norm: self.clip_grad_norm,
             seed: self.seed,
             input_scaling: self.input_scaling,
+            augment: self.augment,
         }
     }
 }

@@ -4,6 +4,7 @@
 use ndarray::{Array2, ArrayView2, ArrayViewMut2, s};
 use serde::{Deserialize, Serialize};
 
+use crate::augment::{Shift, shift_image};
 use crate::dataset::{Images, LabeledImages};
 
 /// How pixel values 0..=255 become network inputs; recorded in the weights file so that
@@ -73,19 +74,21 @@ impl InputScaling {
     }
 }
 
-/// x[B, P] ← the scaled pixels of the images at `indices` (B of them, P pixels each).
+/// x[B, P] ← the scaled pixels of the B images at `samples` (index, shift), each image
+/// shifted first (see `augment`).
 pub fn fill_batch(
     mut x: ArrayViewMut2<f32>,
     images: &Images,
-    indices: impl IntoIterator<Item = usize>,
+    samples: impl IntoIterator<Item = (usize, Shift)>,
     scaling: &InputScaling,
 ) {
     let (scale, offset) = scaling.affine();
-    for (mut row, i) in x.rows_mut().into_iter().zip(indices) {
+    let dims = (images.rows, images.cols);
+    for (mut row, (i, shift)) in x.rows_mut().into_iter().zip(samples) {
         let row = row.as_slice_mut().expect("batch rows are contiguous");
-        for (x, &p) in row.iter_mut().zip(images.image(i)) {
-            *x = f32::from(p) * scale + offset;
-        }
+        shift_image(row, images.image(i), dims, shift, |p| {
+            f32::from(p) * scale + offset
+        });
     }
 }
 
@@ -106,20 +109,20 @@ impl BatchBuilder {
         }
     }
 
-    /// x[B, P] and the labels of the B samples at `indices`.
+    /// x[B, P] and the labels of the B samples at `samples` (index, shift).
     pub fn fill(
         &mut self,
         data: &LabeledImages,
-        indices: impl IntoIterator<Item = usize> + Clone,
+        samples: impl IntoIterator<Item = (usize, Shift)> + Clone,
     ) -> (ArrayView2<'_, f32>, &[u8]) {
         self.labels.clear();
         self.labels
-            .extend(indices.clone().into_iter().map(|i| data.labels[i]));
+            .extend(samples.clone().into_iter().map(|(i, _)| data.labels[i]));
         let batch = self.labels.len();
         fill_batch(
             self.x.slice_mut(s![..batch, ..]),
             &data.images,
-            indices,
+            samples,
             &self.scaling,
         );
         (self.x.slice(s![..batch, ..]), &self.labels)
@@ -139,7 +142,12 @@ mod tests {
             pixels: vec![0, 255, 51],
         };
         let mut x = Array2::zeros((1, 3));
-        fill_batch(x.view_mut(), &images, [0], &InputScaling::UnitInterval);
+        fill_batch(
+            x.view_mut(),
+            &images,
+            [(0, Shift::NONE)],
+            &InputScaling::UnitInterval,
+        );
         assert_eq!((x[[0, 0]], x[[0, 1]]), (0.0, 1.0));
         approx::assert_abs_diff_eq!(x[[0, 2]], 0.2, epsilon = 1e-7);
     }
@@ -153,7 +161,12 @@ mod tests {
         };
         let scaling = InputScaling::fit(ScalingKind::Standardize, &images);
         let mut x = Array2::zeros((2, 4));
-        fill_batch(x.view_mut(), &images, 0..2, &scaling);
+        fill_batch(
+            x.view_mut(),
+            &images,
+            [(0, Shift::NONE), (1, Shift::NONE)],
+            &scaling,
+        );
         let mean = x.mean().unwrap();
         let std = x.std(0.0);
         assert!(
@@ -170,7 +183,8 @@ mod tests {
             pixels: vec![0, 51, 102, 255],
         };
         let mut x = Array2::zeros((2, 2));
-        fill_batch(x.view_mut(), &images, [1, 0], &InputScaling::UnitInterval);
+        let samples = [(1, Shift::NONE), (0, Shift::NONE)];
+        fill_batch(x.view_mut(), &images, samples, &InputScaling::UnitInterval);
         let expected = ndarray::array![[0.4, 1.0], [0.0, 0.2]];
         x.iter()
             .zip(&expected)

@@ -2,6 +2,7 @@
 //! every forward pass, gradient, loss, activation and optimizer step lives in this crate.
 
 pub mod atomic;
+pub mod augment;
 pub mod cli;
 pub mod commands;
 pub mod dataset;

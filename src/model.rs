@@ -3,6 +3,7 @@
 
 use rayon::prelude::*;
 
+use crate::augment::Shift;
 use crate::dataset::LabeledImages;
 use crate::denormals;
 use crate::input::{BatchBuilder, InputScaling};
@@ -95,7 +96,7 @@ impl Classifier {
                 },
                 |(builder, ws), c| {
                     let range = c * batch..((c + 1) * batch).min(total);
-                    let (inputs, labels) = builder.fill(data, range);
+                    let (inputs, labels) = builder.fill(data, range.map(|i| (i, Shift::NONE)));
                     let loss_sum = self.mlp.forward(ws, inputs, labels) as f64;
                     let correct = (ws.probs(labels.len()).rows().into_iter().map(argmax))
                         .zip(labels)

@@ -6,6 +6,7 @@ use std::time::Instant;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::augment::{Augment, Shift};
 use crate::dataset::{LabeledImages, NUM_CLASSES};
 use crate::denormals;
 use crate::input::{BatchBuilder, InputScaling, ScalingKind};
@@ -37,6 +38,7 @@ pub struct TrainConfig {
     pub clip_grad_norm: Option<f64>,
     pub seed: u64,
     pub input_scaling: ScalingKind,
+    pub augment: Augment,
 }
 
 impl Default for TrainConfig {
@@ -57,6 +59,7 @@ impl Default for TrainConfig {
             clip_grad_norm: None,
             seed: 42,
             input_scaling: ScalingKind::Unit,
+            augment: Augment::None,
         }
     }
 }
@@ -248,6 +251,8 @@ pub fn train(
     let mut optimizer = Optimizer::new(&arch, config.optimizer_config());
     let mut order: Vec<usize> = (0..n).collect();
     let mut shuffler = SeededRng::derive(config.seed, 1);
+    let mut augmenter = SeededRng::derive(config.seed, 2);
+    let mut shifts = Vec::with_capacity(batch);
     let batches = n.div_ceil(batch);
     let (total_steps, warmup_steps) = (config.epochs * batches, config.warmup_epochs * batches);
     let mut history = Vec::with_capacity(config.epochs);
@@ -260,14 +265,24 @@ pub fn train(
         for (b, minibatch) in order.chunks(batch).enumerate() {
             let mlp = &classifier.mlp;
             let len = minibatch.len();
+            // Drawn here, in sample order, so that they do not depend on the threads.
+            shifts.clear();
+            shifts.extend(minibatch.iter().map(|_| match config.augment {
+                Augment::None => Shift::NONE,
+                Augment::Shift => Shift::random(&mut augmenter),
+            }));
             // Each shard takes a fixed slice of the mini-batch, whichever thread runs it.
             shards
                 .par_iter_mut()
                 .zip(shard_grads.par_iter_mut())
                 .enumerate()
                 .for_each(|(k, (shard, grads))| {
-                    let part = &minibatch[k * len / shard_count..(k + 1) * len / shard_count];
-                    let (inputs, labels) = shard.builder.fill(train_set, part.iter().copied());
+                    let part = k * len / shard_count..(k + 1) * len / shard_count;
+                    let samples = minibatch[part.clone()]
+                        .iter()
+                        .copied()
+                        .zip(shifts[part].iter().copied());
+                    let (inputs, labels) = shard.builder.fill(train_set, samples);
                     shard.loss_sum =
                         mlp.loss_and_gradient(&mut shard.ws, grads, inputs, labels, len);
                 });

@@ -175,7 +175,7 @@ fn every_activation_and_two_hidden_layers_train() {
 }
 
 #[test]
-fn every_optimizer_and_schedule_trains() {
+fn every_optimizer_schedule_and_augmentation_trains() {
     let w = Workdir::new(28);
     for (optimizer, lr) in [
         ("sgd", "0.1"),
