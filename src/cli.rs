@@ -88,6 +88,12 @@ pub struct TrainArgs {
     /// Seed of the initial weights and of the batch order.
     #[arg(long, default_value_t = TrainConfig::default().seed)]
     pub seed: u64,
+    /// Probability of dropping each hidden unit while training (0: no dropout).
+    #[arg(long, default_value_t = TrainConfig::default().dropout, allow_negative_numbers = true)]
+    pub dropout: f64,
+    /// ε of label smoothing: targets (1 − ε)·onehot + ε/classes.
+    #[arg(long, default_value_t = TrainConfig::default().label_smoothing, allow_negative_numbers = true)]
+    pub label_smoothing: f64,
     /// How training images are varied on the fly.
     #[arg(long, value_enum, default_value_t = TrainConfig::default().augment)]
     pub augment: Augment,
@@ -126,6 +132,8 @@ impl TrainArgs {
             seed: self.seed,
             input_scaling: self.input_scaling,
             augment: self.augment,
+            dropout: self.dropout,
+            label_smoothing: self.label_smoothing,
         }
     }
 }

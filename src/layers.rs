@@ -119,13 +119,17 @@ impl Activation {
 // Softmax + cross-entropy, fused.
 
 /// probs[B,C] = softmax(logits[B,C]) row by row; returns the summed cross-entropy
-/// Σ_b −ln p[b, label_b]. Both use the log-sum-exp with the row maximum subtracted, so huge
-/// logits neither overflow nor give ln 0: loss_b = m + ln Σ_j e^(z_j − m) − z_label.
+/// Σ_b Σ_j −y[b,j] ln p[b,j] against the targets y = (1 − ε)·onehot(label) + ε/C (ε = 0:
+/// plain one-hot). Both use the log-sum-exp with the row maximum m subtracted, so huge
+/// logits neither overflow nor give ln 0: −ln p_j = m + ln Σ_k e^(z_k − m) − z_j, and
+/// Σ_j y_j = 1 gives loss_b = m + ln Σ_k e^(z_k − m) − Σ_j y_j z_j.
 pub fn softmax_cross_entropy_forward<T: Real>(
     mut probs: ArrayViewMut2<T>,
     logits: ArrayView2<T>,
     labels: &[u8],
+    smoothing: T,
 ) -> T {
+    let classes = T::from_f64(logits.ncols() as f64);
     let mut loss_sum = T::zero();
     for ((mut p, z), &label) in probs.rows_mut().into_iter().zip(logits.rows()).zip(labels) {
         let max = z.fold(T::neg_infinity(), |m, &v| m.max(v));
@@ -136,26 +140,34 @@ pub fn softmax_cross_entropy_forward<T: Real>(
         });
         let inv = T::one() / sum;
         p.mapv_inplace(|v| v * inv);
-        loss_sum = loss_sum + max + sum.ln() - z[label as usize];
+        let target_dot_z = if smoothing == T::zero() {
+            z[label as usize]
+        } else {
+            (T::one() - smoothing) * z[label as usize] + smoothing / classes * z.sum()
+        };
+        loss_sum = loss_sum + max + sum.ln() - target_dot_z;
     }
     loss_sum
 }
 
-/// dlogits[B,C] = (probs − onehot(labels)) / N, the gradient of the cross-entropy averaged
-/// over a mini-batch of N samples (these B rows may be a shard of it) with respect to the
-/// logits: softmax's Jacobian ŷ_i(δ_ij − ŷ_j) times ∂L/∂ŷ_i = −y_i/ŷ_i collapses to
-/// ŷ_j − y_j, and averaging over the mini-batch divides by N.
+/// dlogits[B,C] = (probs − y) / N with y = (1 − ε)·onehot(labels) + ε/C, the gradient of
+/// the cross-entropy averaged over a mini-batch of N samples (these B rows may be a shard of
+/// it) with respect to the logits: softmax's Jacobian ŷ_i(δ_ij − ŷ_j) times
+/// ∂L/∂ŷ_i = −y_i/ŷ_i collapses to ŷ_j − y_j (as Σ_i y_i = 1), and averaging over the
+/// mini-batch divides by N.
 pub fn softmax_cross_entropy_backward<T: Real>(
     mut dlogits: ArrayViewMut2<T>,
     probs: ArrayView2<T>,
     labels: &[u8],
     minibatch: usize,
+    smoothing: T,
 ) {
     let inv_batch = T::one() / T::from_f64(minibatch as f64);
+    let spread = smoothing / T::from_f64(probs.ncols() as f64);
     dlogits.assign(&probs);
     for (mut row, &label) in dlogits.rows_mut().into_iter().zip(labels) {
-        row[label as usize] = row[label as usize] - T::one();
-        row.mapv_inplace(|v| v * inv_batch);
+        row[label as usize] = row[label as usize] - (T::one() - smoothing);
+        row.mapv_inplace(|v| (v - spread) * inv_batch);
     }
 }
 
@@ -169,9 +181,9 @@ mod tests {
         let logits = array![[1.0f64, 2.0, 3.0], [-5.0, 0.0, 5.0], [0.0, 0.0, 0.0]];
         let labels = [2u8, 0, 1];
         let mut probs = Array2::zeros((3, 3));
-        softmax_cross_entropy_forward(probs.view_mut(), logits.view(), &labels);
+        softmax_cross_entropy_forward(probs.view_mut(), logits.view(), &labels, 0.0);
         let mut grad = Array2::zeros((3, 3));
-        softmax_cross_entropy_backward(grad.view_mut(), probs.view(), &labels, 3);
+        softmax_cross_entropy_backward(grad.view_mut(), probs.view(), &labels, 3, 0.0);
         for (p, g) in probs.rows().into_iter().zip(grad.rows()) {
             approx::assert_abs_diff_eq!(p.sum(), 1.0, epsilon = 1e-12);
             approx::assert_abs_diff_eq!(g.sum(), 0.0, epsilon = 1e-12);
@@ -183,7 +195,7 @@ mod tests {
     fn huge_logits_stay_finite() {
         let logits = array![[1e30f32, -1e30, 0.0], [8e4, 8e4, 8e4]];
         let mut probs = Array2::zeros((2, 3));
-        let loss = softmax_cross_entropy_forward(probs.view_mut(), logits.view(), &[1, 2]);
+        let loss = softmax_cross_entropy_forward(probs.view_mut(), logits.view(), &[1, 2], 0.0);
         assert!(loss.is_finite(), "loss {loss}");
         assert!(probs.iter().all(|p| p.is_finite()));
         approx::assert_abs_diff_eq!(probs[[1, 0]], 1.0 / 3.0, epsilon = 1e-6);
@@ -195,7 +207,7 @@ mod tests {
     fn cross_entropy_matches_the_definition() {
         let logits = array![[0.5f64, -1.0, 2.0]];
         let mut probs = Array2::zeros((1, 3));
-        let loss = softmax_cross_entropy_forward(probs.view_mut(), logits.view(), &[0]);
+        let loss = softmax_cross_entropy_forward(probs.view_mut(), logits.view(), &[0], 0.0);
         let denom: f64 = logits.iter().map(|z| z.exp()).sum();
         approx::assert_abs_diff_eq!(loss, -(0.5f64.exp() / denom).ln(), epsilon = 1e-12);
     }

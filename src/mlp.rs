@@ -3,7 +3,7 @@
 //!
 //! Dimension key as in `layers`: B = batch, I/O = a layer's inputs/outputs, C = classes.
 
-use ndarray::{Array1, Array2, ArrayView1, ArrayView2, s};
+use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Zip, s};
 use serde::{Deserialize, Serialize};
 
 use crate::layers::{
@@ -159,6 +159,13 @@ pub struct Workspace<T> {
     deltas: Vec<Array2<T>>,
     /// probs[B, C]: the softmax of the logits.
     probs: Array2<T>,
+    /// Inverted dropout on the hidden layers, when training with it: masks[l][B, O_l] holds
+    /// 0 (dropped) or 1/(1 − p) (kept), and dropped[l] = outputs[l] ⊙ masks[l] feeds layer
+    /// l + 1. Empty when off (evaluation).
+    masks: Vec<Array2<T>>,
+    dropped: Vec<Array2<T>>,
+    /// ε of label smoothing: the target is (1 − ε)·onehot + ε/C.
+    label_smoothing: T,
 }
 
 impl<T: Real> Workspace<T> {
@@ -174,7 +181,48 @@ impl<T: Real> Workspace<T> {
             outputs: buffers(),
             deltas: buffers(),
             probs: Array2::zeros((max_batch, arch.num_classes)),
+            masks: Vec::new(),
+            dropped: Vec::new(),
+            label_smoothing: T::zero(),
         }
+    }
+
+    /// A workspace for training with dropout (probability `dropout` of dropping each hidden
+    /// unit; 0 for none) and label smoothing ε.
+    pub fn for_training(
+        arch: &Architecture,
+        max_batch: usize,
+        dropout: f64,
+        label_smoothing: f64,
+    ) -> Self {
+        let mut ws = Self::new(arch, max_batch);
+        if dropout > 0.0 {
+            let hidden = || {
+                arch.hidden
+                    .iter()
+                    .map(|&h| Array2::zeros((max_batch, h)))
+                    .collect()
+            };
+            ws.masks = hidden();
+            ws.dropped = hidden();
+        }
+        ws.label_smoothing = T::from_f64(label_smoothing);
+        ws
+    }
+
+    /// Draws new dropout masks for the next `batch` rows: each unit dropped with probability
+    /// p, the kept ones scaled by 1/(1 − p) so that expectations match evaluation.
+    pub fn draw_dropout_masks(&mut self, rng: &mut SeededRng, p: f64, batch: usize) {
+        let keep = T::from_f64(1.0 / (1.0 - p));
+        for mask in &mut self.masks {
+            mask.slice_mut(s![..batch, ..])
+                .mapv_inplace(|_| if rng.uniform() < p { T::zero() } else { keep });
+        }
+    }
+
+    /// Sets every dropout mask entry (for gradient checks with a fixed mask).
+    pub fn masks_mut(&mut self) -> &mut [Array2<T>] {
+        &mut self.masks
     }
 
     pub fn max_batch(&self) -> usize {
@@ -210,18 +258,25 @@ impl<T: Real> Mlp<T> {
             let (before, rest) = ws.outputs.split_at_mut(l);
             let mut z = rest[0].slice_mut(s![..batch, ..]);
             let (w, b) = (layer.w.view(), layer.b.view());
-            let input = if l == 0 {
-                x
-            } else {
-                before[l - 1].slice(s![..batch, ..])
+            let input = match l {
+                0 => x,
+                _ if ws.masks.is_empty() => before[l - 1].slice(s![..batch, ..]),
+                _ => ws.dropped[l - 1].slice(s![..batch, ..]),
             };
             dense_forward(z.view_mut(), input, w, b);
             if l < last {
-                self.arch.activation.forward(z);
+                self.arch.activation.forward(z.view_mut());
+                if let (Some(mask), Some(dropped)) = (ws.masks.get(l), ws.dropped.get_mut(l)) {
+                    Zip::from(dropped.slice_mut(s![..batch, ..]))
+                        .and(&z)
+                        .and(mask.slice(s![..batch, ..]))
+                        .for_each(|d, &a, &m| *d = a * m);
+                }
             }
         }
         let logits = ws.outputs[last].slice(s![..batch, ..]);
-        softmax_cross_entropy_forward(ws.probs.slice_mut(s![..batch, ..]), logits, labels)
+        let probs = ws.probs.slice_mut(s![..batch, ..]);
+        softmax_cross_entropy_forward(probs, logits, labels, ws.label_smoothing)
     }
 
     /// Forward and backward pass over one batch of B samples that is part (or all) of a
@@ -243,6 +298,7 @@ impl<T: Real> Mlp<T> {
             ws.probs.slice(s![..batch, ..]),
             labels,
             minibatch,
+            ws.label_smoothing,
         );
         for l in (0..=last).rev() {
             let (before, rest) = ws.deltas.split_at_mut(l);
@@ -254,10 +310,20 @@ impl<T: Real> Mlp<T> {
                 // The input is data, never differentiated: no dx.
                 dense_backward(None, dw, db, dout, x, w);
             } else {
-                let input = ws.outputs[l - 1].slice(s![..batch, ..]);
+                let activation = ws.outputs[l - 1].slice(s![..batch, ..]);
                 let mut dx = before[l - 1].slice_mut(s![..batch, ..]);
-                dense_backward(Some(dx.view_mut()), dw, db, dout, input, w);
-                self.arch.activation.backward(dx, input);
+                match (ws.masks.get(l - 1), ws.dropped.get(l - 1)) {
+                    (Some(mask), Some(dropped)) => {
+                        let input = dropped.slice(s![..batch, ..]);
+                        dense_backward(Some(dx.view_mut()), dw, db, dout, input, w);
+                        // Back through the dropout: a dropped unit passed nothing on.
+                        Zip::from(&mut dx)
+                            .and(mask.slice(s![..batch, ..]))
+                            .for_each(|d, &m| *d = *d * m);
+                    }
+                    _ => dense_backward(Some(dx.view_mut()), dw, db, dout, activation, w),
+                }
+                self.arch.activation.backward(dx, activation);
             }
         }
         loss_sum

@@ -39,6 +39,10 @@ pub struct TrainConfig {
     pub seed: u64,
     pub input_scaling: ScalingKind,
     pub augment: Augment,
+    /// Probability of dropping each hidden unit during training (inverted dropout).
+    pub dropout: f64,
+    /// ε of label smoothing.
+    pub label_smoothing: f64,
 }
 
 impl Default for TrainConfig {
@@ -60,6 +64,8 @@ impl Default for TrainConfig {
             seed: 42,
             input_scaling: ScalingKind::Unit,
             augment: Augment::None,
+            dropout: 0.0,
+            label_smoothing: 0.0,
         }
     }
 }
@@ -83,6 +89,10 @@ pub enum ConfigError {
     WeightDecay(f64),
     #[error("--clip-grad-norm must be a positive finite number, got {0}")]
     ClipGradNorm(f64),
+    #[error("--dropout must be in [0, 1), got {0}")]
+    Dropout(f64),
+    #[error("--label-smoothing must be in [0, 1), got {0}")]
+    LabelSmoothing(f64),
     #[error("--warmup-epochs ({warmup}) must be fewer than --epochs ({epochs})")]
     Warmup { warmup: usize, epochs: usize },
 }
@@ -106,6 +116,12 @@ impl TrainConfig {
         }
         if !(0.0..1.0).contains(&self.momentum) {
             return Err(ConfigError::Momentum(self.momentum));
+        }
+        if !(0.0..1.0).contains(&self.dropout) {
+            return Err(ConfigError::Dropout(self.dropout));
+        }
+        if !(0.0..1.0).contains(&self.label_smoothing) {
+            return Err(ConfigError::LabelSmoothing(self.label_smoothing));
         }
         if !(self.weight_decay.is_finite() && self.weight_decay >= 0.0) {
             return Err(ConfigError::WeightDecay(self.weight_decay));
@@ -193,6 +209,10 @@ pub fn shards_per_batch(batch: usize) -> usize {
     batch.div_ceil(SHARD_ROWS).clamp(2, MAX_SHARDS).min(batch)
 }
 
+/// The first of the seeded streams that draw dropout masks (0–2 are the initial weights,
+/// the batch order and the augmentation).
+const DROPOUT_STREAMS: u64 = 3;
+
 /// One shard's buffers: its inputs, its activations and its loss.
 struct Shard {
     builder: BatchBuilder,
@@ -201,11 +221,12 @@ struct Shard {
 }
 
 impl Shard {
-    fn new(classifier: &Classifier, max_rows: usize) -> Self {
-        let inputs = classifier.mlp.arch.input_size;
+    fn new(classifier: &Classifier, config: &TrainConfig, max_rows: usize) -> Self {
+        let (arch, inputs) = (&classifier.mlp.arch, classifier.mlp.arch.input_size);
+        let (dropout, smoothing) = (config.dropout, config.label_smoothing);
         Shard {
             builder: BatchBuilder::new(&classifier.input_scaling, inputs, max_rows),
-            ws: Workspace::new(&classifier.mlp.arch, max_rows),
+            ws: Workspace::for_training(arch, max_rows, dropout, smoothing),
             loss_sum: 0.0,
         }
     }
@@ -244,7 +265,7 @@ pub fn train(
     let batch = config.batch_size.min(n);
     let shard_count = shards_per_batch(batch);
     let mut shards: Vec<Shard> = (0..shard_count)
-        .map(|_| Shard::new(&classifier, batch.div_ceil(shard_count)))
+        .map(|_| Shard::new(&classifier, config, batch.div_ceil(shard_count)))
         .collect();
     let mut shard_grads: Vec<Params<f32>> =
         (0..shard_count).map(|_| Params::zeros(&arch)).collect();
@@ -263,6 +284,7 @@ pub fn train(
         let started = Instant::now();
         shuffler.shuffle(&mut order);
         for (b, minibatch) in order.chunks(batch).enumerate() {
+            let step = (epoch - 1) * batches + b;
             let mlp = &classifier.mlp;
             let len = minibatch.len();
             // Drawn here, in sample order, so that they do not depend on the threads.
@@ -283,6 +305,14 @@ pub fn train(
                         .copied()
                         .zip(shifts[part].iter().copied());
                     let (inputs, labels) = shard.builder.fill(train_set, samples);
+                    if config.dropout > 0.0 {
+                        // One stream per (step, shard): the same masks on any number of threads.
+                        let stream = DROPOUT_STREAMS + (step * MAX_SHARDS + k) as u64;
+                        let mut rng = SeededRng::derive(config.seed, stream);
+                        shard
+                            .ws
+                            .draw_dropout_masks(&mut rng, config.dropout, labels.len());
+                    }
                     shard.loss_sum =
                         mlp.loss_and_gradient(&mut shard.ws, grads, inputs, labels, len);
                 });
@@ -294,7 +324,6 @@ pub fn train(
                     loss: loss as f64,
                 });
             }
-            let step = (epoch - 1) * batches + b;
             let lr = learning_rate(
                 config.lr_schedule,
                 config.learning_rate,

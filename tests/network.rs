@@ -12,15 +12,43 @@ fn random_inputs(rows: usize, cols: usize, seed: u64) -> Array2<f64> {
     Array2::from_shape_fn((rows, cols), |_| rng.uniform())
 }
 
-/// Mean cross-entropy of `mlp` on one batch.
-fn mean_loss(mlp: &Mlp<f64>, x: &Array2<f64>, labels: &[u8]) -> f64 {
-    let mut ws = Workspace::new(&mlp.arch, x.nrows());
+/// What the loss includes beyond plain cross-entropy.
+#[derive(Clone, Copy)]
+struct Regularization {
+    /// A fixed dropout mask (units with (row + column) % 3 == 0 dropped, the others scaled
+    /// by 1.5), instead of none.
+    dropout: bool,
+    label_smoothing: f64,
+}
+
+const PLAIN: Regularization = Regularization {
+    dropout: false,
+    label_smoothing: 0.0,
+};
+
+fn workspace(arch: &Architecture, rows: usize, reg: Regularization) -> Workspace<f64> {
+    let dropout = if reg.dropout { 1.0 / 3.0 } else { 0.0 };
+    let mut ws = Workspace::for_training(arch, rows, dropout, reg.label_smoothing);
+    for mask in ws.masks_mut() {
+        mask.indexed_iter_mut()
+            .for_each(|((r, c), m)| *m = if (r + c) % 3 == 0 { 0.0 } else { 1.5 });
+    }
+    ws
+}
+
+/// Mean loss of `mlp` on one batch.
+fn mean_loss(mlp: &Mlp<f64>, x: &Array2<f64>, labels: &[u8], reg: Regularization) -> f64 {
+    let mut ws = workspace(&mlp.arch, x.nrows(), reg);
     mlp.forward(&mut ws, x.view(), labels) / x.nrows() as f64
 }
 
 /// Compares the analytic gradient of every entry of every tensor (weights and biases of
 /// every layer) with the centred difference (f(θ+h) − f(θ−h)) / 2h, by relative error.
 fn gradient_check(hidden: Vec<usize>, activation: Activation) {
+    gradient_check_with(hidden, activation, PLAIN);
+}
+
+fn gradient_check_with(hidden: Vec<usize>, activation: Activation, reg: Regularization) {
     let arch = Architecture {
         input_size: 6,
         hidden,
@@ -37,7 +65,7 @@ fn gradient_check(hidden: Vec<usize>, activation: Activation) {
     let labels = [0u8, 3, 1];
 
     let mut grads = Params::zeros(&arch);
-    let mut ws = Workspace::new(&arch, 3);
+    let mut ws = workspace(&arch, 3, reg);
     mlp.loss_and_gradient(&mut ws, &mut grads, x.view(), &labels, 3);
     let analytic: Vec<Vec<f64>> = grads.tensors().map(|t| t.to_vec()).collect();
 
@@ -48,7 +76,7 @@ fn gradient_check(hidden: Vec<usize>, activation: Activation) {
             let probe = |delta: f64| {
                 let mut shifted = mlp.clone();
                 shifted.params.tensors_mut().nth(t).unwrap()[i] += delta;
-                mean_loss(&shifted, &x, &labels)
+                mean_loss(&shifted, &x, &labels, reg)
             };
             let numeric = (probe(h) - probe(-h)) / (2.0 * h);
             let scale = a.abs() + numeric.abs();
@@ -104,6 +132,33 @@ fn gradients_two_hidden_layers_tanh() {
 #[test]
 fn gradients_two_hidden_layers_sigmoid() {
     gradient_check(vec![5, 3], Activation::Sigmoid);
+}
+
+#[test]
+fn gradients_with_a_fixed_dropout_mask() {
+    let reg = Regularization {
+        dropout: true,
+        label_smoothing: 0.0,
+    };
+    gradient_check_with(vec![5, 4], Activation::Tanh, reg);
+    gradient_check_with(vec![5, 4], Activation::Relu, reg);
+}
+
+#[test]
+fn gradients_with_label_smoothing() {
+    let reg = Regularization {
+        dropout: false,
+        label_smoothing: 0.1,
+    };
+    gradient_check_with(vec![5], Activation::Sigmoid, reg);
+    gradient_check_with(
+        vec![5, 3],
+        Activation::Relu,
+        Regularization {
+            dropout: true,
+            ..reg
+        },
+    );
 }
 
 #[test]
