@@ -79,6 +79,7 @@ impl TrainObserver for Quiet {
         _: &Classifier,
         _: &[EpochMetrics],
         _: EpochTiming,
+        _: bool,
     ) -> anyhow::Result<()> {
         Ok(())
     }

@@ -25,6 +25,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Train a network; writes the weights, the metrics CSV and the accuracy plot.
+    #[command(args_override_self = true)]
     Train(TrainArgs),
     /// Print the test accuracy of a trained network (the homework's evaluate_hw1).
     #[command(name = "evaluate-hw1")]
@@ -56,7 +57,7 @@ pub struct TrainArgs {
     #[arg(long, default_value_t = TrainConfig::default().epochs)]
     pub epochs: usize,
     /// Hidden layer widths, comma-separated (e.g. 256 or 512,256).
-    #[arg(long, value_delimiter = ',', action = clap::ArgAction::Set, overrides_with = "hidden", default_values_t = TrainConfig::default().hidden)]
+    #[arg(long, value_delimiter = ',', action = clap::ArgAction::Set, default_values_t = TrainConfig::default().hidden)]
     pub hidden: Vec<usize>,
     /// Activation of the hidden layers.
     #[arg(long, value_enum, default_value_t = TrainConfig::default().activation)]
@@ -94,6 +95,10 @@ pub struct TrainArgs {
     /// ε of label smoothing: targets (1 − ε)·onehot + ε/classes.
     #[arg(long, default_value_t = TrainConfig::default().label_smoothing, allow_negative_numbers = true)]
     pub label_smoothing: f64,
+    /// Training images held out as a validation set (e.g. 5000); the network kept is then
+    /// the one of the epoch with the best validation accuracy.
+    #[arg(long, default_value_t = TrainConfig::default().val_split)]
+    pub val_split: usize,
     /// How training images are varied on the fly.
     #[arg(long, value_enum, default_value_t = TrainConfig::default().augment)]
     pub augment: Augment,
@@ -134,6 +139,7 @@ impl TrainArgs {
             augment: self.augment,
             dropout: self.dropout,
             label_smoothing: self.label_smoothing,
+            val_split: self.val_split,
         }
     }
 }
@@ -188,11 +194,25 @@ mod tests {
     }
 
     #[test]
-    fn a_repeated_hidden_flag_replaces_the_earlier_one() {
+    fn a_repeated_flag_replaces_the_earlier_one() {
         let argv = ["mnist-mlp", "train", "--hidden", "32", "--hidden", "64,16"];
         let Command::Train(args) = Cli::try_parse_from(argv).unwrap().command else {
             panic!("not train")
         };
         assert_eq!(args.hidden, vec![64, 16]);
+        let argv = [
+            "mnist-mlp",
+            "train",
+            "--epochs",
+            "3",
+            "--lr",
+            "0.5",
+            "--epochs",
+            "7",
+        ];
+        let Command::Train(args) = Cli::try_parse_from(argv).unwrap().command else {
+            panic!("not train")
+        };
+        assert_eq!((args.epochs, args.lr), (7, 0.5));
     }
 }

@@ -121,14 +121,23 @@ impl TrainObserver for EpochWriter<'_> {
         classifier: &Classifier,
         history: &[EpochMetrics],
         timing: EpochTiming,
+        kept: bool,
     ) -> anyhow::Result<()> {
         self.progress.reset();
         self.timings.push(timing);
         let m = history.last().expect("called after an epoch");
+        let validation = match m.val_accuracy {
+            Some(acc) => format!(
+                "  val acc {:6.2}%{}",
+                100.0 * acc,
+                if kept { " (best)" } else { "" }
+            ),
+            None => String::new(),
+        };
         self.progress.suspend(|| {
             writeln!(
                 self.out,
-                "epoch {:>3}/{}  train loss {:.4} acc {:6.2}%  test loss {:.4} acc {:6.2}%  {:.2} s (+{:.2} s eval)",
+                "epoch {:>3}/{}  train loss {:.4} acc {:6.2}%  test loss {:.4} acc {:6.2}%{validation}  {:.2} s (+{:.2} s eval)",
                 m.epoch,
                 self.config.epochs,
                 m.train_loss,
@@ -139,12 +148,14 @@ impl TrainObserver for EpochWriter<'_> {
                 timing.eval_seconds
             )
         })?;
-        let run = SavedRun {
-            classifier: classifier.clone(),
-            config: self.config.clone(),
-            history: history.to_vec(),
-        };
-        weights::save(&self.args.weights, &run)?;
+        if kept {
+            let run = SavedRun {
+                classifier: classifier.clone(),
+                config: self.config.clone(),
+                history: history.to_vec(),
+            };
+            weights::save(&self.args.weights, &run)?;
+        }
         write_metrics_csv(&self.args.metrics, history, &self.timings)?;
         let title = format!("mnist-mlp {}", classifier.mlp.arch.describe());
         plot_accuracy(&self.args.plot, history, &title)?;
@@ -192,9 +203,17 @@ fn train_command(args: &TrainArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     };
     let outcome = train(&config, &train_set, &test_set, &mut writer)?;
     writer.progress.finish_and_clear();
-    let last = outcome.history.last().expect("at least one epoch");
+    let kept = &outcome.history[outcome.kept_epoch - 1];
     let test = outcome.final_test;
     let seconds = started.elapsed().as_secs_f64();
+    if let Some(val) = kept.val_accuracy {
+        let epoch = kept.epoch;
+        writeln!(
+            out,
+            "kept epoch {epoch}, the best on the validation images ({:.2}%)",
+            100.0 * val
+        )?;
+    }
     writeln!(out, "{}", accuracy_line(&test))?;
     writeln!(
         out,
@@ -205,11 +224,13 @@ fn train_command(args: &TrainArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     )?;
     if args.json {
         let json = serde_json::json!({
-            "epochs": last.epoch,
-            "train_accuracy": last.train_accuracy,
-            "test_accuracy": last.test_accuracy,
-            "train_loss": last.train_loss,
-            "test_loss": last.test_loss,
+            "epochs": outcome.history.len(),
+            "kept_epoch": kept.epoch,
+            "train_accuracy": kept.train_accuracy,
+            "test_accuracy": kept.test_accuracy,
+            "val_accuracy": kept.val_accuracy,
+            "train_loss": kept.train_loss,
+            "test_loss": kept.test_loss,
             "test_correct": test.correct,
             "test_total": test.total,
             "seconds": seconds,

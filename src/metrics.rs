@@ -16,6 +16,9 @@ pub struct EpochMetrics {
     pub train_accuracy: f64,
     pub test_loss: f64,
     pub test_accuracy: f64,
+    /// On the validation images held out of training (`--val-split`), if any.
+    pub val_loss: Option<f64>,
+    pub val_accuracy: Option<f64>,
 }
 
 /// How long one epoch took. Kept apart from [`EpochMetrics`], which a seed determines
@@ -28,8 +31,8 @@ pub struct EpochTiming {
     pub eval_seconds: f64,
 }
 
-const CSV_HEADER: &str =
-    "epoch,train_loss,train_accuracy,test_loss,test_accuracy,train_seconds,eval_seconds";
+const CSV_HEADER: &str = "epoch,train_loss,train_accuracy,test_loss,test_accuracy,\
+val_loss,val_accuracy,train_seconds,eval_seconds";
 
 /// Rewrites the whole metrics CSV (header + one row per epoch) atomically.
 pub fn write_metrics_csv(
@@ -40,14 +43,17 @@ pub fn write_metrics_csv(
     write_atomically(path, |w| {
         writeln!(w, "{CSV_HEADER}")?;
         for (m, t) in history.iter().zip(timings) {
+            let optional = |v: Option<f64>| v.map(|v| format!("{v:.6}")).unwrap_or_default();
             writeln!(
                 w,
-                "{},{:.6},{:.6},{:.6},{:.6},{:.3},{:.3}",
+                "{},{:.6},{:.6},{:.6},{:.6},{},{},{:.3},{:.3}",
                 m.epoch,
                 m.train_loss,
                 m.train_accuracy,
                 m.test_loss,
                 m.test_accuracy,
+                optional(m.val_loss),
+                optional(m.val_accuracy),
                 t.train_seconds,
                 t.eval_seconds
             )?;
@@ -70,19 +76,31 @@ mod tests {
             train_accuracy: 0.9,
             test_loss: 0.4,
             test_accuracy: 0.91,
+            val_loss: None,
+            val_accuracy: None,
         };
         let t = EpochTiming {
             train_seconds: 1.25,
             eval_seconds: 0.5,
         };
-        write_metrics_csv(&path, &[m, EpochMetrics { epoch: 2, ..m }], &[t, t]).unwrap();
+        let second = EpochMetrics {
+            epoch: 2,
+            val_loss: Some(0.3),
+            val_accuracy: Some(0.92),
+            ..m
+        };
+        write_metrics_csv(&path, &[m, second], &[t, t]).unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
         let lines: Vec<_> = text.lines().collect();
         assert_eq!(lines[0], CSV_HEADER);
         assert_eq!(lines.len(), 3);
         assert_eq!(
+            lines[1],
+            "1,0.500000,0.900000,0.400000,0.910000,,,1.250,0.500"
+        );
+        assert_eq!(
             lines[2],
-            "2,0.500000,0.900000,0.400000,0.910000,1.250,0.500"
+            "2,0.500000,0.900000,0.400000,0.910000,0.300000,0.920000,1.250,0.500"
         );
     }
 }

@@ -83,8 +83,22 @@ impl Classifier {
     /// are fixed, so the result does not depend on the number of threads.
     /// The caller has checked compatibility.
     pub fn evaluate(&self, data: &LabeledImages) -> Evaluation {
+        self.evaluate_samples(data, data.labels.len(), |k| k)
+    }
+
+    /// [`Classifier::evaluate`] on the images of `data` at `indices` only.
+    pub fn evaluate_subset(&self, data: &LabeledImages, indices: &[usize]) -> Evaluation {
+        self.evaluate_samples(data, indices.len(), |k| indices[k])
+    }
+
+    /// Evaluates the images `sample(0) .. sample(total − 1)` of `data`.
+    fn evaluate_samples(
+        &self,
+        data: &LabeledImages,
+        total: usize,
+        sample: impl Fn(usize) -> usize + Sync,
+    ) -> Evaluation {
         denormals::flush_on_all_threads();
-        let total = data.labels.len();
         let batch = EVAL_BATCH.min(total.max(1));
         let chunks: Vec<(usize, f64)> = (0..total.div_ceil(batch))
             .into_par_iter()
@@ -96,7 +110,8 @@ impl Classifier {
                 },
                 |(builder, ws), c| {
                     let range = c * batch..((c + 1) * batch).min(total);
-                    let (inputs, labels) = builder.fill(data, range.map(|i| (i, Shift::NONE)));
+                    let samples = range.map(|k| (sample(k), Shift::NONE));
+                    let (inputs, labels) = builder.fill(data, samples);
                     let loss_sum = self.mlp.forward(ws, inputs, labels) as f64;
                     let correct = (ws.probs(labels.len()).rows().into_iter().map(argmax))
                         .zip(labels)

@@ -27,6 +27,7 @@ const FONT: &str = "DejaVu Sans";
 
 const TRAIN_COLOR: RGBColor = RGBColor(31, 119, 180); // blue
 const TEST_COLOR: RGBColor = RGBColor(214, 39, 40); // red
+const VAL_COLOR: RGBColor = RGBColor(44, 160, 44); // green
 
 /// Errors from drawing a chart, always naming the file it was meant for.
 #[derive(Debug, thiserror::Error)]
@@ -63,10 +64,17 @@ pub fn plot_accuracy(path: &Path, history: &[EpochMetrics], title: &str) -> Resu
             .map(|m| (m.epoch as f64, 100.0 * accuracy(m)))
             .collect(),
     };
-    let series = [
-        curve("train", TRAIN_COLOR, Marker::Circle, |m| m.train_accuracy),
-        curve("test", TEST_COLOR, Marker::Triangle, |m| m.test_accuracy),
-    ];
+    let mut series = vec![curve("train", TRAIN_COLOR, Marker::Circle, |m| {
+        m.train_accuracy
+    })];
+    if history.iter().all(|m| m.val_accuracy.is_some()) && !history.is_empty() {
+        series.push(curve("validation", VAL_COLOR, Marker::Square, |m| {
+            m.val_accuracy.unwrap_or(f64::NAN)
+        }));
+    }
+    series.push(curve("test", TEST_COLOR, Marker::Triangle, |m| {
+        m.test_accuracy
+    }));
     plot_series(path, title, "epoch", "accuracy (%)", &series)
 }
 
@@ -75,6 +83,7 @@ pub fn plot_accuracy(path: &Path, history: &[EpochMetrics], title: &str) -> Resu
 enum Marker {
     Circle,
     Triangle,
+    Square,
 }
 
 /// One named curve of (epoch, value) points.
@@ -290,6 +299,11 @@ impl<C, DB: DrawingBackend> Drawable<DB> for Glyph<C> {
                 };
                 backend.fill_polygon([vertex(-90.0), vertex(30.0), vertex(150.0)], &self.color)
             }
+            Marker::Square => {
+                let half = self.size as i32;
+                let (a, b) = ((x - half, y - half), (x + half, y + half));
+                backend.draw_rect(a, b, &self.color.filled(), true)
+            }
         }
     }
 }
@@ -409,6 +423,8 @@ mod tests {
                 train_accuracy: at(train, i),
                 test_loss: 0.1,
                 test_accuracy: at(test, i),
+                val_loss: None,
+                val_accuracy: None,
             })
             .collect()
     }

@@ -43,6 +43,8 @@ pub struct TrainConfig {
     pub dropout: f64,
     /// ε of label smoothing.
     pub label_smoothing: f64,
+    /// Training images held out for validation, which chooses the network kept.
+    pub val_split: usize,
 }
 
 impl Default for TrainConfig {
@@ -66,6 +68,7 @@ impl Default for TrainConfig {
             augment: Augment::None,
             dropout: 0.0,
             label_smoothing: 0.0,
+            val_split: 0,
         }
     }
 }
@@ -167,6 +170,8 @@ pub enum TrainError {
     Config(#[from] ConfigError),
     #[error("the training set is empty")]
     EmptyTrainingSet,
+    #[error("--val-split {held_out} leaves no training images out of {n}")]
+    ValSplit { held_out: usize, n: usize },
     #[error("the test set does not fit the network: {0}")]
     TestSet(#[from] MismatchError),
     #[error(
@@ -186,13 +191,15 @@ pub enum TrainError {
 pub trait TrainObserver {
     /// After each batch: `done` of `total` batches of the current epoch.
     fn batch_done(&mut self, _done: usize, _total: usize) {}
-    /// After each epoch, with the network as it is now, the metrics of all epochs so far
-    /// and the timing of this one. An error stops training.
+    /// After each epoch, with the network as it is now, the metrics of all epochs so far,
+    /// the timing of this one, and whether this network is now the one kept (the last, or
+    /// the best on the validation images). An error stops training.
     fn epoch_done(
         &mut self,
         classifier: &Classifier,
         history: &[EpochMetrics],
         timing: EpochTiming,
+        kept: bool,
     ) -> anyhow::Result<()>;
 }
 
@@ -209,9 +216,10 @@ pub fn shards_per_batch(batch: usize) -> usize {
     batch.div_ceil(SHARD_ROWS).clamp(2, MAX_SHARDS).min(batch)
 }
 
-/// The first of the seeded streams that draw dropout masks (0–2 are the initial weights,
-/// the batch order and the augmentation).
-const DROPOUT_STREAMS: u64 = 3;
+/// The seeded stream that picks the validation images, and the first of those that draw
+/// dropout masks (0–2 are the initial weights, the batch order and the augmentation).
+const VALIDATION_STREAM: u64 = 3;
+const DROPOUT_STREAMS: u64 = 4;
 
 /// One shard's buffers: its inputs, its activations and its loss.
 struct Shard {
@@ -234,10 +242,12 @@ impl Shard {
 
 /// A finished run.
 pub struct TrainOutcome {
+    /// The network kept: the last epoch's, or with validation images the best on them.
     pub classifier: Classifier,
+    pub kept_epoch: usize,
     pub history: Vec<EpochMetrics>,
     pub timings: Vec<EpochTiming>,
-    /// The test-set evaluation after the last epoch.
+    /// The test-set evaluation of the kept network.
     pub final_test: Evaluation,
 }
 
@@ -255,6 +265,8 @@ pub fn train(
     if n == 0 {
         return Err(TrainError::EmptyTrainingSet);
     }
+    let (train_indices, val_indices) = split_validation(n, config.val_split, config.seed)?;
+    let n = train_indices.len();
     let arch = config.architecture(train_set.images.pixels_per_image());
     let mut classifier = Classifier {
         input_scaling: InputScaling::fit(config.input_scaling, &train_set.images),
@@ -270,7 +282,7 @@ pub fn train(
     let mut shard_grads: Vec<Params<f32>> =
         (0..shard_count).map(|_| Params::zeros(&arch)).collect();
     let mut optimizer = Optimizer::new(&arch, config.optimizer_config());
-    let mut order: Vec<usize> = (0..n).collect();
+    let mut order = train_indices.clone();
     let mut shuffler = SeededRng::derive(config.seed, 1);
     let mut augmenter = SeededRng::derive(config.seed, 2);
     let mut shifts = Vec::with_capacity(batch);
@@ -278,7 +290,7 @@ pub fn train(
     let (total_steps, warmup_steps) = (config.epochs * batches, config.warmup_epochs * batches);
     let mut history = Vec::with_capacity(config.epochs);
     let mut timings = Vec::with_capacity(config.epochs);
-    let mut final_test = None;
+    let mut kept: Option<Kept> = None;
 
     for epoch in 1..=config.epochs {
         let started = Instant::now();
@@ -337,7 +349,9 @@ pub fn train(
         let train_seconds = started.elapsed().as_secs_f64();
 
         let started = Instant::now();
-        let on_train = classifier.evaluate(train_set);
+        let on_train = classifier.evaluate_subset(train_set, &train_indices);
+        let on_val =
+            (!val_indices.is_empty()).then(|| classifier.evaluate_subset(train_set, &val_indices));
         let on_test = classifier.evaluate(test_set);
         if !on_train.loss.is_finite() {
             return Err(TrainError::Diverged {
@@ -352,22 +366,66 @@ pub fn train(
             train_accuracy: on_train.accuracy(),
             test_loss: on_test.loss,
             test_accuracy: on_test.accuracy(),
+            val_loss: on_val.map(|v| v.loss),
+            val_accuracy: on_val.map(|v| v.accuracy()),
         });
         let timing = EpochTiming {
             train_seconds,
             eval_seconds: started.elapsed().as_secs_f64(),
         };
         timings.push(timing);
+        // Without validation images the last epoch is kept; with them, the best on them
+        // (never the test set), the earliest on ties.
+        let improves = match (&kept, on_val) {
+            (Some(best), Some(val)) => val.accuracy() > best.val_accuracy,
+            _ => true,
+        };
+        if improves {
+            kept = Some(Kept {
+                classifier: classifier.clone(),
+                epoch,
+                val_accuracy: on_val.map_or(0.0, |v| v.accuracy()),
+                test: on_test,
+            });
+        }
         observer
-            .epoch_done(&classifier, &history, timing)
+            .epoch_done(&classifier, &history, timing, improves)
             .map_err(TrainError::Observer)?;
-        final_test = Some(on_test);
     }
-    let final_test = final_test.expect("validated: at least one epoch");
+    let kept = kept.expect("validated: at least one epoch");
     Ok(TrainOutcome {
-        classifier,
+        classifier: kept.classifier,
+        kept_epoch: kept.epoch,
         history,
         timings,
-        final_test,
+        final_test: kept.test,
     })
+}
+
+/// The network kept so far, and how it did.
+struct Kept {
+    classifier: Classifier,
+    epoch: usize,
+    val_accuracy: f64,
+    test: Evaluation,
+}
+
+/// Splits the n training images into those trained on and `held_out` validation images,
+/// chosen by a seeded shuffle (so a sorted data set is split fairly). Both lists ascend.
+fn split_validation(
+    n: usize,
+    held_out: usize,
+    seed: u64,
+) -> Result<(Vec<usize>, Vec<usize>), TrainError> {
+    if held_out >= n {
+        return Err(TrainError::ValSplit { held_out, n });
+    }
+    let mut all: Vec<usize> = (0..n).collect();
+    if held_out > 0 {
+        SeededRng::derive(seed, VALIDATION_STREAM).shuffle(&mut all);
+    }
+    let mut val = all.split_off(n - held_out);
+    all.sort_unstable();
+    val.sort_unstable();
+    Ok((all, val))
 }

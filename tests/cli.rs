@@ -205,6 +205,37 @@ fn every_optimizer_schedule_and_augmentation_trains() {
     }
 }
 
+#[test]
+fn a_validation_split_chooses_the_network_kept() {
+    let w = Workdir::new(28);
+    let s = w.train(&["--val-split", "100", "--epochs", "4"]);
+    let kept = s["kept_epoch"].as_u64().unwrap() as usize;
+    assert!((1..=4).contains(&kept), "{s}");
+    let csv = std::fs::read_to_string(w.path("plots/metrics.csv")).unwrap();
+    let rows: Vec<Vec<&str>> = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect())
+        .collect();
+    // The kept epoch has the best validation accuracy (column 6), the earliest on ties.
+    let val: Vec<f64> = rows.iter().map(|r| r[6].parse().unwrap()).collect();
+    let best = val.iter().cloned().fold(f64::MIN, f64::max);
+    assert_eq!(
+        val.iter().position(|&v| v == best).unwrap() + 1,
+        kept,
+        "{csv}"
+    );
+    // The weights file holds that epoch's network: evaluate-hw1 agrees with its test figure.
+    let test_accuracy: f64 = rows[kept - 1][4].parse().unwrap();
+    let eval = common::json_summary(w.cmd("evaluate-hw1").arg("--json"));
+    assert!((eval["accuracy"].as_f64().unwrap() - test_accuracy).abs() < 1e-6);
+    assert_eq!(eval["accuracy"], s["test_accuracy"]);
+    assert_fails(
+        w.cmd("train").args(["--val-split", "600"]),
+        "--val-split 600 leaves no training images",
+    );
+}
+
 fn assert_fails(cmd: &mut assert_cmd::Command, message: &str) {
     cmd.assert()
         .failure()
