@@ -86,6 +86,9 @@ pub struct TrainArgs {
     /// Rescale each mini-batch gradient to at most this global L2 norm.
     #[arg(long, allow_negative_numbers = true)]
     pub clip_grad_norm: Option<f64>,
+    /// Keep every unit's incoming weight vector at most this long (max-norm constraint).
+    #[arg(long, allow_negative_numbers = true)]
+    pub max_norm: Option<f64>,
     /// Seed of the initial weights and of the batch order.
     #[arg(long, default_value_t = TrainConfig::default().seed)]
     pub seed: u64,
@@ -134,6 +137,7 @@ impl TrainArgs {
             momentum: self.momentum,
             weight_decay: self.weight_decay,
             clip_grad_norm: self.clip_grad_norm,
+            max_norm: self.max_norm,
             seed: self.seed,
             input_scaling: self.input_scaling,
             augment: self.augment,

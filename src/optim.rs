@@ -155,6 +155,34 @@ impl<T: Real> Optimizer<T> {
     }
 }
 
+/// The max-norm constraint (Srivastava et al. 2014): every unit's incoming weight vector
+/// (a column of w[I,O]) is rescaled to L2 norm `max_norm` when it is longer.
+pub fn apply_max_norm<T: Real>(params: &mut Params<T>, max_norm: f64) {
+    let max_norm = T::from_f64(max_norm);
+    for layer in &mut params.layers {
+        let mut squares = vec![T::zero(); layer.w.ncols()];
+        for row in layer.w.rows() {
+            squares
+                .iter_mut()
+                .zip(row)
+                .for_each(|(s, &w)| *s = *s + w * w);
+        }
+        let scales: Vec<T> = squares
+            .iter()
+            .map(|&s| {
+                if s.sqrt() > max_norm {
+                    max_norm / s.sqrt()
+                } else {
+                    T::one()
+                }
+            })
+            .collect();
+        for mut row in layer.w.rows_mut() {
+            row.iter_mut().zip(&scales).for_each(|(w, &k)| *w = *w * k);
+        }
+    }
+}
+
 /// shards[0] ← Σ_s shards[s], the others ← 0.
 fn sum_into_first<T: Real>(shards: &mut [Params<T>]) {
     let (first, rest) = shards.split_first_mut().expect("at least one shard");
@@ -393,6 +421,23 @@ mod tests {
             -0.25,
             epsilon = 1e-12
         );
+    }
+
+    #[test]
+    fn max_norm_shortens_only_long_columns() {
+        let arch = Architecture {
+            input_size: 2,
+            hidden: vec![],
+            num_classes: 2,
+            activation: Activation::Relu,
+        };
+        let mut params = Params::<f64>::zeros(&arch);
+        params.layers[0].w = ndarray::array![[3.0, 0.3], [4.0, 0.4]]; // column norms 5 and 0.5
+        apply_max_norm(&mut params, 2.0);
+        let w = &params.layers[0].w;
+        assert_abs_diff_eq!(w[[0, 0]], 1.2, epsilon = 1e-12);
+        assert_abs_diff_eq!(w[[1, 0]], 1.6, epsilon = 1e-12);
+        assert_eq!((w[[0, 1]], w[[1, 1]]), (0.3, 0.4));
     }
 
     #[test]

@@ -14,7 +14,7 @@ use crate::layers::Activation;
 use crate::metrics::{EpochMetrics, EpochTiming};
 use crate::mlp::{Architecture, Mlp, Params, Workspace};
 use crate::model::{Classifier, Evaluation, MismatchError};
-use crate::optim::{MAX_SHARDS, Optimizer, OptimizerConfig, OptimizerKind};
+use crate::optim::{MAX_SHARDS, Optimizer, OptimizerConfig, OptimizerKind, apply_max_norm};
 use crate::rng::SeededRng;
 use crate::schedule::{Schedule, learning_rate};
 
@@ -36,6 +36,8 @@ pub struct TrainConfig {
     pub momentum: f64,
     pub weight_decay: f64,
     pub clip_grad_norm: Option<f64>,
+    /// Longest L2 norm each unit's incoming weights may have after a step.
+    pub max_norm: Option<f64>,
     pub seed: u64,
     pub input_scaling: ScalingKind,
     pub augment: Augment,
@@ -63,6 +65,7 @@ impl Default for TrainConfig {
             momentum: 0.9,
             weight_decay: 0.0,
             clip_grad_norm: None,
+            max_norm: None,
             seed: 42,
             input_scaling: ScalingKind::Unit,
             augment: Augment::None,
@@ -92,6 +95,8 @@ pub enum ConfigError {
     WeightDecay(f64),
     #[error("--clip-grad-norm must be a positive finite number, got {0}")]
     ClipGradNorm(f64),
+    #[error("--max-norm must be a positive finite number, got {0}")]
+    MaxNorm(f64),
     #[error("--dropout must be in [0, 1), got {0}")]
     Dropout(f64),
     #[error("--label-smoothing must be in [0, 1), got {0}")]
@@ -129,8 +134,12 @@ impl TrainConfig {
         if !(self.weight_decay.is_finite() && self.weight_decay >= 0.0) {
             return Err(ConfigError::WeightDecay(self.weight_decay));
         }
-        if let Some(norm) = self.clip_grad_norm.filter(|n| !(n.is_finite() && *n > 0.0)) {
+        let invalid = |n: &f64| !(n.is_finite() && *n > 0.0);
+        if let Some(norm) = self.clip_grad_norm.filter(invalid) {
             return Err(ConfigError::ClipGradNorm(norm));
+        }
+        if let Some(norm) = self.max_norm.filter(invalid) {
+            return Err(ConfigError::MaxNorm(norm));
         }
         if self.warmup_epochs >= self.epochs && self.warmup_epochs > 0 {
             return Err(ConfigError::Warmup {
@@ -344,6 +353,9 @@ pub fn train(
                 warmup_steps,
             );
             optimizer.step(lr as f32, &mut classifier.mlp.params, &mut shard_grads);
+            if let Some(max_norm) = config.max_norm {
+                apply_max_norm(&mut classifier.mlp.params, max_norm);
+            }
             observer.batch_done(b + 1, batches);
         }
         let train_seconds = started.elapsed().as_secs_f64();
