@@ -7,7 +7,7 @@
 mod common;
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
-use mnist_mlp::augment::Shift;
+use mnist_mlp::augment::Transform;
 use mnist_mlp::dataset::LabeledImages;
 use mnist_mlp::idx::{read_idx_images, write_idx_images};
 use mnist_mlp::input::{BatchBuilder, InputScaling};
@@ -63,7 +63,7 @@ fn training_step(c: &mut Criterion) {
     group.throughput(Throughput::Elements(step_flops(BATCH)));
     group.bench_function("forward + backward + SGD", |b| {
         b.iter(|| {
-            let (x, labels) = builder.fill(&data, (0..BATCH).map(|i| (i, Shift::NONE)));
+            let (x, labels) = builder.fill(&data, (0..BATCH).map(|i| (i, Transform::NONE)));
             mlp.loss_and_gradient(&mut ws, &mut grads, x, labels, BATCH);
             sgd.step(0.01, &mut mlp.params, std::slice::from_mut(&mut grads));
         })

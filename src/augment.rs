@@ -13,6 +13,115 @@ pub enum Augment {
     None,
     /// Each image moved by a random whole number of pixels, up to 2 in each direction.
     Shift,
+    /// Each image rotated (±12°), scaled (0.9–1.1), sheared (±0.15) and moved (±2 pixels)
+    /// at random about its centre, resampled bilinearly.
+    Affine,
+}
+
+impl Augment {
+    /// A random transform of this kind.
+    pub fn draw(self, rng: &mut SeededRng) -> Transform {
+        match self {
+            Augment::None => Transform::NONE,
+            Augment::Shift => Transform::Shift(Shift::random(rng)),
+            Augment::Affine => Transform::Affine(Affine::random(rng)),
+        }
+    }
+}
+
+/// What is done to one image before it becomes network input.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Transform {
+    Shift(Shift),
+    Affine(Affine),
+}
+
+impl Transform {
+    pub const NONE: Transform = Transform::Shift(Shift::NONE);
+
+    /// out ← f(the transformed image), `f` mapping a pixel value (0–255, fractional after
+    /// resampling) to an input.
+    pub fn apply(
+        &self,
+        out: &mut [f32],
+        image: &[u8],
+        dims: (usize, usize),
+        f: impl Fn(f32) -> f32,
+    ) {
+        match self {
+            Transform::Shift(shift) => shift_image(out, image, dims, *shift, |p| f(f32::from(p))),
+            Transform::Affine(affine) => affine_image(out, image, dims, affine, f),
+        }
+    }
+}
+
+/// An affine map from output pixel coordinates to input ones, about the image centre:
+/// source = M·(target − centre) + centre − t, so that the image content moves by t.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Affine {
+    /// M, row-major over (row, col) coordinates.
+    pub m: [[f32; 2]; 2],
+    /// t = (rows, cols) pixels the content moves by.
+    pub t: [f32; 2],
+}
+
+impl Affine {
+    pub const IDENTITY: Affine = Affine {
+        m: [[1.0, 0.0], [0.0, 1.0]],
+        t: [0.0, 0.0],
+    };
+
+    /// Rotation by up to ±12°, scale 0.9–1.1, shear up to ±0.15, translation up to ±2 pixels,
+    /// each uniform. (The map is inverted from content to coordinates: sampling at
+    /// (R·S·H)⁻¹ is the same family of transforms, drawn directly.)
+    pub fn random(rng: &mut SeededRng) -> Self {
+        let mut uniform = |half_width: f64| ((2.0 * rng.uniform() - 1.0) * half_width) as f32;
+        let angle = uniform(12f64.to_radians());
+        let scale = 1.0 + uniform(0.1);
+        let shear = uniform(0.15);
+        let t = [uniform(2.0), uniform(2.0)];
+        let (sin, cos) = angle.sin_cos();
+        // Rotation · shear, divided by the scale (coordinates shrink when content grows).
+        let m = [
+            [cos / scale, (cos * shear - sin) / scale],
+            [sin / scale, (sin * shear + cos) / scale],
+        ];
+        Affine { m, t }
+    }
+}
+
+/// out[r·cols + c] ← f(bilinear sample of the image at the source of (r, c)), with pixels
+/// outside the image read as 0.
+pub fn affine_image(
+    out: &mut [f32],
+    image: &[u8],
+    (rows, cols): (usize, usize),
+    affine: &Affine,
+    f: impl Fn(f32) -> f32,
+) {
+    let (cr, cc) = ((rows as f32 - 1.0) / 2.0, (cols as f32 - 1.0) / 2.0);
+    let pixel = |r: isize, c: isize| {
+        if (0..rows as isize).contains(&r) && (0..cols as isize).contains(&c) {
+            f32::from(image[r as usize * cols + c as usize])
+        } else {
+            0.0
+        }
+    };
+    let [[a, b], [d, e]] = affine.m;
+    for (r, out_row) in out.chunks_exact_mut(cols).take(rows).enumerate() {
+        let dr = r as f32 - cr;
+        for (c, o) in out_row.iter_mut().enumerate() {
+            let dc = c as f32 - cc;
+            let sr = a * dr + b * dc + cr - affine.t[0];
+            let sc = d * dr + e * dc + cc - affine.t[1];
+            let (r0, c0) = (sr.floor(), sc.floor());
+            let (fr, fc) = (sr - r0, sc - c0);
+            let (r0, c0) = (r0 as isize, c0 as isize);
+            let top = pixel(r0, c0) * (1.0 - fc) + pixel(r0, c0 + 1) * fc;
+            let bottom = pixel(r0 + 1, c0) * (1.0 - fc) + pixel(r0 + 1, c0 + 1) * fc;
+            *o = f(top * (1.0 - fr) + bottom * fr);
+        }
+    }
 }
 
 /// A translation of one image by whole pixels: the pixel at (row, col) moves to
@@ -109,6 +218,66 @@ mod tests {
             p as f32 - 0.5
         });
         assert!(out.iter().all(|&v| v == -0.5));
+    }
+
+    #[test]
+    fn the_identity_affine_returns_the_image_unchanged() {
+        let mut out = vec![0.0f32; 12];
+        affine_image(&mut out, &image(), (3, 4), &Affine::IDENTITY, |v| v);
+        assert_eq!(
+            out,
+            image().iter().map(|&p| f32::from(p)).collect::<Vec<_>>()
+        );
+    }
+
+    #[test]
+    fn a_whole_pixel_affine_translation_matches_the_shift() {
+        let moved = Affine {
+            t: [1.0, -2.0],
+            ..Affine::IDENTITY
+        };
+        let mut out = vec![0.0f32; 12];
+        affine_image(&mut out, &image(), (3, 4), &moved, |v| v);
+        let expected: Vec<f32> = shifted(Shift { dx: -2, dy: 1 })
+            .iter()
+            .map(|&p| f32::from(p))
+            .collect();
+        assert_eq!(out, expected);
+    }
+
+    #[test]
+    fn a_half_pixel_move_averages_neighbours() {
+        let moved = Affine {
+            t: [0.0, 0.5],
+            ..Affine::IDENTITY
+        };
+        let mut out = vec![0.0f32; 12];
+        affine_image(&mut out, &image(), (3, 4), &moved, |v| v);
+        assert_eq!(&out[..4], &[0.5, 1.5, 2.5, 3.5]); // (0+1)/2, (1+2)/2, …
+    }
+
+    #[test]
+    fn random_affines_stay_near_the_identity_and_keep_the_ink() {
+        let mut rng = SeededRng::new(3);
+        let mut digit = vec![0u8; 28 * 28];
+        for r in 8..20 {
+            for c in 12..16 {
+                digit[r * 28 + c] = 255;
+            }
+        }
+        for _ in 0..50 {
+            let affine = Affine::random(&mut rng);
+            let det = affine.m[0][0] * affine.m[1][1] - affine.m[0][1] * affine.m[1][0];
+            assert!((0.7..1.4).contains(&det), "{affine:?}");
+            let mut out = vec![0.0f32; 28 * 28];
+            affine_image(&mut out, &digit, (28, 28), &affine, |v| v);
+            let ink: f32 = out.iter().sum();
+            let original = 48.0 * 255.0;
+            assert!(
+                (ink / original - 1.0).abs() < 0.35,
+                "ink {ink} vs {original}: {affine:?}"
+            );
+        }
     }
 
     #[test]

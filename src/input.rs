@@ -4,7 +4,7 @@
 use ndarray::{Array2, ArrayView2, ArrayViewMut2, s};
 use serde::{Deserialize, Serialize};
 
-use crate::augment::{Shift, shift_image};
+use crate::augment::Transform;
 use crate::dataset::{Images, LabeledImages};
 
 /// How pixel values 0..=255 become network inputs; recorded in the weights file so that
@@ -74,21 +74,19 @@ impl InputScaling {
     }
 }
 
-/// x[B, P] ← the scaled pixels of the B images at `samples` (index, shift), each image
-/// shifted first (see `augment`).
+/// x[B, P] ← the scaled pixels of the B images at `samples` (index, transform), each image
+/// transformed first (see `augment`).
 pub fn fill_batch(
     mut x: ArrayViewMut2<f32>,
     images: &Images,
-    samples: impl IntoIterator<Item = (usize, Shift)>,
+    samples: impl IntoIterator<Item = (usize, Transform)>,
     scaling: &InputScaling,
 ) {
     let (scale, offset) = scaling.affine();
     let dims = (images.rows, images.cols);
-    for (mut row, (i, shift)) in x.rows_mut().into_iter().zip(samples) {
+    for (mut row, (i, transform)) in x.rows_mut().into_iter().zip(samples) {
         let row = row.as_slice_mut().expect("batch rows are contiguous");
-        shift_image(row, images.image(i), dims, shift, |p| {
-            f32::from(p) * scale + offset
-        });
+        transform.apply(row, images.image(i), dims, |p| p * scale + offset);
     }
 }
 
@@ -109,11 +107,11 @@ impl BatchBuilder {
         }
     }
 
-    /// x[B, P] and the labels of the B samples at `samples` (index, shift).
+    /// x[B, P] and the labels of the B samples at `samples` (index, transform).
     pub fn fill(
         &mut self,
         data: &LabeledImages,
-        samples: impl IntoIterator<Item = (usize, Shift)> + Clone,
+        samples: impl IntoIterator<Item = (usize, Transform)> + Clone,
     ) -> (ArrayView2<'_, f32>, &[u8]) {
         self.labels.clear();
         self.labels
@@ -145,7 +143,7 @@ mod tests {
         fill_batch(
             x.view_mut(),
             &images,
-            [(0, Shift::NONE)],
+            [(0, Transform::NONE)],
             &InputScaling::UnitInterval,
         );
         assert_eq!((x[[0, 0]], x[[0, 1]]), (0.0, 1.0));
@@ -164,7 +162,7 @@ mod tests {
         fill_batch(
             x.view_mut(),
             &images,
-            [(0, Shift::NONE), (1, Shift::NONE)],
+            [(0, Transform::NONE), (1, Transform::NONE)],
             &scaling,
         );
         let mean = x.mean().unwrap();
@@ -183,7 +181,7 @@ mod tests {
             pixels: vec![0, 51, 102, 255],
         };
         let mut x = Array2::zeros((2, 2));
-        let samples = [(1, Shift::NONE), (0, Shift::NONE)];
+        let samples = [(1, Transform::NONE), (0, Transform::NONE)];
         fill_batch(x.view_mut(), &images, samples, &InputScaling::UnitInterval);
         let expected = ndarray::array![[0.4, 1.0], [0.0, 0.2]];
         x.iter()

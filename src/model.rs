@@ -3,7 +3,7 @@
 
 use rayon::prelude::*;
 
-use crate::augment::Shift;
+use crate::augment::Transform;
 use crate::dataset::LabeledImages;
 use crate::denormals;
 use crate::input::{BatchBuilder, InputScaling};
@@ -110,7 +110,7 @@ impl Classifier {
                 },
                 |(builder, ws), c| {
                     let range = c * batch..((c + 1) * batch).min(total);
-                    let samples = range.map(|k| (sample(k), Shift::NONE));
+                    let samples = range.map(|k| (sample(k), Transform::NONE));
                     let (inputs, labels) = builder.fill(data, samples);
                     let loss_sum = self.mlp.forward(ws, inputs, labels) as f64;
                     let correct = (ws.probs(labels.len()).rows().into_iter().map(argmax))

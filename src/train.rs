@@ -6,7 +6,7 @@ use std::time::Instant;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::augment::{Augment, Shift};
+use crate::augment::Augment;
 use crate::dataset::{LabeledImages, NUM_CLASSES};
 use crate::denormals;
 use crate::input::{BatchBuilder, InputScaling, ScalingKind};
@@ -294,7 +294,7 @@ pub fn train(
     let mut order = train_indices.clone();
     let mut shuffler = SeededRng::derive(config.seed, 1);
     let mut augmenter = SeededRng::derive(config.seed, 2);
-    let mut shifts = Vec::with_capacity(batch);
+    let mut transforms = Vec::with_capacity(batch);
     let batches = n.div_ceil(batch);
     let (total_steps, warmup_steps) = (config.epochs * batches, config.warmup_epochs * batches);
     let mut history = Vec::with_capacity(config.epochs);
@@ -309,11 +309,12 @@ pub fn train(
             let mlp = &classifier.mlp;
             let len = minibatch.len();
             // Drawn here, in sample order, so that they do not depend on the threads.
-            shifts.clear();
-            shifts.extend(minibatch.iter().map(|_| match config.augment {
-                Augment::None => Shift::NONE,
-                Augment::Shift => Shift::random(&mut augmenter),
-            }));
+            transforms.clear();
+            transforms.extend(
+                minibatch
+                    .iter()
+                    .map(|_| config.augment.draw(&mut augmenter)),
+            );
             // Each shard takes a fixed slice of the mini-batch, whichever thread runs it.
             shards
                 .par_iter_mut()
@@ -324,7 +325,7 @@ pub fn train(
                     let samples = minibatch[part.clone()]
                         .iter()
                         .copied()
-                        .zip(shifts[part].iter().copied());
+                        .zip(transforms[part].iter().copied());
                     let (inputs, labels) = shard.builder.fill(train_set, samples);
                     if config.dropout > 0.0 {
                         // One stream per (step, shard): the same masks on any number of threads.
