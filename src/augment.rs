@@ -16,6 +16,10 @@ pub enum Augment {
     /// Each image rotated (±12°), scaled (0.9–1.1), sheared (±0.15) and moved (±2 pixels)
     /// at random about its centre, resampled bilinearly.
     Affine,
+    /// The affine transform plus an elastic distortion: a smooth random displacement field
+    /// (interpolated from a 5×5 grid of displacements of about 1 pixel), after Simard et
+    /// al. 2003.
+    Elastic,
 }
 
 impl Augment {
@@ -24,16 +28,20 @@ impl Augment {
         match self {
             Augment::None => Transform::NONE,
             Augment::Shift => Transform::Shift(Shift::random(rng)),
-            Augment::Affine => Transform::Affine(Affine::random(rng)),
+            Augment::Affine => Transform::Affine(Affine::random(rng), Field::ZERO),
+            Augment::Elastic => Transform::Affine(Affine::random(rng), Field::random(rng)),
         }
     }
 }
 
 /// What is done to one image before it becomes network input.
+// One per sample of a mini-batch, in a reused vector: boxing the field would allocate.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Transform {
     Shift(Shift),
-    Affine(Affine),
+    /// An affine map and a displacement field, both applied to where each pixel is read.
+    Affine(Affine, Field),
 }
 
 impl Transform {
@@ -50,7 +58,7 @@ impl Transform {
     ) {
         match self {
             Transform::Shift(shift) => shift_image(out, image, dims, *shift, |p| f(f32::from(p))),
-            Transform::Affine(affine) => affine_image(out, image, dims, affine, f),
+            Transform::Affine(affine, field) => affine_image(out, image, dims, affine, field, f),
         }
     }
 }
@@ -90,13 +98,62 @@ impl Affine {
     }
 }
 
-/// out[r·cols + c] ← f(bilinear sample of the image at the source of (r, c)), with pixels
-/// outside the image read as 0.
+/// A smooth displacement field over the image: displacements (rows, cols) in pixels at a
+/// GRID×GRID lattice spanning the image, interpolated bilinearly in between.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Field {
+    pub grid: [[[f32; 2]; Field::GRID]; Field::GRID],
+}
+
+impl Field {
+    pub const GRID: usize = 5;
+    pub const ZERO: Field = Field {
+        grid: [[[0.0; 2]; Field::GRID]; Field::GRID],
+    };
+    /// Standard deviation of each lattice displacement, in pixels.
+    const STD: f64 = 1.0;
+
+    pub fn random(rng: &mut SeededRng) -> Self {
+        let mut field = Field::ZERO;
+        for point in field.grid.iter_mut().flatten() {
+            *point = [
+                (Self::STD * rng.standard_normal()) as f32,
+                (Self::STD * rng.standard_normal()) as f32,
+            ];
+        }
+        field
+    }
+
+    /// The displacement at (r, c) of an image of `rows`×`cols` pixels.
+    fn at(&self, r: f32, c: f32, (rows, cols): (usize, usize)) -> [f32; 2] {
+        if *self == Field::ZERO {
+            return [0.0, 0.0];
+        }
+        let last = (Self::GRID - 1) as f32;
+        let gr = (r / (rows as f32 - 1.0).max(1.0) * last).clamp(0.0, last);
+        let gc = (c / (cols as f32 - 1.0).max(1.0) * last).clamp(0.0, last);
+        let (r0, c0) = (
+            (gr as usize).min(Self::GRID - 2),
+            (gc as usize).min(Self::GRID - 2),
+        );
+        let (fr, fc) = (gr - r0 as f32, gc - c0 as f32);
+        let g = &self.grid;
+        std::array::from_fn(|k| {
+            let top = g[r0][c0][k] * (1.0 - fc) + g[r0][c0 + 1][k] * fc;
+            let bottom = g[r0 + 1][c0][k] * (1.0 - fc) + g[r0 + 1][c0 + 1][k] * fc;
+            top * (1.0 - fr) + bottom * fr
+        })
+    }
+}
+
+/// out[r·cols + c] ← f(bilinear sample of the image at the source of (r, c)): the affine
+/// map's, moved by the displacement field. Pixels outside the image read as 0.
 pub fn affine_image(
     out: &mut [f32],
     image: &[u8],
     (rows, cols): (usize, usize),
     affine: &Affine,
+    field: &Field,
     f: impl Fn(f32) -> f32,
 ) {
     let (cr, cc) = ((rows as f32 - 1.0) / 2.0, (cols as f32 - 1.0) / 2.0);
@@ -112,8 +169,9 @@ pub fn affine_image(
         let dr = r as f32 - cr;
         for (c, o) in out_row.iter_mut().enumerate() {
             let dc = c as f32 - cc;
-            let sr = a * dr + b * dc + cr - affine.t[0];
-            let sc = d * dr + e * dc + cc - affine.t[1];
+            let [fr, fc] = field.at(r as f32, c as f32, (rows, cols));
+            let sr = a * dr + b * dc + cr - affine.t[0] + fr;
+            let sc = d * dr + e * dc + cc - affine.t[1] + fc;
             let (r0, c0) = (sr.floor(), sc.floor());
             let (fr, fc) = (sr - r0, sc - c0);
             let (r0, c0) = (r0 as isize, c0 as isize);
@@ -223,7 +281,14 @@ mod tests {
     #[test]
     fn the_identity_affine_returns_the_image_unchanged() {
         let mut out = vec![0.0f32; 12];
-        affine_image(&mut out, &image(), (3, 4), &Affine::IDENTITY, |v| v);
+        affine_image(
+            &mut out,
+            &image(),
+            (3, 4),
+            &Affine::IDENTITY,
+            &Field::ZERO,
+            |v| v,
+        );
         assert_eq!(
             out,
             image().iter().map(|&p| f32::from(p)).collect::<Vec<_>>()
@@ -237,7 +302,7 @@ mod tests {
             ..Affine::IDENTITY
         };
         let mut out = vec![0.0f32; 12];
-        affine_image(&mut out, &image(), (3, 4), &moved, |v| v);
+        affine_image(&mut out, &image(), (3, 4), &moved, &Field::ZERO, |v| v);
         let expected: Vec<f32> = shifted(Shift { dx: -2, dy: 1 })
             .iter()
             .map(|&p| f32::from(p))
@@ -252,7 +317,7 @@ mod tests {
             ..Affine::IDENTITY
         };
         let mut out = vec![0.0f32; 12];
-        affine_image(&mut out, &image(), (3, 4), &moved, |v| v);
+        affine_image(&mut out, &image(), (3, 4), &moved, &Field::ZERO, |v| v);
         assert_eq!(&out[..4], &[0.5, 1.5, 2.5, 3.5]); // (0+1)/2, (1+2)/2, …
     }
 
@@ -270,13 +335,58 @@ mod tests {
             let det = affine.m[0][0] * affine.m[1][1] - affine.m[0][1] * affine.m[1][0];
             assert!((0.7..1.4).contains(&det), "{affine:?}");
             let mut out = vec![0.0f32; 28 * 28];
-            affine_image(&mut out, &digit, (28, 28), &affine, |v| v);
+            affine_image(
+                &mut out,
+                &digit,
+                (28, 28),
+                &affine,
+                &Field::random(&mut rng),
+                |v| v,
+            );
             let ink: f32 = out.iter().sum();
             let original = 48.0 * 255.0;
             assert!(
                 (ink / original - 1.0).abs() < 0.35,
                 "ink {ink} vs {original}: {affine:?}"
             );
+        }
+    }
+
+    #[test]
+    fn a_constant_field_moves_the_image() {
+        let mut field = Field::ZERO;
+        field
+            .grid
+            .iter_mut()
+            .flatten()
+            .for_each(|p| *p = [-1.0, 0.0]); // read one row up
+        let mut out = vec![0.0f32; 12];
+        affine_image(&mut out, &image(), (3, 4), &Affine::IDENTITY, &field, |v| v);
+        let expected: Vec<f32> = shifted(Shift { dx: 0, dy: 1 })
+            .iter()
+            .map(|&p| f32::from(p))
+            .collect();
+        assert_eq!(out, expected);
+    }
+
+    #[test]
+    fn random_fields_are_smooth() {
+        let mut rng = SeededRng::new(9);
+        for _ in 0..20 {
+            let field = Field::random(&mut rng);
+            for r in 0..27 {
+                for c in 0..27 {
+                    let here = field.at(r as f32, c as f32, (28, 28));
+                    let right = field.at(r as f32, c as f32 + 1.0, (28, 28));
+                    let below = field.at(r as f32 + 1.0, c as f32, (28, 28));
+                    for k in 0..2 {
+                        // Neighbouring pixels move alike: less than a pixel apart.
+                        assert!(
+                            (here[k] - right[k]).abs() < 1.0 && (here[k] - below[k]).abs() < 1.0
+                        );
+                    }
+                }
+            }
         }
     }
 
