@@ -2,14 +2,15 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::parser::ValueSource;
+use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::augment::Augment;
 use crate::input::ScalingKind;
 use crate::layers::Activation;
 use crate::optim::OptimizerKind;
 use crate::schedule::Schedule;
-use crate::train::TrainConfig;
+use crate::train::{Preset, TrainConfig};
 
 /// Train and evaluate a hand-written multilayer perceptron on MNIST.
 #[derive(Debug, Parser)]
@@ -22,11 +23,40 @@ pub struct Cli {
     pub threads: Option<u16>,
 }
 
+impl Cli {
+    /// Parses the process's arguments (exiting with clap's message on bad ones), noting
+    /// which `train` flags were given, so that a preset yields to them.
+    pub fn parse_args() -> Self {
+        Self::from_matches(Self::command().get_matches()).unwrap_or_else(|e| e.exit())
+    }
+
+    /// [`Cli::parse_args`] on given arguments.
+    pub fn try_parse_args_from<I, T>(argv: I) -> Result<Self, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        Self::from_matches(Self::command().try_get_matches_from(argv)?)
+    }
+
+    fn from_matches(matches: ArgMatches) -> Result<Self, clap::Error> {
+        let mut cli = Self::from_arg_matches(&matches)?;
+        if let (Command::Train(args), Some(("train", sub))) =
+            (&mut cli.command, matches.subcommand())
+        {
+            let given =
+                |id: &&clap::Id| sub.value_source(id.as_str()) == Some(ValueSource::CommandLine);
+            args.given = sub.ids().filter(given).map(|id| id.to_string()).collect();
+        }
+        Ok(cli)
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Train a network; writes the weights, the metrics CSV and the accuracy plot.
     #[command(args_override_self = true)]
-    Train(TrainArgs),
+    Train(Box<TrainArgs>),
     /// Print the test accuracy of a trained network (the homework's evaluate_hw1).
     #[command(name = "evaluate-hw1")]
     EvaluateHw1(EvaluateArgs),
@@ -53,6 +83,9 @@ pub struct TrainArgs {
     /// Never download: fail if the MNIST files are missing.
     #[arg(long)]
     pub offline: bool,
+    /// Start from a bundle of settings (the flags below without it show the defaults).
+    #[arg(long, value_enum)]
+    pub preset: Option<Preset>,
     /// Number of passes over the training set.
     #[arg(long, default_value_t = TrainConfig::default().epochs)]
     pub epochs: usize,
@@ -120,11 +153,41 @@ pub struct TrainArgs {
     /// End with one line of JSON on stdout summarising the run.
     #[arg(long)]
     pub json: bool,
+    /// The ids of the flags given on the command line (filled by [`Cli::parse_args`]).
+    #[arg(skip)]
+    pub given: Vec<String>,
+}
+
+/// The configuration `$flags` asks for on top of `$base`: each field from the flags where
+/// the flag `$id` was given on the command line.
+macro_rules! overlay {
+    ($base:expr, $flags:expr, $given:expr; $($field:ident: $id:literal),* $(,)?) => {
+        TrainConfig { $($field: if $given($id) { $flags.$field } else { $base.$field }),* }
+    };
 }
 
 impl TrainArgs {
-    /// The training configuration these flags ask for (not yet validated).
+    /// The training configuration these flags ask for (not yet validated): every flag's
+    /// value, or with `--preset`, the preset's settings and the flags given on top.
     pub fn config(&self) -> TrainConfig {
+        let flags = self.flag_values();
+        let Some(preset) = self.preset else {
+            return flags;
+        };
+        let given = |id: &str| self.given.iter().any(|g| g == id);
+        overlay!(preset.config(), flags, given;
+            epochs: "epochs", hidden: "hidden", activation: "activation",
+            batch_size: "batch_size", learning_rate: "lr", lr_schedule: "lr_schedule",
+            warmup_epochs: "warmup_epochs", optimizer: "optimizer", momentum: "momentum",
+            weight_decay: "weight_decay", clip_grad_norm: "clip_grad_norm",
+            max_norm: "max_norm", seed: "seed", input_scaling: "input_scaling",
+            augment: "augment", dropout: "dropout", label_smoothing: "label_smoothing",
+            val_split: "val_split",
+        )
+    }
+
+    /// The configuration of the flags' values, defaults included.
+    fn flag_values(&self) -> TrainConfig {
         TrainConfig {
             epochs: self.epochs,
             hidden: self.hidden.clone(),
@@ -177,6 +240,32 @@ mod tests {
     #[test]
     fn verify_cli() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn a_preset_yields_to_the_flags_given() {
+        let argv = [
+            "mnist-mlp",
+            "train",
+            "--preset",
+            "best",
+            "--epochs",
+            "3",
+            "--lr",
+            "0.1",
+        ];
+        let Command::Train(args) = Cli::try_parse_args_from(argv).unwrap().command else {
+            panic!("not train")
+        };
+        let config = args.config();
+        let best = Preset::Best.config();
+        assert_eq!((config.epochs, config.learning_rate), (3, 0.1));
+        assert_eq!(
+            (config.hidden, config.dropout, config.augment),
+            (best.hidden, best.dropout, best.augment)
+        );
+        // A flag left at its default does not undo the preset.
+        assert_eq!(config.val_split, best.val_split);
     }
 
     #[test]

@@ -1,11 +1,10 @@
 use std::process::ExitCode;
 
-use clap::Parser;
 use mnist_mlp::cli::Cli;
 use mnist_mlp::commands::{is_broken_pipe, run};
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::parse_args();
     match run(cli, &mut std::io::stdout().lock()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,

@@ -76,6 +76,41 @@ impl Default for TrainConfig {
     }
 }
 
+/// Named bundles of settings; any flag given on the command line still overrides them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Preset {
+    /// The defaults with shifted images and a cosine schedule: about 98.8% in the time of
+    /// the defaults.
+    Fast,
+    /// Two layers of 1024 with dropout, affine augmentation, cosine schedule, 50 epochs,
+    /// keeping the best of 5,000 validation images.
+    Best,
+}
+
+impl Preset {
+    pub fn config(self) -> TrainConfig {
+        let defaults = TrainConfig::default();
+        match self {
+            Preset::Fast => TrainConfig {
+                augment: Augment::Shift,
+                lr_schedule: Schedule::Cosine,
+                ..defaults
+            },
+            Preset::Best => TrainConfig {
+                epochs: 50,
+                hidden: vec![1024, 1024],
+                learning_rate: 0.05,
+                lr_schedule: Schedule::Cosine,
+                dropout: 0.2,
+                augment: Augment::Affine,
+                val_split: 5000,
+                ..defaults
+            },
+        }
+    }
+}
+
 /// A training configuration that cannot run.
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum ConfigError {

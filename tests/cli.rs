@@ -206,6 +206,19 @@ fn every_optimizer_schedule_and_augmentation_trains() {
 }
 
 #[test]
+fn a_preset_bundles_settings_and_flags_override_it() {
+    let w = Workdir::new(28);
+    let s = w.train(&["--preset", "fast", "--epochs", "2"]);
+    assert_eq!(s["epochs"], 2);
+    assert_eq!(s["config"]["augment"], "shift");
+    assert_eq!(s["config"]["lr_schedule"], "cosine");
+    // The weights file records the resolved configuration, not the preset's name.
+    let saved = mnist_mlp::weights::load(&w.path("weights/mnist-mlp.bin")).unwrap();
+    assert_eq!(saved.config.epochs, 2);
+    assert_eq!(saved.config.augment, mnist_mlp::augment::Augment::Shift);
+}
+
+#[test]
 fn a_validation_split_chooses_the_network_kept() {
     let w = Workdir::new(28);
     let s = w.train(&["--val-split", "100", "--epochs", "4"]);
