@@ -156,29 +156,32 @@ impl<T: Real> Optimizer<T> {
 }
 
 /// The max-norm constraint (Srivastava et al. 2014): every unit's incoming weight vector
-/// (a column of w[I,O]) is rescaled to L2 norm `max_norm` when it is longer.
-pub fn apply_max_norm<T: Real>(params: &mut Params<T>, max_norm: f64) {
+/// (a column of w[I,O]) is rescaled to L2 norm `max_norm` when it is longer. `scratch` holds
+/// one value per column; pass the same vector every step so that nothing is allocated.
+pub fn apply_max_norm<T: Real>(params: &mut Params<T>, max_norm: f64, scratch: &mut Vec<T>) {
     let max_norm = T::from_f64(max_norm);
     for layer in &mut params.layers {
-        let mut squares = vec![T::zero(); layer.w.ncols()];
+        scratch.clear();
+        scratch.resize(layer.w.ncols(), T::zero());
         for row in layer.w.rows() {
-            squares
+            scratch
                 .iter_mut()
                 .zip(row)
                 .for_each(|(s, &w)| *s = *s + w * w);
         }
-        let scales: Vec<T> = squares
-            .iter()
-            .map(|&s| {
-                if s.sqrt() > max_norm {
-                    max_norm / s.sqrt()
-                } else {
-                    T::one()
-                }
-            })
-            .collect();
+        // Squared norms → the factor each column is multiplied by.
+        for s in scratch.iter_mut() {
+            let norm = s.sqrt();
+            *s = if norm > max_norm {
+                max_norm / norm
+            } else {
+                T::one()
+            };
+        }
         for mut row in layer.w.rows_mut() {
-            row.iter_mut().zip(&scales).for_each(|(w, &k)| *w = *w * k);
+            row.iter_mut()
+                .zip(scratch.iter())
+                .for_each(|(w, &k)| *w = *w * k);
         }
     }
 }
@@ -433,7 +436,7 @@ mod tests {
         };
         let mut params = Params::<f64>::zeros(&arch);
         params.layers[0].w = ndarray::array![[3.0, 0.3], [4.0, 0.4]]; // column norms 5 and 0.5
-        apply_max_norm(&mut params, 2.0);
+        apply_max_norm(&mut params, 2.0, &mut Vec::new());
         let w = &params.layers[0].w;
         assert_abs_diff_eq!(w[[0, 0]], 1.2, epsilon = 1e-12);
         assert_abs_diff_eq!(w[[1, 0]], 1.6, epsilon = 1e-12);

@@ -330,6 +330,7 @@ pub fn train(
     let mut shuffler = SeededRng::derive(config.seed, 1);
     let mut augmenter = SeededRng::derive(config.seed, 2);
     let mut transforms = Vec::with_capacity(batch);
+    let mut max_norm_scratch = Vec::new();
     let batches = n.div_ceil(batch);
     let (total_steps, warmup_steps) = (config.epochs * batches, config.warmup_epochs * batches);
     let mut history = Vec::with_capacity(config.epochs);
@@ -390,7 +391,7 @@ pub fn train(
             );
             optimizer.step(lr as f32, &mut classifier.mlp.params, &mut shard_grads);
             if let Some(max_norm) = config.max_norm {
-                apply_max_norm(&mut classifier.mlp.params, max_norm);
+                apply_max_norm(&mut classifier.mlp.params, max_norm, &mut max_norm_scratch);
             }
             observer.batch_done(b + 1, batches);
         }
