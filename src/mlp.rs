@@ -7,8 +7,8 @@ use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Zip, s};
 use serde::{Deserialize, Serialize};
 
 use crate::layers::{
-    Activation, Real, dense_backward, dense_forward, softmax_cross_entropy_backward,
-    softmax_cross_entropy_forward,
+    Activation, Real, dense_backward, dense_forward, dense_parameter_gradient,
+    softmax_cross_entropy_backward, softmax_cross_entropy_forward,
 };
 use crate::rng::SeededRng;
 
@@ -117,6 +117,17 @@ impl<T: Real> Params<T> {
     /// How many tensors [`Params::tensors`] yields (two per layer).
     pub fn tensor_count(&self) -> usize {
         2 * self.layers.len()
+    }
+
+    /// Tensor `t` in the order of [`Params::tensors`], as a flat slice.
+    pub fn tensor(&self, t: usize) -> &[T] {
+        let layer = &self.layers[t / 2];
+        let tensor = if t.is_multiple_of(2) {
+            layer.w.as_slice()
+        } else {
+            layer.b.as_slice()
+        };
+        tensor.expect("parameters are contiguous")
     }
 
     /// Tensor `t` in the order of [`Params::tensors`], as a flat mutable slice.
@@ -229,6 +240,12 @@ impl<T: Real> Workspace<T> {
         self.probs.nrows()
     }
 
+    /// ∂L/∂z₀[B, O₀], the gradient at the first layer's pre-activation, after a backward
+    /// pass over a batch of `batch` rows.
+    pub fn first_layer_delta(&self, batch: usize) -> ArrayView2<'_, T> {
+        self.deltas[0].slice(s![..batch, ..])
+    }
+
     /// probs[B, C] of the last forward pass over a batch of `batch` rows.
     pub fn probs(&self, batch: usize) -> ArrayView2<'_, T> {
         self.probs.slice(s![..batch, ..])
@@ -280,9 +297,27 @@ impl<T: Real> Mlp<T> {
     }
 
     /// Forward and backward pass over one batch of B samples that is part (or all) of a
-    /// mini-batch of `minibatch` samples: accumulates ∂(mean loss over the mini-batch)/∂θ
-    /// into `grads` and returns the summed cross-entropy of the B samples.
+    /// mini-batch of `minibatch` samples: writes ∂(mean loss over the mini-batch)/∂θ of
+    /// these samples into `grads` and returns their summed cross-entropy.
     pub fn loss_and_gradient(
+        &self,
+        ws: &mut Workspace<T>,
+        grads: &mut Params<T>,
+        x: ArrayView2<T>,
+        labels: &[u8],
+        minibatch: usize,
+    ) -> T {
+        let loss_sum = self.backprop_to_first_layer(ws, grads, x, labels, minibatch);
+        let first = &mut grads.layers[0];
+        let delta = ws.first_layer_delta(x.nrows());
+        dense_parameter_gradient(first.w.view_mut(), first.b.view_mut(), delta, x);
+        loss_sum
+    }
+
+    /// [`Self::loss_and_gradient`] but for the first layer's parameter gradient, which is
+    /// left for the caller to compute from x and [`Workspace::first_layer_delta`] (the
+    /// training loop does it once over the whole mini-batch instead of once per shard).
+    pub fn backprop_to_first_layer(
         &self,
         ws: &mut Workspace<T>,
         grads: &mut Params<T>,
@@ -300,31 +335,26 @@ impl<T: Real> Mlp<T> {
             minibatch,
             ws.label_smoothing,
         );
-        for l in (0..=last).rev() {
+        for l in (1..=last).rev() {
             let (before, rest) = ws.deltas.split_at_mut(l);
             let dout = rest[0].slice(s![..batch, ..]);
             let grad = &mut grads.layers[l];
             let (dw, db) = (grad.w.view_mut(), grad.b.view_mut());
             let w = self.params.layers[l].w.view();
-            if l == 0 {
-                // The input is data, never differentiated: no dx.
-                dense_backward(None, dw, db, dout, x, w);
-            } else {
-                let activation = ws.outputs[l - 1].slice(s![..batch, ..]);
-                let mut dx = before[l - 1].slice_mut(s![..batch, ..]);
-                match (ws.masks.get(l - 1), ws.dropped.get(l - 1)) {
-                    (Some(mask), Some(dropped)) => {
-                        let input = dropped.slice(s![..batch, ..]);
-                        dense_backward(Some(dx.view_mut()), dw, db, dout, input, w);
-                        // Back through the dropout: a dropped unit passed nothing on.
-                        Zip::from(&mut dx)
-                            .and(mask.slice(s![..batch, ..]))
-                            .for_each(|d, &m| *d = *d * m);
-                    }
-                    _ => dense_backward(Some(dx.view_mut()), dw, db, dout, activation, w),
+            let activation = ws.outputs[l - 1].slice(s![..batch, ..]);
+            let mut dx = before[l - 1].slice_mut(s![..batch, ..]);
+            match (ws.masks.get(l - 1), ws.dropped.get(l - 1)) {
+                (Some(mask), Some(dropped)) => {
+                    let input = dropped.slice(s![..batch, ..]);
+                    dense_backward(Some(dx.view_mut()), dw, db, dout, input, w);
+                    // Back through the dropout: a dropped unit passed nothing on.
+                    Zip::from(&mut dx)
+                        .and(mask.slice(s![..batch, ..]))
+                        .for_each(|d, &m| *d = *d * m);
                 }
-                self.arch.activation.backward(dx, activation);
+                _ => dense_backward(Some(dx.view_mut()), dw, db, dout, activation, w),
             }
+            self.arch.activation.backward(dx, activation);
         }
         loss_sum
     }

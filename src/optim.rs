@@ -1,7 +1,8 @@
 //! Optimizers: one flat loop over (parameter, gradient, state) per tensor.
 //!
-//! Every step takes the mini-batch gradient as the sum of the shards' gradients (added in
-//! shard order) and leaves the shards' gradients at zero, ready for the next mini-batch.
+//! Every step takes the mini-batch gradient as the sum of the shards' gradients, added in
+//! shard order; a tensor whose gradient was computed over the whole mini-batch at once is
+//! taken from the first shard alone.
 //! Large tensors are updated in parallel halves; each element's arithmetic is the same
 //! whichever thread does it.
 
@@ -82,42 +83,47 @@ impl<T: Real> Optimizer<T> {
         }
     }
 
-    /// One update with learning rate `lr` and the gradient Σ_s shards[s].
-    pub fn step(&mut self, lr: T, params: &mut Params<T>, shards: &mut [Params<T>]) {
+    /// One update with learning rate `lr` and the gradient Σ_s shards[s], except for the
+    /// first `whole` tensors (in [`Params::tensors`] order), whose gradient over the whole
+    /// mini-batch is in shards[0] (the other shards' copies are ignored).
+    pub fn step(&mut self, lr: T, params: &mut Params<T>, shards: &[Params<T>], whole: usize) {
         assert!(
-            shards.len() <= MAX_SHARDS,
-            "at most {MAX_SHARDS} gradient shards"
+            (1..=MAX_SHARDS).contains(&shards.len()),
+            "1 to {MAX_SHARDS} gradient shards"
         );
         self.steps += 1;
-        let (shards, scale) = match self.config.clip_grad_norm {
+        let gradient = |t: usize| -> ArrayVec<&[T], MAX_SHARDS> {
+            let shards = if t < whole { &shards[..1] } else { shards };
+            shards.iter().map(|s| s.tensor(t)).collect()
+        };
+        let scale = match self.config.clip_grad_norm {
             Some(max_norm) => {
-                sum_into_first(shards);
-                let norm = shards[0]
-                    .tensors()
-                    .flatten()
-                    .map(|&g| g * g)
-                    .fold(T::zero(), |a, b| a + b)
-                    .sqrt();
-                let max_norm = T::from_f64(max_norm);
-                (
-                    &mut shards[..1],
-                    if norm > max_norm {
-                        max_norm / norm
-                    } else {
-                        T::one()
-                    },
-                )
+                let mut sum = [T::zero(); CHUNK];
+                let mut squared = T::zero();
+                for t in 0..params.tensor_count() {
+                    let grads = gradient(t);
+                    for start in (0..grads[0].len()).step_by(CHUNK) {
+                        for &g in sum_shards(&grads, start, &mut sum) {
+                            squared = squared + g * g;
+                        }
+                    }
+                }
+                let (norm, max_norm) = (squared.sqrt(), T::from_f64(max_norm));
+                if norm > max_norm {
+                    max_norm / norm
+                } else {
+                    T::one()
+                }
             }
-            None => (shards, T::one()),
+            None => T::one(),
         };
         let rule = self.rule(lr, scale);
         for t in 0..params.tensor_count() {
-            let grads = shards.iter_mut().map(|s| s.tensor_mut(t)).collect();
             let second = self.second.as_mut().map(|s| s.tensor_mut(t));
             update(
                 rule,
                 params.tensor_mut(t),
-                grads,
+                gradient(t),
                 self.first.tensor_mut(t),
                 second,
             );
@@ -186,17 +192,21 @@ pub fn apply_max_norm<T: Real>(params: &mut Params<T>, max_norm: f64, scratch: &
     }
 }
 
-/// shards[0] ← Σ_s shards[s], the others ← 0.
-fn sum_into_first<T: Real>(shards: &mut [Params<T>]) {
-    let (first, rest) = shards.split_first_mut().expect("at least one shard");
-    for other in rest {
-        for (a, b) in first.tensors_mut().zip(other.tensors_mut()) {
-            for (a, b) in a.iter_mut().zip(b.iter_mut()) {
-                *a = *a + *b;
-                *b = T::zero();
-            }
+/// The gradient's elements start..start + CHUNK (fewer at the end): the shards' values
+/// added in shard order, in `sum`, or the only shard's slice itself.
+fn sum_shards<'a, T: Real>(grads: &[&'a [T]], start: usize, sum: &'a mut [T; CHUNK]) -> &'a [T] {
+    let range = start..(start + CHUNK).min(grads[0].len());
+    if let [only] = grads {
+        return &only[range];
+    }
+    let sum = &mut sum[..range.len()];
+    sum.copy_from_slice(&grads[0][range.clone()]);
+    for shard in &grads[1..] {
+        for (s, &g) in sum.iter_mut().zip(&shard[range.clone()]) {
+            *s = *s + g;
         }
     }
+    sum
 }
 
 /// One step's update rule with its constants, applied element by element.
@@ -232,7 +242,7 @@ const CHUNK: usize = 1024;
 fn update<T: Real>(
     rule: Rule<T>,
     p: &mut [T],
-    mut grads: ArrayVec<&mut [T], MAX_SHARDS>,
+    grads: ArrayVec<&[T], MAX_SHARDS>,
     first: &mut [T],
     second: Option<&mut [T]>,
 ) {
@@ -247,7 +257,7 @@ fn update<T: Real>(
             }
             None => (None, None),
         };
-        let (g1, g2) = grads.into_iter().map(|g| g.split_at_mut(mid)).unzip();
+        let (g1, g2) = grads.into_iter().map(|g| g.split_at(mid)).unzip();
         rayon::join(
             || update(rule, p1, g1, f1, s1),
             || update(rule, p2, g2, f2, s2),
@@ -255,17 +265,10 @@ fn update<T: Real>(
         return;
     }
     let mut second = second;
-    let mut g = [T::zero(); CHUNK];
+    let mut sum = [T::zero(); CHUNK];
     for start in (0..p.len()).step_by(CHUNK) {
-        let range = start..(start + CHUNK).min(p.len());
-        let g = &mut g[..range.len()];
-        g.fill(T::zero());
-        for shard in grads.iter_mut() {
-            for (g, gs) in g.iter_mut().zip(shard[range.clone()].iter_mut()) {
-                *g = *g + *gs;
-                *gs = T::zero(); // the next mini-batch accumulates afresh
-            }
-        }
+        let g = sum_shards(&grads, start, &mut sum);
+        let range = start..start + g.len();
         let (p, m) = (&mut p[range.clone()], &mut first[range.clone()]);
         match rule {
             Rule::Momentum {
@@ -343,8 +346,7 @@ mod tests {
             .iter()
             .map(|&g| {
                 grads.layers[0].w[[0, 0]] = g;
-                opt.step(lr, &mut params, std::slice::from_mut(&mut grads));
-                assert_eq!(grads.layers[0].w[[0, 0]], 0.0, "the gradient is consumed");
+                opt.step(lr, &mut params, std::slice::from_ref(&grads), 0);
                 params.layers[0].w[[0, 0]]
             })
             .collect()
@@ -444,7 +446,7 @@ mod tests {
     }
 
     #[test]
-    fn shard_gradients_are_summed() {
+    fn shard_gradients_are_summed_except_whole_tensors() {
         let arch = tiny();
         for config in [
             OptimizerConfig::sgd(0.0),
@@ -455,15 +457,35 @@ mod tests {
         ] {
             let mut one = Params::<f64>::zeros(&arch);
             let mut two = [Params::<f64>::zeros(&arch), Params::<f64>::zeros(&arch)];
+            one.layers[0].w[[0, 0]] = 4.0;
             one.layers[0].b[0] = 3.0;
+            two[0].layers[0].w[[0, 0]] = 4.0; // whole: the other shard's value is ignored
+            two[1].layers[0].w[[0, 0]] = 100.0;
             two[0].layers[0].b[0] = 1.0;
             two[1].layers[0].b[0] = 2.0;
             let (mut p1, mut p2) = (Params::zeros(&arch), Params::zeros(&arch));
-            Optimizer::new(&arch, config).step(0.5, &mut p1, std::slice::from_mut(&mut one));
-            Optimizer::new(&arch, config).step(0.5, &mut p2, &mut two);
+            Optimizer::new(&arch, config).step(0.5, &mut p1, std::slice::from_ref(&one), 0);
+            Optimizer::new(&arch, config).step(0.5, &mut p2, &two, 1);
             assert_eq!(p1, p2);
             assert_eq!(p2.layers[0].b[0], -1.5);
-            assert!(two.iter().all(|g| g.layers[0].b[0] == 0.0));
+            assert_eq!(p2.layers[0].w[[0, 0]], -2.0);
         }
+    }
+
+    #[test]
+    fn clipping_measures_the_norm_of_the_summed_shards() {
+        let arch = tiny();
+        let config = OptimizerConfig {
+            clip_grad_norm: Some(1.0),
+            ..OptimizerConfig::sgd(0.0)
+        };
+        let mut two = [Params::<f64>::zeros(&arch), Params::<f64>::zeros(&arch)];
+        two[0].layers[0].w[[0, 0]] = 1.0;
+        two[1].layers[0].w[[0, 0]] = 2.0; // summed: 3
+        two[0].layers[0].b[0] = 4.0; // the whole gradient (3, 4) has norm 5
+        let mut p = Params::zeros(&arch);
+        Optimizer::new(&arch, config).step(1.0, &mut p, &two, 0);
+        assert_abs_diff_eq!(p.layers[0].w[[0, 0]], -0.6, epsilon = 1e-12);
+        assert_abs_diff_eq!(p.layers[0].b[0], -0.8, epsilon = 1e-12);
     }
 }

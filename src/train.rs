@@ -1,18 +1,21 @@
 //! The training loop: mini-batch SGD over reshuffled epochs, with the train and test sets
 //! evaluated after every epoch.
 
+use std::ops::Range;
 use std::time::Instant;
 
+use arrayvec::ArrayVec;
+use ndarray::{Array2, ArrayView2, ArrayViewMut2, Axis, s};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::augment::Augment;
 use crate::dataset::{LabeledImages, NUM_CLASSES};
 use crate::denormals;
-use crate::input::{BatchBuilder, InputScaling, ScalingKind};
-use crate::layers::Activation;
+use crate::input::{InputScaling, ScalingKind, fill_batch};
+use crate::layers::{Activation, bias_gradient, dense_weight_gradient};
 use crate::metrics::{EpochMetrics, EpochTiming};
-use crate::mlp::{Architecture, Mlp, Params, Workspace};
+use crate::mlp::{Architecture, Dense, Mlp, Params, Workspace};
 use crate::model::{Classifier, Evaluation, MismatchError};
 use crate::optim::{MAX_SHARDS, Optimizer, OptimizerConfig, OptimizerKind, apply_max_norm};
 use crate::rng::SeededRng;
@@ -265,23 +268,61 @@ pub fn shards_per_batch(batch: usize) -> usize {
 const VALIDATION_STREAM: u64 = 3;
 const DROPOUT_STREAMS: u64 = 4;
 
-/// One shard's buffers: its inputs, its activations and its loss.
+/// One shard's buffers: its activations and its loss.
 struct Shard {
-    builder: BatchBuilder,
     ws: Workspace<f32>,
     loss_sum: f32,
 }
 
-impl Shard {
-    fn new(classifier: &Classifier, config: &TrainConfig, max_rows: usize) -> Self {
-        let (arch, inputs) = (&classifier.mlp.arch, classifier.mlp.arch.input_size);
-        let (dropout, smoothing) = (config.dropout, config.label_smoothing);
-        Shard {
-            builder: BatchBuilder::new(&classifier.input_scaling, inputs, max_rows),
-            ws: Workspace::for_training(arch, max_rows, dropout, smoothing),
-            loss_sum: 0.0,
-        }
+/// The mini-batch in training: inputs, labels and ∂L/∂z₀ of every sample, one row each;
+/// shard k owns the consecutive rows [`shard_rows`] gives it.
+struct MiniBatch {
+    x: Array2<f32>,
+    labels: Vec<u8>,
+    first_layer_delta: Array2<f32>,
+}
+
+/// The rows of a mini-batch of `len` samples that shard `k` of `shards` computes.
+fn shard_rows(k: usize, shards: usize, len: usize) -> Range<usize> {
+    k * len / shards..(k + 1) * len / shards
+}
+
+/// Splits m[rows, ..] into consecutive blocks of rows, one per range in `parts`.
+fn split_rows<'a>(
+    mut m: ArrayViewMut2<'a, f32>,
+    parts: impl Iterator<Item = Range<usize>>,
+) -> ArrayVec<ArrayViewMut2<'a, f32>, MAX_SHARDS> {
+    let mut blocks = ArrayVec::new();
+    for part in parts {
+        let (head, tail) = m.split_at(Axis(0), part.len());
+        blocks.push(head);
+        m = tail;
     }
+    blocks
+}
+
+/// The first layer's parameter gradient over the whole mini-batch, dw₀ = xᵀ·δ₀ and
+/// db₀ = Σ_rows δ₀, with dw₀ in `blocks` fixed blocks of rows (of inputs) computed in
+/// parallel. One product with k = batch runs faster than one per shard with k =
+/// batch/shards, and leaves nothing to add up; the blocks depend on the batch only, so the
+/// result does not depend on the threads.
+fn first_layer_gradient(
+    grad: &mut Dense<f32>,
+    x: ArrayView2<f32>,
+    delta: ArrayView2<f32>,
+    blocks: usize,
+) {
+    let height = grad.w.nrows().div_ceil(blocks);
+    let mut parts: ArrayVec<_, MAX_SHARDS> = grad
+        .w
+        .axis_chunks_iter_mut(Axis(0), height)
+        .zip(x.axis_chunks_iter(Axis(1), height))
+        .collect();
+    parts
+        .as_mut_slice()
+        .par_iter_mut()
+        .for_each(|(dw, x)| dense_weight_gradient(dw.view_mut(), delta, x.view()));
+    bias_gradient(grad.b.view_mut(), delta);
 }
 
 /// A finished run.
@@ -320,9 +361,19 @@ pub fn train(
 
     let batch = config.batch_size.min(n);
     let shard_count = shards_per_batch(batch);
+    let (dropout, smoothing) = (config.dropout, config.label_smoothing);
+    let shard_batch = batch.div_ceil(shard_count);
     let mut shards: Vec<Shard> = (0..shard_count)
-        .map(|_| Shard::new(&classifier, config, batch.div_ceil(shard_count)))
+        .map(|_| Shard {
+            ws: Workspace::for_training(&arch, shard_batch, dropout, smoothing),
+            loss_sum: 0.0,
+        })
         .collect();
+    let mut minibatch_data = MiniBatch {
+        x: Array2::zeros((batch, arch.input_size)),
+        labels: Vec::with_capacity(batch),
+        first_layer_delta: Array2::zeros((batch, arch.layer_sizes()[1])),
+    };
     let mut shard_grads: Vec<Params<f32>> =
         (0..shard_count).map(|_| Params::zeros(&arch)).collect();
     let mut optimizer = Optimizer::new(&arch, config.optimizer_config());
@@ -351,18 +402,30 @@ pub fn train(
                     .iter()
                     .map(|_| config.augment.draw(&mut augmenter)),
             );
+            let data = &mut minibatch_data;
+            data.labels.clear();
+            data.labels
+                .extend(minibatch.iter().map(|&i| train_set.labels[i]));
             // Each shard takes a fixed slice of the mini-batch, whichever thread runs it.
+            let parts = || (0..shard_count).map(|k| shard_rows(k, shard_count, len));
+            let mut rows: ArrayVec<_, MAX_SHARDS> = split_rows(data.x.view_mut(), parts())
+                .into_iter()
+                .zip(split_rows(data.first_layer_delta.view_mut(), parts()))
+                .collect();
+            let scaling = &classifier.input_scaling;
             shards
                 .par_iter_mut()
                 .zip(shard_grads.par_iter_mut())
+                .zip(rows.as_mut_slice().par_iter_mut())
                 .enumerate()
-                .for_each(|(k, (shard, grads))| {
-                    let part = k * len / shard_count..(k + 1) * len / shard_count;
+                .for_each(|(k, ((shard, grads), (x, delta)))| {
+                    let part = shard_rows(k, shard_count, len);
                     let samples = minibatch[part.clone()]
                         .iter()
                         .copied()
-                        .zip(transforms[part].iter().copied());
-                    let (inputs, labels) = shard.builder.fill(train_set, samples);
+                        .zip(transforms[part.clone()].iter().copied());
+                    fill_batch(x.view_mut(), &train_set.images, samples, scaling);
+                    let labels = &data.labels[part];
                     if config.dropout > 0.0 {
                         // One stream per (step, shard): the same masks on any number of threads.
                         let stream = DROPOUT_STREAMS + (step * MAX_SHARDS + k) as u64;
@@ -371,9 +434,17 @@ pub fn train(
                             .ws
                             .draw_dropout_masks(&mut rng, config.dropout, labels.len());
                     }
-                    shard.loss_sum =
-                        mlp.loss_and_gradient(&mut shard.ws, grads, inputs, labels, len);
+                    let (ws, x) = (&mut shard.ws, x.view());
+                    shard.loss_sum = mlp.backprop_to_first_layer(ws, grads, x, labels, len);
+                    delta.assign(&ws.first_layer_delta(labels.len()));
                 });
+            drop(rows); // the shards' hold on the mini-batch's rows
+            first_layer_gradient(
+                &mut shard_grads[0].layers[0],
+                data.x.slice(s![..len, ..]),
+                data.first_layer_delta.slice(s![..len, ..]),
+                shard_count,
+            );
             let loss = shards.iter().map(|s| s.loss_sum).sum::<f32>() / len as f32;
             if !loss.is_finite() {
                 return Err(TrainError::Diverged {
@@ -389,7 +460,8 @@ pub fn train(
                 total_steps,
                 warmup_steps,
             );
-            optimizer.step(lr as f32, &mut classifier.mlp.params, &mut shard_grads);
+            // The first layer's two tensors are whole in the first shard.
+            optimizer.step(lr as f32, &mut classifier.mlp.params, &shard_grads, 2);
             if let Some(max_norm) = config.max_norm {
                 apply_max_norm(&mut classifier.mlp.params, max_norm, &mut max_norm_scratch);
             }
