@@ -550,3 +550,42 @@ fn split_validation(
     val.sort_unstable();
     Ok((all, val))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layers::dense_parameter_gradient;
+    use ndarray::Array1;
+
+    #[test]
+    fn first_layer_gradient_in_blocks_equals_the_whole_product() {
+        let mut rng = SeededRng::new(5);
+        let x = Array2::from_shape_fn((9, 50), |_| rng.uniform() as f32);
+        let delta = Array2::from_shape_fn((9, 7), |_| rng.standard_normal() as f32);
+        let mut whole = Dense {
+            w: Array2::zeros((50, 7)),
+            b: Array1::zeros(7),
+        };
+        dense_parameter_gradient(
+            whole.w.view_mut(),
+            whole.b.view_mut(),
+            delta.view(),
+            x.view(),
+        );
+        for blocks in [1, 2, 3, 8] {
+            let mut blocked = Dense {
+                w: Array2::from_elem((50, 7), f32::NAN),
+                b: Array1::from_elem(7, f32::NAN),
+            };
+            first_layer_gradient(&mut blocked, x.view(), delta.view(), blocks);
+            for (a, b) in whole
+                .w
+                .iter()
+                .chain(&whole.b)
+                .zip(blocked.w.iter().chain(&blocked.b))
+            {
+                approx::assert_abs_diff_eq!(a, b, epsilon = 1e-5);
+            }
+        }
+    }
+}
