@@ -10,7 +10,7 @@ use crate::input::ScalingKind;
 use crate::layers::Activation;
 use crate::optim::OptimizerKind;
 use crate::schedule::Schedule;
-use crate::train::{Preset, TrainConfig};
+use crate::train::{Preset, TrainConfig, TrainMetrics};
 
 /// Train and evaluate a hand-written multilayer perceptron on MNIST.
 #[derive(Debug, Parser)]
@@ -138,6 +138,10 @@ pub struct TrainArgs {
     /// How training images are varied on the fly.
     #[arg(long, value_enum, default_value_t = TrainConfig::default().augment)]
     pub augment: Augment,
+    /// How the per-epoch train loss and accuracy are measured: over the epoch's mini-batches
+    /// as trained (free), or by a separate pass with the end-of-epoch weights.
+    #[arg(long, value_enum, default_value_t = TrainConfig::default().train_metrics)]
+    pub train_metrics: TrainMetrics,
     /// How pixels become inputs.
     #[arg(long, value_enum, default_value_t = TrainConfig::default().input_scaling)]
     pub input_scaling: ScalingKind,
@@ -182,7 +186,7 @@ impl TrainArgs {
             weight_decay: "weight_decay", clip_grad_norm: "clip_grad_norm",
             max_norm: "max_norm", seed: "seed", input_scaling: "input_scaling",
             augment: "augment", dropout: "dropout", label_smoothing: "label_smoothing",
-            val_split: "val_split",
+            val_split: "val_split", train_metrics: "train_metrics",
         )
     }
 
@@ -207,6 +211,7 @@ impl TrainArgs {
             dropout: self.dropout,
             label_smoothing: self.label_smoothing,
             val_split: self.val_split,
+            train_metrics: self.train_metrics,
         }
     }
 }

@@ -361,6 +361,14 @@ impl<T: Real> Mlp<T> {
 }
 
 /// The index of the largest entry (the first, on ties): the predicted class of a row.
+/// How many rows of probs[B, C] have their largest value at their label.
+pub fn count_correct<T: Real>(probs: ArrayView2<T>, labels: &[u8]) -> usize {
+    (probs.rows().into_iter().map(argmax))
+        .zip(labels)
+        .filter(|&(predicted, &label)| predicted == label as usize)
+        .count()
+}
+
 pub fn argmax<T: Real>(row: ArrayView1<T>) -> usize {
     let mut best = 0;
     for (j, &v) in row.iter().enumerate() {

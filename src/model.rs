@@ -7,7 +7,7 @@ use crate::augment::Transform;
 use crate::dataset::LabeledImages;
 use crate::denormals;
 use crate::input::{BatchBuilder, InputScaling};
-use crate::mlp::{Mlp, Workspace, argmax};
+use crate::mlp::{Mlp, Workspace, count_correct};
 
 /// Rows per forward pass when evaluating: large, for fast matrix products.
 pub const EVAL_BATCH: usize = 1000;
@@ -113,10 +113,7 @@ impl Classifier {
                     let samples = range.map(|k| (sample(k), Transform::NONE));
                     let (inputs, labels) = builder.fill(data, samples);
                     let loss_sum = self.mlp.forward(ws, inputs, labels) as f64;
-                    let correct = (ws.probs(labels.len()).rows().into_iter().map(argmax))
-                        .zip(labels)
-                        .filter(|&(predicted, &label)| predicted == label as usize)
-                        .count();
+                    let correct = count_correct(ws.probs(labels.len()), labels);
                     (correct, loss_sum)
                 },
             )

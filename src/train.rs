@@ -15,7 +15,7 @@ use crate::denormals;
 use crate::input::{InputScaling, ScalingKind, fill_batch};
 use crate::layers::{Activation, bias_gradient, dense_weight_gradient};
 use crate::metrics::{EpochMetrics, EpochTiming};
-use crate::mlp::{Architecture, Dense, Mlp, Params, Workspace};
+use crate::mlp::{Architecture, Dense, Mlp, Params, Workspace, count_correct};
 use crate::model::{Classifier, Evaluation, MismatchError};
 use crate::optim::{MAX_SHARDS, Optimizer, OptimizerConfig, OptimizerKind, apply_max_norm};
 use crate::rng::SeededRng;
@@ -50,6 +50,22 @@ pub struct TrainConfig {
     pub label_smoothing: f64,
     /// Training images held out for validation, which chooses the network kept.
     pub val_split: usize,
+    /// How the per-epoch train loss and accuracy are measured. Reporting only: it does not
+    /// change the weights, so the weights file does not record it.
+    #[serde(skip)]
+    pub train_metrics: TrainMetrics,
+}
+
+/// How each epoch's train loss and accuracy are measured.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum TrainMetrics {
+    /// Over the epoch's mini-batches as they were trained on (with their augmentation and
+    /// dropout, by the weights of the moment): free, as the training passes compute them.
+    #[default]
+    Running,
+    /// A separate pass over the training images with the end-of-epoch weights (about 0.12 s
+    /// an epoch for 784-256-10 on two cores).
+    Full,
 }
 
 impl Default for TrainConfig {
@@ -75,6 +91,7 @@ impl Default for TrainConfig {
             dropout: 0.0,
             label_smoothing: 0.0,
             val_split: 0,
+            train_metrics: TrainMetrics::Running,
         }
     }
 }
@@ -268,10 +285,11 @@ pub fn shards_per_batch(batch: usize) -> usize {
 const VALIDATION_STREAM: u64 = 3;
 const DROPOUT_STREAMS: u64 = 4;
 
-/// One shard's buffers: its activations and its loss.
+/// One shard's buffers: its activations, and its loss and correct predictions.
 struct Shard {
     ws: Workspace<f32>,
     loss_sum: f32,
+    correct: usize,
 }
 
 /// The mini-batch in training: inputs, labels and ∂L/∂z₀ of every sample, one row each;
@@ -367,6 +385,7 @@ pub fn train(
         .map(|_| Shard {
             ws: Workspace::for_training(&arch, shard_batch, dropout, smoothing),
             loss_sum: 0.0,
+            correct: 0,
         })
         .collect();
     let mut minibatch_data = MiniBatch {
@@ -391,6 +410,8 @@ pub fn train(
     for epoch in 1..=config.epochs {
         let started = Instant::now();
         shuffler.shuffle(&mut order);
+        // The running train metrics: sums over the epoch's mini-batches.
+        let (mut running_loss_sum, mut running_correct) = (0.0f64, 0usize);
         for (b, minibatch) in order.chunks(batch).enumerate() {
             let step = (epoch - 1) * batches + b;
             let mlp = &classifier.mlp;
@@ -436,6 +457,7 @@ pub fn train(
                     }
                     let (ws, x) = (&mut shard.ws, x.view());
                     shard.loss_sum = mlp.backprop_to_first_layer(ws, grads, x, labels, len);
+                    shard.correct = count_correct(ws.probs(labels.len()), labels);
                     delta.assign(&ws.first_layer_delta(labels.len()));
                 });
             drop(rows); // the shards' hold on the mini-batch's rows
@@ -445,7 +467,10 @@ pub fn train(
                 data.first_layer_delta.slice(s![..len, ..]),
                 shard_count,
             );
-            let loss = shards.iter().map(|s| s.loss_sum).sum::<f32>() / len as f32;
+            let loss_sum = shards.iter().map(|s| s.loss_sum).sum::<f32>();
+            let loss = loss_sum / len as f32;
+            running_loss_sum += f64::from(loss_sum);
+            running_correct += shards.iter().map(|s| s.correct).sum::<usize>();
             if !loss.is_finite() {
                 return Err(TrainError::Diverged {
                     epoch,
@@ -470,7 +495,14 @@ pub fn train(
         let train_seconds = started.elapsed().as_secs_f64();
 
         let started = Instant::now();
-        let on_train = classifier.evaluate_subset(train_set, &train_indices);
+        let on_train = match config.train_metrics {
+            TrainMetrics::Running => Evaluation {
+                correct: running_correct,
+                total: n,
+                loss: running_loss_sum / n as f64,
+            },
+            TrainMetrics::Full => classifier.evaluate_subset(train_set, &train_indices),
+        };
         let on_val =
             (!val_indices.is_empty()).then(|| classifier.evaluate_subset(train_set, &val_indices));
         let on_test = classifier.evaluate(test_set);

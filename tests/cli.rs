@@ -157,6 +157,32 @@ fn the_number_of_threads_does_not_change_the_weights() {
 }
 
 #[test]
+fn train_metrics_running_or_full_measure_differently_and_train_the_same() {
+    let w = Workdir::new(28);
+    let running = w.train(&["--weights", "r.bin", "--metrics", "r.csv"]);
+    let full = w.train(&[
+        "--weights",
+        "f.bin",
+        "--metrics",
+        "f.csv",
+        "--train-metrics",
+        "full",
+    ]);
+    for key in ["test_accuracy", "test_loss", "test_correct"] {
+        assert_eq!(running[key], full[key], "{key}");
+    }
+    // Epoch 1's running figure includes the untrained start; the full pass measures the
+    // end-of-epoch network only.
+    let first_train_accuracy = |csv: &str| -> f64 {
+        let text = std::fs::read_to_string(w.path(csv)).unwrap();
+        let row = text.lines().nth(1).unwrap();
+        row.split(',').nth(2).unwrap().parse().unwrap()
+    };
+    let (r, f) = (first_train_accuracy("r.csv"), first_train_accuracy("f.csv"));
+    assert!(r > 0.1 && r < f, "running {r} vs full {f}");
+}
+
+#[test]
 fn every_activation_and_two_hidden_layers_train() {
     let w = Workdir::new(28);
     for act in ["relu", "tanh", "sigmoid"] {
