@@ -69,8 +69,9 @@ pub enum TrainMetrics {
 }
 
 impl Default for TrainConfig {
-    /// The defaults of `mnist-mlp train`: 784-256-10 ReLU, SGD 0.1 with momentum 0.9,
-    /// batches of 128, 20 epochs (98.3% on MNIST).
+    /// The defaults of `mnist-mlp train`: 784-256-10 ReLU, SGD 0.1 with momentum 0.9 on a
+    /// cosine schedule, batches of 128, images shifted by up to 2 pixels, 20 epochs (98.7%
+    /// on MNIST).
     fn default() -> Self {
         TrainConfig {
             epochs: 20,
@@ -78,7 +79,7 @@ impl Default for TrainConfig {
             activation: Activation::Relu,
             batch_size: 128,
             learning_rate: 0.1,
-            lr_schedule: Schedule::Constant,
+            lr_schedule: Schedule::Cosine,
             warmup_epochs: 0,
             optimizer: OptimizerKind::Sgd,
             momentum: 0.9,
@@ -87,7 +88,7 @@ impl Default for TrainConfig {
             max_norm: None,
             seed: 42,
             input_scaling: ScalingKind::Unit,
-            augment: Augment::None,
+            augment: Augment::Shift,
             dropout: 0.0,
             label_smoothing: 0.0,
             val_split: 0,
@@ -100,8 +101,8 @@ impl Default for TrainConfig {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum Preset {
-    /// The defaults with shifted images and a cosine schedule: about 98.8% in the time of
-    /// the defaults.
+    /// The quickest way to 98%: 4 epochs of the default network on a one-cycle schedule
+    /// peaking at 0.3, without augmentation (98.2% in about 2 seconds).
     Fast,
     /// Two layers of 1024 with dropout, affine augmentation, cosine schedule, 50 epochs,
     /// keeping the best of 5,000 validation images.
@@ -113,8 +114,10 @@ impl Preset {
         let defaults = TrainConfig::default();
         match self {
             Preset::Fast => TrainConfig {
-                augment: Augment::Shift,
-                lr_schedule: Schedule::Cosine,
+                epochs: 4,
+                learning_rate: 0.3,
+                lr_schedule: Schedule::Onecycle,
+                augment: Augment::None,
                 ..defaults
             },
             Preset::Best => TrainConfig {

@@ -236,12 +236,13 @@ fn a_preset_bundles_settings_and_flags_override_it() {
     let w = Workdir::new(28);
     let s = w.train(&["--preset", "fast", "--epochs", "2"]);
     assert_eq!(s["epochs"], 2);
-    assert_eq!(s["config"]["augment"], "shift");
-    assert_eq!(s["config"]["lr_schedule"], "cosine");
+    assert_eq!(s["config"]["augment"], "none");
+    assert_eq!(s["config"]["lr_schedule"], "onecycle");
+    assert_eq!(s["config"]["learning_rate"], 0.3);
     // The weights file records the resolved configuration, not the preset's name.
     let saved = mnist_mlp::weights::load(&w.path("weights/mnist-mlp.bin")).unwrap();
     assert_eq!(saved.config.epochs, 2);
-    assert_eq!(saved.config.augment, mnist_mlp::augment::Augment::Shift);
+    assert_eq!(saved.config.augment, mnist_mlp::augment::Augment::None);
 }
 
 #[test]
