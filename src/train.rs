@@ -9,7 +9,7 @@ use ndarray::{Array2, ArrayView2, ArrayViewMut2, Axis, s};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::augment::Augment;
+use crate::augment::{Augment, Transform};
 use crate::dataset::{LabeledImages, NUM_CLASSES};
 use crate::denormals;
 use crate::input::{InputScaling, ScalingKind, fill_batch};
@@ -104,8 +104,8 @@ pub enum Preset {
     /// The quickest way to 98%: 4 epochs of the default network on a one-cycle schedule
     /// peaking at 0.3, without augmentation (98.2% in about 2 seconds).
     Fast,
-    /// Two layers of 1024 with dropout, affine augmentation, cosine schedule, 50 epochs,
-    /// keeping the best of 5,000 validation images.
+    /// Two layers of 1024, elastic distortions, cosine schedule from 0.05, 50 epochs,
+    /// keeping the best epoch on 5,000 validation images (99.3–99.4% in about 6 minutes).
     Best,
 }
 
@@ -125,8 +125,7 @@ impl Preset {
                 hidden: vec![1024, 1024],
                 learning_rate: 0.05,
                 lr_schedule: Schedule::Cosine,
-                dropout: 0.2,
-                augment: Augment::Affine,
+                augment: Augment::Elastic,
                 val_split: 5000,
                 ..defaults
             },
@@ -381,31 +380,10 @@ pub fn train(
     classifier.check_compatible(test_set)?;
 
     let batch = config.batch_size.min(n);
-    let shard_count = shards_per_batch(batch);
-    let (dropout, smoothing) = (config.dropout, config.label_smoothing);
-    let shard_batch = batch.div_ceil(shard_count);
-    let mut shards: Vec<Shard> = (0..shard_count)
-        .map(|_| Shard {
-            ws: Workspace::for_training(&arch, shard_batch, dropout, smoothing),
-            loss_sum: 0.0,
-            correct: 0,
-        })
-        .collect();
-    let mut minibatch_data = MiniBatch {
-        x: Array2::zeros((batch, arch.input_size)),
-        labels: Vec::with_capacity(batch),
-        first_layer_delta: Array2::zeros((batch, arch.layer_sizes()[1])),
-    };
-    let mut shard_grads: Vec<Params<f32>> =
-        (0..shard_count).map(|_| Params::zeros(&arch)).collect();
-    let mut optimizer = Optimizer::new(&arch, config.optimizer_config());
+    let batches = n.div_ceil(batch);
+    let mut stepper = Stepper::new(config, train_set, &arch, batch, batches);
     let mut order = train_indices.clone();
     let mut shuffler = SeededRng::derive(config.seed, 1);
-    let mut augmenter = SeededRng::derive(config.seed, 2);
-    let mut transforms = Vec::with_capacity(batch);
-    let mut max_norm_scratch = Vec::new();
-    let batches = n.div_ceil(batch);
-    let (total_steps, warmup_steps) = (config.epochs * batches, config.warmup_epochs * batches);
     let mut history = Vec::with_capacity(config.epochs);
     let mut timings = Vec::with_capacity(config.epochs);
     let mut kept: Option<Kept> = None;
@@ -417,63 +395,8 @@ pub fn train(
         let (mut running_loss_sum, mut running_correct) = (0.0f64, 0usize);
         for (b, minibatch) in order.chunks(batch).enumerate() {
             let step = (epoch - 1) * batches + b;
-            let mlp = &classifier.mlp;
-            let len = minibatch.len();
-            // Drawn here, in sample order, so that they do not depend on the threads.
-            transforms.clear();
-            transforms.extend(
-                minibatch
-                    .iter()
-                    .map(|_| config.augment.draw(&mut augmenter)),
-            );
-            let data = &mut minibatch_data;
-            data.labels.clear();
-            data.labels
-                .extend(minibatch.iter().map(|&i| train_set.labels[i]));
-            // Each shard takes a fixed slice of the mini-batch, whichever thread runs it.
-            let parts = || (0..shard_count).map(|k| shard_rows(k, shard_count, len));
-            let mut rows: ArrayVec<_, MAX_SHARDS> = split_rows(data.x.view_mut(), parts())
-                .into_iter()
-                .zip(split_rows(data.first_layer_delta.view_mut(), parts()))
-                .collect();
-            let scaling = &classifier.input_scaling;
-            shards
-                .par_iter_mut()
-                .zip(shard_grads.par_iter_mut())
-                .zip(rows.as_mut_slice().par_iter_mut())
-                .enumerate()
-                .for_each(|(k, ((shard, grads), (x, delta)))| {
-                    let part = shard_rows(k, shard_count, len);
-                    let samples = minibatch[part.clone()]
-                        .iter()
-                        .copied()
-                        .zip(transforms[part.clone()].iter().copied());
-                    fill_batch(x.view_mut(), &train_set.images, samples, scaling);
-                    let labels = &data.labels[part];
-                    if config.dropout > 0.0 {
-                        // One stream per (step, shard): the same masks on any number of threads.
-                        let stream = DROPOUT_STREAMS + (step * MAX_SHARDS + k) as u64;
-                        let mut rng = SeededRng::derive(config.seed, stream);
-                        shard
-                            .ws
-                            .draw_dropout_masks(&mut rng, config.dropout, labels.len());
-                    }
-                    let (ws, x) = (&mut shard.ws, x.view());
-                    shard.loss_sum = mlp.backprop_to_first_layer(ws, grads, x, labels, len);
-                    shard.correct = count_correct(ws.probs(labels.len()), labels);
-                    delta.assign(&ws.first_layer_delta(labels.len()));
-                });
-            drop(rows); // the shards' hold on the mini-batch's rows
-            first_layer_gradient(
-                &mut shard_grads[0].layers[0],
-                data.x.slice(s![..len, ..]),
-                data.first_layer_delta.slice(s![..len, ..]),
-                shard_count,
-            );
-            let loss_sum = shards.iter().map(|s| s.loss_sum).sum::<f32>();
-            let loss = loss_sum / len as f32;
-            running_loss_sum += f64::from(loss_sum);
-            running_correct += shards.iter().map(|s| s.correct).sum::<usize>();
+            let (loss_sum, correct) = stepper.step(&mut classifier, minibatch, step);
+            let loss = loss_sum / minibatch.len() as f32;
             if !loss.is_finite() {
                 return Err(TrainError::Diverged {
                     epoch,
@@ -481,18 +404,8 @@ pub fn train(
                     loss: loss as f64,
                 });
             }
-            let lr = learning_rate(
-                config.lr_schedule,
-                config.learning_rate,
-                step,
-                total_steps,
-                warmup_steps,
-            );
-            // The first layer's two tensors are whole in the first shard.
-            optimizer.step(lr as f32, &mut classifier.mlp.params, &shard_grads, 2);
-            if let Some(max_norm) = config.max_norm {
-                apply_max_norm(&mut classifier.mlp.params, max_norm, &mut max_norm_scratch);
-            }
+            running_loss_sum += f64::from(loss_sum);
+            running_correct += correct;
             observer.batch_done(b + 1, batches);
         }
         let train_seconds = started.elapsed().as_secs_f64();
@@ -556,6 +469,136 @@ pub fn train(
         timings,
         final_test: kept.test,
     })
+}
+
+/// What a run's mini-batch steps need and keep: the shards' buffers, the mini-batch, the
+/// gradients, the optimizer's state and the augmentation's random stream.
+struct Stepper<'a> {
+    config: &'a TrainConfig,
+    train_set: &'a LabeledImages,
+    shards: Vec<Shard>,
+    minibatch: MiniBatch,
+    /// One gradient per shard; the first also holds the first layer's whole gradient.
+    grads: Vec<Params<f32>>,
+    optimizer: Optimizer<f32>,
+    augmenter: SeededRng,
+    transforms: Vec<Transform>,
+    max_norm_scratch: Vec<f32>,
+    total_steps: usize,
+    warmup_steps: usize,
+}
+
+impl<'a> Stepper<'a> {
+    fn new(
+        config: &'a TrainConfig,
+        train_set: &'a LabeledImages,
+        arch: &Architecture,
+        batch: usize,
+        batches_per_epoch: usize,
+    ) -> Self {
+        let shard_count = shards_per_batch(batch);
+        let (dropout, smoothing) = (config.dropout, config.label_smoothing);
+        let shard_batch = batch.div_ceil(shard_count);
+        Stepper {
+            config,
+            train_set,
+            shards: (0..shard_count)
+                .map(|_| Shard {
+                    ws: Workspace::for_training(arch, shard_batch, dropout, smoothing),
+                    loss_sum: 0.0,
+                    correct: 0,
+                })
+                .collect(),
+            minibatch: MiniBatch {
+                x: Array2::zeros((batch, arch.input_size)),
+                labels: Vec::with_capacity(batch),
+                first_layer_delta: Array2::zeros((batch, arch.layer_sizes()[1])),
+            },
+            grads: (0..shard_count).map(|_| Params::zeros(arch)).collect(),
+            optimizer: Optimizer::new(arch, config.optimizer_config()),
+            augmenter: SeededRng::derive(config.seed, 2),
+            transforms: Vec::with_capacity(batch),
+            max_norm_scratch: Vec::new(),
+            total_steps: config.epochs * batches_per_epoch,
+            warmup_steps: config.warmup_epochs * batches_per_epoch,
+        }
+    }
+
+    /// Step number `step` (from 0) on the training images at `samples`: returns their
+    /// summed loss and how many were predicted right, both before the update.
+    fn step(
+        &mut self,
+        classifier: &mut Classifier,
+        samples: &[usize],
+        step: usize,
+    ) -> (f32, usize) {
+        let (config, train_set) = (self.config, self.train_set);
+        let (len, shard_count) = (samples.len(), self.shards.len());
+        // Drawn here, in sample order, so that they do not depend on the threads.
+        let augmenter = &mut self.augmenter;
+        self.transforms.clear();
+        (self.transforms).extend(samples.iter().map(|_| config.augment.draw(augmenter)));
+        let transforms = &self.transforms;
+        let data = &mut self.minibatch;
+        data.labels.clear();
+        data.labels
+            .extend(samples.iter().map(|&i| train_set.labels[i]));
+        // Each shard takes a fixed slice of the mini-batch, whichever thread runs it.
+        let parts = || (0..shard_count).map(|k| shard_rows(k, shard_count, len));
+        let mut rows: ArrayVec<_, MAX_SHARDS> = split_rows(data.x.view_mut(), parts())
+            .into_iter()
+            .zip(split_rows(data.first_layer_delta.view_mut(), parts()))
+            .collect();
+        let (mlp, scaling) = (&classifier.mlp, &classifier.input_scaling);
+        self.shards
+            .par_iter_mut()
+            .zip(self.grads.par_iter_mut())
+            .zip(rows.as_mut_slice().par_iter_mut())
+            .enumerate()
+            .for_each(|(k, ((shard, grads), (x, delta)))| {
+                let part = shard_rows(k, shard_count, len);
+                let shard_samples = samples[part.clone()]
+                    .iter()
+                    .copied()
+                    .zip(transforms[part.clone()].iter().copied());
+                fill_batch(x.view_mut(), &train_set.images, shard_samples, scaling);
+                let labels = &data.labels[part];
+                if config.dropout > 0.0 {
+                    // One stream per (step, shard): the same masks on any number of threads.
+                    let stream = DROPOUT_STREAMS + (step * MAX_SHARDS + k) as u64;
+                    let mut rng = SeededRng::derive(config.seed, stream);
+                    shard
+                        .ws
+                        .draw_dropout_masks(&mut rng, config.dropout, labels.len());
+                }
+                let (ws, x) = (&mut shard.ws, x.view());
+                shard.loss_sum = mlp.backprop_to_first_layer(ws, grads, x, labels, len);
+                shard.correct = count_correct(ws.probs(labels.len()), labels);
+                delta.assign(&ws.first_layer_delta(labels.len()));
+            });
+        drop(rows); // the shards' hold on the mini-batch's rows
+        first_layer_gradient(
+            &mut self.grads[0].layers[0],
+            data.x.slice(s![..len, ..]),
+            data.first_layer_delta.slice(s![..len, ..]),
+            shard_count,
+        );
+        let lr = learning_rate(
+            config.lr_schedule,
+            config.learning_rate,
+            step,
+            self.total_steps,
+            self.warmup_steps,
+        );
+        let params = &mut classifier.mlp.params;
+        // The first layer's two tensors are whole in the first shard.
+        self.optimizer.step(lr as f32, params, &self.grads, 2);
+        if let Some(max_norm) = config.max_norm {
+            apply_max_norm(params, max_norm, &mut self.max_norm_scratch);
+        }
+        let loss_sum = self.shards.iter().map(|s| s.loss_sum).sum();
+        (loss_sum, self.shards.iter().map(|s| s.correct).sum())
+    }
 }
 
 /// The network kept so far, and how it did.
