@@ -124,25 +124,24 @@ impl Field {
         field
     }
 
-    /// The displacement at (r, c) of an image of `rows`×`cols` pixels.
-    fn at(&self, r: f32, c: f32, (rows, cols): (usize, usize)) -> [f32; 2] {
-        if *self == Field::ZERO {
-            return [0.0, 0.0];
-        }
+    /// Where coordinate x (of `len` along its axis) falls in the lattice: the cell's first
+    /// lattice index and the fraction of the way to the next.
+    fn lattice(x: usize, len: usize) -> (usize, f32) {
         let last = (Self::GRID - 1) as f32;
-        let gr = (r / (rows as f32 - 1.0).max(1.0) * last).clamp(0.0, last);
-        let gc = (c / (cols as f32 - 1.0).max(1.0) * last).clamp(0.0, last);
-        let (r0, c0) = (
-            (gr as usize).min(Self::GRID - 2),
-            (gc as usize).min(Self::GRID - 2),
-        );
-        let (fr, fc) = (gr - r0 as f32, gc - c0 as f32);
+        let g = (x as f32 / (len as f32 - 1.0).max(1.0) * last).clamp(0.0, last);
+        let cell = (g as usize).min(Self::GRID - 2);
+        (cell, g - cell as f32)
+    }
+
+    /// The displacement at a point given its [`Field::lattice`] row and column positions.
+    fn at(&self, (r0, fr): (usize, f32), (c0, fc): (usize, f32)) -> [f32; 2] {
         let g = &self.grid;
-        std::array::from_fn(|k| {
+        let along = |k: usize| {
             let top = g[r0][c0][k] * (1.0 - fc) + g[r0][c0 + 1][k] * fc;
             let bottom = g[r0 + 1][c0][k] * (1.0 - fc) + g[r0 + 1][c0 + 1][k] * fc;
             top * (1.0 - fr) + bottom * fr
-        })
+        };
+        [along(0), along(1)]
     }
 }
 
@@ -165,14 +164,25 @@ pub fn affine_image(
         }
     };
     let [[a, b], [d, e]] = affine.m;
+    // The lattice positions of the columns, computed once per image (28 of them for MNIST).
+    let displaced = *field != Field::ZERO;
+    let mut column_cells = [(0, 0.0); MAX_SIDE];
+    for (c, cell) in column_cells.iter_mut().enumerate().take(cols.min(MAX_SIDE)) {
+        *cell = Field::lattice(c, cols);
+    }
     for (r, out_row) in out.chunks_exact_mut(cols).take(rows).enumerate() {
         let dr = r as f32 - cr;
+        let row_cell = Field::lattice(r, rows);
         for (c, o) in out_row.iter_mut().enumerate() {
             let dc = c as f32 - cc;
-            let [fr, fc] = field.at(r as f32, c as f32, (rows, cols));
+            let [fr, fc] = match (displaced, column_cells.get(c)) {
+                (false, _) => [0.0, 0.0],
+                (true, Some(&column_cell)) => field.at(row_cell, column_cell),
+                (true, None) => field.at(row_cell, Field::lattice(c, cols)),
+            };
             let sr = a * dr + b * dc + cr - affine.t[0] + fr;
             let sc = d * dr + e * dc + cc - affine.t[1] + fc;
-            let (r0, c0) = (sr.floor(), sc.floor());
+            let (r0, c0) = (floor(sr), floor(sc));
             let (fr, fc) = (sr - r0, sc - c0);
             let (r0, c0) = (r0 as isize, c0 as isize);
             let top = pixel(r0, c0) * (1.0 - fc) + pixel(r0, c0 + 1) * fc;
@@ -181,6 +191,16 @@ pub fn affine_image(
         }
     }
 }
+
+/// ⌊x⌋ for |x| < 2³¹, inline: the baseline x86-64 target has no rounding instruction, and
+/// `f32::floor` is a library call there.
+fn floor(x: f32) -> f32 {
+    let t = x as i32 as f32; // rounds toward zero
+    if t > x { t - 1.0 } else { t }
+}
+
+/// Image widths up to which the field's column positions are precomputed on the stack.
+const MAX_SIDE: usize = 64;
 
 /// A translation of one image by whole pixels: the pixel at (row, col) moves to
 /// (row + dy, col + dx); what comes in from outside is background (0).
@@ -376,9 +396,8 @@ mod tests {
             let field = Field::random(&mut rng);
             for r in 0..27 {
                 for c in 0..27 {
-                    let here = field.at(r as f32, c as f32, (28, 28));
-                    let right = field.at(r as f32, c as f32 + 1.0, (28, 28));
-                    let below = field.at(r as f32 + 1.0, c as f32, (28, 28));
+                    let at = |r, c| field.at(Field::lattice(r, 28), Field::lattice(c, 28));
+                    let (here, right, below) = (at(r, c), at(r, c + 1), at(r + 1, c));
                     for k in 0..2 {
                         // Neighbouring pixels move alike: less than a pixel apart.
                         assert!(
