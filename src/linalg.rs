@@ -39,6 +39,7 @@ pub fn matmul<T: Real>(
     }
 }
 
+/// The gemm call of [`matmul`], for any strides; fastest when c is column-major.
 fn gemm_column_major<T: Real>(
     alpha: T,
     a: &ArrayView2<T>,
