@@ -79,15 +79,42 @@ impl InputScaling {
 pub fn fill_batch(
     mut x: ArrayViewMut2<f32>,
     images: &Images,
-    samples: impl IntoIterator<Item = (usize, Transform)>,
+    samples: impl IntoIterator<Item = (usize, Transform)> + Clone,
     scaling: &InputScaling,
 ) {
     let (scale, offset) = scaling.affine();
     let dims = (images.rows, images.cols);
+    // The images are scattered over a data set far larger than the caches: ask for those a
+    // few samples ahead while converting this one (the conversion waits on memory otherwise).
+    let mut ahead = samples.clone().into_iter();
+    for (i, _) in ahead.by_ref().take(PREFETCH_AHEAD) {
+        prefetch(images.image(i));
+    }
     for (mut row, (i, transform)) in x.rows_mut().into_iter().zip(samples) {
+        if let Some((next, _)) = ahead.next() {
+            prefetch(images.image(next));
+        }
         let row = row.as_slice_mut().expect("batch rows are contiguous");
         transform.apply(row, images.image(i), dims, |p| p * scale + offset);
     }
+}
+
+/// How many samples ahead [`fill_batch`] asks for images.
+const PREFETCH_AHEAD: usize = 4;
+
+/// Hints that `bytes` will be read soon (a no-op where there is no such hint).
+fn prefetch(bytes: &[u8]) {
+    #[cfg(target_arch = "x86_64")]
+    for line in bytes.chunks(64) {
+        // SAFETY: a prefetch is only a hint; it never faults, and the address is in bounds.
+        unsafe {
+            std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
+                line.as_ptr().cast(),
+            )
+        };
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = bytes;
 }
 
 /// Reusable buffers that turn labelled u8 images into network inputs batch after batch.
