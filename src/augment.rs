@@ -274,6 +274,11 @@ mod tests {
         out
     }
 
+    /// [`shifted`] as the floats that `affine_image` writes.
+    fn shifted_as_floats(shift: Shift) -> Vec<f32> {
+        shifted(shift).into_iter().map(f32::from).collect()
+    }
+
     #[test]
     fn no_shift_is_the_identity() {
         assert_eq!(shifted(Shift::NONE), image());
@@ -323,11 +328,7 @@ mod tests {
         };
         let mut out = vec![0.0f32; 12];
         affine_image(&mut out, &image(), (3, 4), &moved, &Field::ZERO, |v| v);
-        let expected: Vec<f32> = shifted(Shift { dx: -2, dy: 1 })
-            .iter()
-            .map(|&p| f32::from(p))
-            .collect();
-        assert_eq!(out, expected);
+        assert_eq!(out, shifted_as_floats(Shift { dx: -2, dy: 1 }));
     }
 
     #[test]
@@ -382,11 +383,7 @@ mod tests {
             .for_each(|p| *p = [-1.0, 0.0]); // read one row up
         let mut out = vec![0.0f32; 12];
         affine_image(&mut out, &image(), (3, 4), &Affine::IDENTITY, &field, |v| v);
-        let expected: Vec<f32> = shifted(Shift { dx: 0, dy: 1 })
-            .iter()
-            .map(|&p| f32::from(p))
-            .collect();
-        assert_eq!(out, expected);
+        assert_eq!(out, shifted_as_floats(Shift { dx: 0, dy: 1 }));
     }
 
     #[test]
