@@ -1,6 +1,7 @@
 //! A trained classifier (network + the input scaling it was trained with) and its
 //! evaluation on a labelled data set.
 
+use ndarray::{Array2, Axis};
 use rayon::prelude::*;
 
 use crate::augment::Transform;
@@ -91,6 +92,41 @@ impl Classifier {
         self.evaluate_samples(data, indices.len(), |k| indices[k])
     }
 
+    /// The class probabilities p[N, C] of every image in `data` (the labels are not used),
+    /// in chunks of [`EVAL_BATCH`] images spread over the threads of the rayon pool.
+    /// The caller has checked that the image size fits the network.
+    pub fn probabilities(&self, data: &LabeledImages) -> Array2<f32> {
+        denormals::flush_on_all_threads();
+        let total = data.images.len();
+        let classes = self.mlp.arch.num_classes;
+        let batch = EVAL_BATCH.min(total.max(1));
+        let no_labels = vec![0u8; batch];
+        let chunks: Vec<Array2<f32>> = (0..total.div_ceil(batch))
+            .into_par_iter()
+            .map_init(
+                || {
+                    let builder =
+                        BatchBuilder::new(&self.input_scaling, self.mlp.arch.input_size, batch);
+                    (builder, Workspace::new(&self.mlp.arch, batch))
+                },
+                |(builder, ws), c| {
+                    let range = c * batch..((c + 1) * batch).min(total);
+                    let n = range.len();
+                    let (inputs, _) = builder.fill(data, range.map(|i| (i, Transform::NONE)));
+                    self.mlp.forward(ws, inputs, &no_labels[..n]);
+                    ws.probs(n).to_owned()
+                },
+            )
+            .collect();
+        let mut probs = Array2::zeros((0, classes));
+        for chunk in chunks {
+            probs
+                .append(Axis(0), chunk.view())
+                .expect("every chunk has C columns");
+        }
+        probs
+    }
+
     /// Evaluates the images `sample(0) .. sample(total − 1)` of `data`.
     fn evaluate_samples(
         &self,
@@ -125,5 +161,48 @@ impl Classifier {
             total,
             loss: loss_sum / total.max(1) as f64,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dataset::Images;
+    use crate::layers::Activation;
+    use crate::mlp::{Architecture, argmax};
+
+    #[test]
+    fn probabilities_are_rows_of_the_evaluation() {
+        let arch = Architecture {
+            input_size: 6,
+            hidden: vec![5],
+            num_classes: 3,
+            activation: Activation::Relu,
+        };
+        let classifier = Classifier {
+            mlp: Mlp::initial(arch, 7),
+            input_scaling: InputScaling::UnitInterval,
+        };
+        let count = 2 * EVAL_BATCH + 3; // two whole chunks and a partial one
+        let data = LabeledImages {
+            images: Images {
+                rows: 2,
+                cols: 3,
+                pixels: (0..count * 6).map(|i| (i * 37 % 256) as u8).collect(),
+            },
+            labels: (0..count).map(|i| (i % 3) as u8).collect(),
+        };
+        let probs = classifier.probabilities(&data);
+        assert_eq!(probs.dim(), (count, 3));
+        for row in probs.rows() {
+            approx::assert_abs_diff_eq!(row.sum(), 1.0, epsilon = 1e-5);
+        }
+        let correct = probs
+            .rows()
+            .into_iter()
+            .zip(&data.labels)
+            .filter(|(row, label)| argmax(row.view()) == **label as usize)
+            .count();
+        assert_eq!(correct, classifier.evaluate(&data).correct);
     }
 }
