@@ -3,7 +3,10 @@
 //! An IDX file is a big-endian header followed by the data:
 //! a magic number `00 00 TT NN` (TT = data type, NN = number of dimensions),
 //! then NN dimensions as u32, then the product of the dimensions in elements.
-//! Only type 0x08 (unsigned bytes) is supported, which is what MNIST uses.
+//! Images must be unsigned bytes (type 0x08), as in every MNIST variant; labels may be of
+//! any IDX type (0x08 u8, 0x09 i8, 0x0B i16, 0x0C i32, 0x0D f32, 0x0E f64) and one value per
+//! image (1 dimension) or a row of values per image whose first is the class (2 dimensions,
+//! as QMNIST's `idx2-int` files).
 //! Whether a file is gzip-compressed is decided by its first two bytes, never by its name.
 
 use std::fs::File;
@@ -21,8 +24,70 @@ use crate::dataset::Images;
 /// The first two bytes of every gzip stream.
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 
-/// The IDX data type code for unsigned bytes, the only one supported.
-const TYPE_U8: u8 = 0x08;
+/// The type of an IDX file's elements: the third byte of its magic number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ElementType {
+    U8,
+    I8,
+    I16,
+    I32,
+    F32,
+    F64,
+}
+
+impl ElementType {
+    pub fn from_code(code: u8) -> Option<Self> {
+        match code {
+            0x08 => Some(Self::U8),
+            0x09 => Some(Self::I8),
+            0x0B => Some(Self::I16),
+            0x0C => Some(Self::I32),
+            0x0D => Some(Self::F32),
+            0x0E => Some(Self::F64),
+            _ => None,
+        }
+    }
+
+    pub fn code(self) -> u8 {
+        match self {
+            Self::U8 => 0x08,
+            Self::I8 => 0x09,
+            Self::I16 => 0x0B,
+            Self::I32 => 0x0C,
+            Self::F32 => 0x0D,
+            Self::F64 => 0x0E,
+        }
+    }
+
+    /// Bytes per element.
+    pub fn size(self) -> usize {
+        match self {
+            Self::U8 | Self::I8 => 1,
+            Self::I16 => 2,
+            Self::I32 | Self::F32 => 4,
+            Self::F64 => 8,
+        }
+    }
+
+    /// The big-endian element at the start of `bytes` (at least [`ElementType::size`] long).
+    fn value(self, bytes: &[u8]) -> f64 {
+        match self {
+            Self::U8 => f64::from(bytes[0]),
+            Self::I8 => f64::from(bytes[0] as i8),
+            Self::I16 => f64::from(BigEndian::read_i16(bytes)),
+            Self::I32 => f64::from(BigEndian::read_i32(bytes)),
+            Self::F32 => f64::from(BigEndian::read_f32(bytes)),
+            Self::F64 => BigEndian::read_f64(bytes),
+        }
+    }
+}
+
+/// What an IDX header says: the element type and the dimensions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Header {
+    element: ElementType,
+    dims: Vec<u32>,
+}
 
 /// Deflate never expands data by more than this factor (about 1032:1), so a gzip file of
 /// `n` bytes decompresses to at most `n * MAX_GZIP_RATIO` bytes.
@@ -37,12 +102,13 @@ const MAX_PREALLOCATION: u64 = 256 << 20;
 pub enum IdxKind {
     /// `count × rows × cols` bytes, magic 2051 (0x00000803).
     Images,
-    /// `count` bytes, magic 2049 (0x00000801).
+    /// `count` values, magic 2049 (0x00000801) for bytes, or `count × k` values whose
+    /// first in each row is the label (QMNIST), of any element type.
     Labels,
 }
 
 impl IdxKind {
-    /// Number of dimensions in the header.
+    /// Number of dimensions of the MNIST file of this kind.
     pub fn ndims(self) -> usize {
         match self {
             IdxKind::Images => 3,
@@ -50,9 +116,30 @@ impl IdxKind {
         }
     }
 
-    /// The magic number that starts a file of this kind.
+    /// Whether a file of this kind may have `ndims` dimensions.
+    fn accepts_ndims(self, ndims: usize) -> bool {
+        match self {
+            IdxKind::Images => ndims == 3,
+            IdxKind::Labels => ndims == 1 || ndims == 2,
+        }
+    }
+
+    /// Whether a file of this kind may hold elements of type `element`.
+    fn accepts(self, element: ElementType) -> bool {
+        self == IdxKind::Labels || element == ElementType::U8
+    }
+
+    /// The types a file of this kind may hold, for messages.
+    fn supported_types(self) -> &'static str {
+        match self {
+            IdxKind::Images => "images must be 0x08 (unsigned bytes, as in MNIST)",
+            IdxKind::Labels => "labels may be 0x08, 0x09 or 0x0B to 0x0E",
+        }
+    }
+
+    /// The magic number that starts the MNIST file of this kind (unsigned bytes).
     pub fn magic(self) -> u32 {
-        (u32::from(TYPE_U8) << 8) | self.ndims() as u32
+        (u32::from(ElementType::U8.code()) << 8) | self.ndims() as u32
     }
 
     /// "image" or "label", for messages.
@@ -62,18 +149,21 @@ impl IdxKind {
             IdxKind::Labels => "label",
         }
     }
+}
 
+impl Header {
     /// Header length in bytes: the magic number and one u32 per dimension.
-    fn header_len(self) -> u64 {
-        4 * (1 + self.ndims() as u64)
+    fn len(&self) -> u64 {
+        4 * (1 + self.dims.len() as u64)
     }
 
-    /// Describes what a header announces, e.g. "60000 images of 28x28 = 47040000 bytes".
-    fn describe(self, dims: &[u32], bytes: u64) -> String {
-        match dims {
+    /// Describes what the header announces, e.g. "60000 images of 28x28 = 47040000 bytes".
+    fn describe(&self, bytes: u64) -> String {
+        match self.dims[..] {
             [count, rows, cols] => format!("{count} images of {rows}x{cols} = {bytes} bytes"),
             [count] => format!("{count} labels = {bytes} bytes"),
-            _ => format!("dimensions {dims:?} = {bytes} bytes"),
+            [count, width] => format!("{count} label rows of {width} values = {bytes} bytes"),
+            _ => format!("dimensions {:?} = {bytes} bytes", self.dims),
         }
     }
 }
@@ -116,12 +206,28 @@ pub enum DataError {
         expected: u32,
     },
 
+    #[error("{} holds IDX data type 0x{type_code:02x}; {supported}", path.display())]
+    UnsupportedType {
+        path: PathBuf,
+        type_code: u8,
+        supported: &'static str,
+    },
+
     #[error(
-        "{} holds IDX data type 0x{type_code:02x}; only 0x08 (unsigned bytes, as in MNIST) \
-         is supported",
+        "{}: label rows of {width} values have no label; the file is damaged",
         path.display()
     )]
-    UnsupportedType { path: PathBuf, type_code: u8 },
+    EmptyLabelRows { path: PathBuf, width: u32 },
+
+    #[error(
+        "{}: label {value} at index {index} is not a whole number; the file is damaged",
+        path.display()
+    )]
+    FractionalLabel {
+        path: PathBuf,
+        value: f64,
+        index: usize,
+    },
 
     #[error(
         "{}: header says images of {rows}x{cols}; rows and columns must be nonzero, \
@@ -167,14 +273,16 @@ pub enum DataError {
     TrailingData { path: PathBuf, announced: String },
 
     #[error(
-        "{}: label {label} at index {index} is out of range for {num_classes} classes",
-        path.display()
+        "{}: label {label} at index {index} is out of range for {num_classes} classes{}",
+        path.display(),
+        match first_label { 0 => String::new(), first => format!(" numbered from {first}") }
     )]
     LabelOutOfRange {
         path: PathBuf,
-        label: u8,
+        label: i64,
         index: usize,
         num_classes: usize,
+        first_label: i64,
     },
 
     #[error(
@@ -212,8 +320,8 @@ pub enum DataError {
 
 /// Reads an IDX image file (magic 2051, u8 pixels), gzip-compressed or raw.
 pub fn read_idx_images(path: &Path) -> Result<Images, DataError> {
-    let (dims, pixels) = read_idx(path, IdxKind::Images)?;
-    let (rows, cols) = (dims[1], dims[2]);
+    let (header, pixels) = read_idx(path, IdxKind::Images)?;
+    let (rows, cols) = (header.dims[1], header.dims[2]);
     if rows == 0 || cols == 0 {
         return Err(DataError::ZeroSize {
             path: path.to_path_buf(),
@@ -231,19 +339,64 @@ pub fn read_idx_images(path: &Path) -> Result<Images, DataError> {
 /// Reads an IDX label file (magic 2049, u8 labels), gzip-compressed or raw, and checks
 /// that every label is below `num_classes`.
 pub fn read_idx_labels(path: &Path, num_classes: usize) -> Result<Vec<u8>, DataError> {
-    let (_, labels) = read_idx(path, IdxKind::Labels)?;
-    let out_of_range = labels
-        .iter()
-        .position(|&label| usize::from(label) >= num_classes);
-    match out_of_range {
-        Some(index) => Err(DataError::LabelOutOfRange {
+    class_indices(path, &read_idx_label_values(path)?, 0, num_classes)
+}
+
+/// Reads the labels of an IDX label file of any element type: one value per image, or for
+/// a two-dimensional file (QMNIST) the first value of each row. Every label must be a whole
+/// number.
+pub fn read_idx_label_values(path: &Path) -> Result<Vec<i64>, DataError> {
+    let (header, payload) = read_idx(path, IdxKind::Labels)?;
+    let width = header.dims.get(1).copied().unwrap_or(1);
+    if width == 0 {
+        return Err(DataError::EmptyLabelRows {
             path: path.to_path_buf(),
-            label: labels[index],
-            index,
-            num_classes,
-        }),
-        None => Ok(labels),
+            width,
+        });
     }
+    let element = header.element;
+    let row_bytes = width as usize * element.size();
+    payload
+        .chunks_exact(row_bytes)
+        .enumerate()
+        .map(|(index, row)| {
+            let value = element.value(row);
+            if value.fract() == 0.0 && value.abs() < 1e15 {
+                Ok(value as i64)
+            } else {
+                Err(DataError::FractionalLabel {
+                    path: path.to_path_buf(),
+                    value,
+                    index,
+                })
+            }
+        })
+        .collect()
+}
+
+/// The class indices `label − first_label` of the labels read from `path`, each checked to
+/// be below `num_classes`.
+pub fn class_indices(
+    path: &Path,
+    labels: &[i64],
+    first_label: i64,
+    num_classes: usize,
+) -> Result<Vec<u8>, DataError> {
+    let limit = num_classes.min(256) as i64;
+    labels
+        .iter()
+        .enumerate()
+        .map(|(index, &label)| match label - first_label {
+            class @ 0.. if class < limit => Ok(class as u8),
+            _ => Err(DataError::LabelOutOfRange {
+                path: path.to_path_buf(),
+                label,
+                index,
+                num_classes,
+                first_label,
+            }),
+        })
+        .collect()
 }
 
 /// Writes `images` as an IDX image file, gzip-compressed if `gzip`, atomically.
@@ -251,7 +404,7 @@ pub fn write_idx_images(path: &Path, images: &Images, gzip: bool) -> Result<(), 
     write_atomically(path, |w| {
         check_whole_images(images)?;
         let dims = [images.len(), images.rows, images.cols];
-        write_idx(w, IdxKind::Images, &dims, &images.pixels, gzip)
+        write_idx(w, IdxKind::Images.magic(), &dims, &images.pixels, gzip)
     })
 }
 
@@ -275,9 +428,20 @@ fn check_whole_images(images: &Images) -> io::Result<()> {
 
 /// Writes `labels` as an IDX label file, gzip-compressed if `gzip`, atomically.
 pub fn write_idx_labels(path: &Path, labels: &[u8], gzip: bool) -> Result<(), WriteError> {
-    write_atomically(path, |w| {
-        write_idx(w, IdxKind::Labels, &[labels.len()], labels, gzip)
-    })
+    write_idx_array(path, ElementType::U8, &[labels.len()], labels, gzip)
+}
+
+/// Writes an IDX file of any element type: `payload` holds the big-endian elements whose
+/// dimensions are `dims`. Gzip-compressed if `gzip`, atomically.
+pub fn write_idx_array(
+    path: &Path,
+    element: ElementType,
+    dims: &[usize],
+    payload: &[u8],
+    gzip: bool,
+) -> Result<(), WriteError> {
+    let magic = (u32::from(element.code()) << 8) | dims.len() as u32;
+    write_atomically(path, |w| write_idx(w, magic, dims, payload, gzip))
 }
 
 /// Opens `file` for reading its content: through a gzip decoder when it starts with the
@@ -295,21 +459,21 @@ pub(crate) fn content_reader(mut file: File) -> io::Result<(Box<dyn Read>, bool)
     }
 }
 
-/// Reads a whole IDX file of `kind`: returns its dimensions and its payload, after checking
+/// Reads a whole IDX file of `kind`: returns its header and its payload, after checking
 /// the header against the file and the payload length against the header.
-fn read_idx(path: &Path, kind: IdxKind) -> Result<(Vec<u32>, Vec<u8>), DataError> {
+fn read_idx(path: &Path, kind: IdxKind) -> Result<(Header, Vec<u8>), DataError> {
     let (file, file_len) = open_file(path)?;
     let (mut reader, gzip) = content_reader(file).map_err(|e| stream_error(path, false, e))?;
-    let dims = read_header(&mut reader, path, kind, gzip)?;
-    let expected = payload_len(path, kind, &dims, file_len, gzip)?;
+    let header = read_header(&mut reader, path, kind, gzip)?;
+    let expected = payload_len(path, &header, file_len, gzip)?;
     let mut payload = Vec::with_capacity(expected.min(MAX_PREALLOCATION) as usize);
     reader
         .take(expected + 1)
         .read_to_end(&mut payload)
         .map_err(|e| stream_error(path, gzip, e))?;
-    let announced = kind.describe(&dims, expected);
+    let announced = header.describe(expected);
     check_payload_len(path, announced, expected, payload.len() as u64)?;
-    Ok((dims, payload))
+    Ok((header, payload))
 }
 
 /// An error of the byte stream: of decompression for a gzip file, of the disk otherwise.
@@ -350,39 +514,46 @@ fn read_header(
     path: &Path,
     kind: IdxKind,
     gzip: bool,
-) -> Result<Vec<u32>, DataError> {
-    let header = read_up_to(reader, kind.header_len()).map_err(|e| stream_error(path, gzip, e))?;
-    if header.len() < 4 {
+) -> Result<Header, DataError> {
+    let read_err = |e| stream_error(path, gzip, e);
+    let magic = read_up_to(reader, 4).map_err(read_err)?;
+    if magic.len() < 4 {
         return Err(header_truncated(path, kind));
     }
-    check_magic(BigEndian::read_u32(&header), path, kind)?;
-    if (header.len() as u64) < kind.header_len() {
+    let (element, ndims) = check_magic(BigEndian::read_u32(&magic), path, kind)?;
+    let dims = read_up_to(reader, 4 * ndims as u64).map_err(read_err)?;
+    if dims.len() < 4 * ndims {
         return Err(header_truncated(path, kind));
     }
-    Ok(header[4..]
-        .chunks_exact(4)
-        .map(BigEndian::read_u32)
-        .collect())
+    Ok(Header {
+        element,
+        dims: dims.chunks_exact(4).map(BigEndian::read_u32).collect(),
+    })
 }
 
-/// Checks a magic number: two zero bytes, type 0x08, and the number of dimensions of `kind`.
-fn check_magic(magic: u32, path: &Path, kind: IdxKind) -> Result<(), DataError> {
+/// Checks a magic number (two zero bytes, a type code, a number of dimensions) against
+/// what a file of `kind` may hold; returns the element type and the number of dimensions.
+fn check_magic(magic: u32, path: &Path, kind: IdxKind) -> Result<(ElementType, usize), DataError> {
     let type_code = (magic >> 8) as u8;
-    if magic >> 16 == 0 && type_code != TYPE_U8 && magic & 0xff == kind.ndims() as u32 {
-        return Err(DataError::UnsupportedType {
-            path: path.to_path_buf(),
-            type_code,
-        });
+    let ndims = (magic & 0xff) as usize;
+    if magic >> 16 == 0 && kind.accepts_ndims(ndims) {
+        match ElementType::from_code(type_code) {
+            Some(element) if kind.accepts(element) => return Ok((element, ndims)),
+            _ => {
+                return Err(DataError::UnsupportedType {
+                    path: path.to_path_buf(),
+                    type_code,
+                    supported: kind.supported_types(),
+                });
+            }
+        }
     }
-    if magic != kind.magic() {
-        return Err(DataError::BadMagic {
-            path: path.to_path_buf(),
-            noun: kind.noun(),
-            found: magic,
-            expected: kind.magic(),
-        });
-    }
-    Ok(())
+    Err(DataError::BadMagic {
+        path: path.to_path_buf(),
+        noun: kind.noun(),
+        found: magic,
+        expected: kind.magic(),
+    })
 }
 
 fn header_truncated(path: &Path, kind: IdxKind) -> DataError {
@@ -392,18 +563,15 @@ fn header_truncated(path: &Path, kind: IdxKind) -> DataError {
     }
 }
 
-/// The payload length that `dims` announce, checked against what a file of `file_len`
+/// The payload length that the header announces, checked against what a file of `file_len`
 /// bytes can hold, so that a damaged or hostile header never causes a huge allocation.
-fn payload_len(
-    path: &Path,
-    kind: IdxKind,
-    dims: &[u32],
-    file_len: u64,
-    gzip: bool,
-) -> Result<u64, DataError> {
+fn payload_len(path: &Path, header: &Header, file_len: u64, gzip: bool) -> Result<u64, DataError> {
+    let dims = &header.dims;
     let expected = dims
         .iter()
-        .try_fold(1u64, |acc, &d| acc.checked_mul(u64::from(d)))
+        .try_fold(header.element.size() as u64, |acc, &d| {
+            acc.checked_mul(u64::from(d))
+        })
         .filter(|&n| usize::try_from(n).is_ok() && n < u64::MAX)
         .ok_or_else(|| DataError::Overflow {
             path: path.to_path_buf(),
@@ -413,13 +581,13 @@ fn payload_len(
         if expected > file_len.saturating_mul(MAX_GZIP_RATIO) {
             return Err(DataError::TooLargeForFile {
                 path: path.to_path_buf(),
-                announced: kind.describe(dims, expected),
+                announced: header.describe(expected),
                 file_len,
             });
         }
     } else {
-        let actual = file_len.saturating_sub(kind.header_len());
-        check_payload_len(path, kind.describe(dims, expected), expected, actual)?;
+        let actual = file_len.saturating_sub(header.len());
+        check_payload_len(path, header.describe(expected), expected, actual)?;
     }
     Ok(expected)
 }
@@ -453,12 +621,12 @@ fn read_up_to(reader: &mut dyn Read, limit: u64) -> io::Result<Vec<u8>> {
 /// Writes an IDX header and payload to `w`, through gzip if `gzip`.
 fn write_idx(
     w: &mut dyn Write,
-    kind: IdxKind,
+    magic: u32,
     dims: &[usize],
     payload: &[u8],
     gzip: bool,
 ) -> io::Result<()> {
-    let header = encode_header(kind, dims)?;
+    let header = encode_header(magic, dims)?;
     if gzip {
         let mut encoder = GzEncoder::new(w, Compression::default());
         encoder.write_all(&header)?;
@@ -472,8 +640,8 @@ fn write_idx(
 }
 
 /// The header bytes: magic number, then each dimension as a big-endian u32.
-fn encode_header(kind: IdxKind, dims: &[usize]) -> io::Result<Vec<u8>> {
-    let mut header = kind.magic().to_be_bytes().to_vec();
+fn encode_header(magic: u32, dims: &[usize]) -> io::Result<Vec<u8>> {
+    let mut header = magic.to_be_bytes().to_vec();
     for &d in dims {
         let d = u32::try_from(d).map_err(|_| {
             io::Error::new(
@@ -618,6 +786,96 @@ mod tests {
         bytes[2] = 0x0d; // float
         let err = images_error(&bytes);
         assert!(err.contains("data type 0x0d"), "{err}");
+    }
+
+    #[test]
+    fn labels_of_every_type_and_rows_of_labels() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("labels");
+        // Each type's big-endian encoding of 3, 0, 7.
+        let cases: [(ElementType, Vec<u8>); 6] = [
+            (ElementType::U8, vec![3, 0, 7]),
+            (ElementType::I8, vec![3, 0, 7]),
+            (ElementType::I16, vec![0, 3, 0, 0, 0, 7]),
+            (
+                ElementType::I32,
+                [3i32, 0, 7].iter().flat_map(|v| v.to_be_bytes()).collect(),
+            ),
+            (
+                ElementType::F32,
+                [3f32, 0., 7.]
+                    .iter()
+                    .flat_map(|v| v.to_be_bytes())
+                    .collect(),
+            ),
+            (
+                ElementType::F64,
+                [3f64, 0., 7.]
+                    .iter()
+                    .flat_map(|v| v.to_be_bytes())
+                    .collect(),
+            ),
+        ];
+        for (element, payload) in cases {
+            write_idx_array(&path, element, &[3], &payload, true).unwrap();
+            assert_eq!(
+                read_idx_label_values(&path).unwrap(),
+                [3, 0, 7],
+                "{element:?}"
+            );
+        }
+        // QMNIST: rows of 8 i32 values per image, the class first.
+        let rows: Vec<u8> = [[4i32, 9, 1, 2, 3, 4, 5, 6], [8, 9, 1, 2, 3, 4, 5, 6]]
+            .iter()
+            .flatten()
+            .flat_map(|v| v.to_be_bytes())
+            .collect();
+        write_idx_array(&path, ElementType::I32, &[2, 8], &rows, false).unwrap();
+        assert_eq!(read_idx_label_values(&path).unwrap(), [4, 8]);
+        assert_eq!(read_idx_labels(&path, 10).unwrap(), [4, 8]);
+    }
+
+    #[test]
+    fn labels_numbered_from_one_become_class_indices() {
+        let path = Path::new("letters");
+        assert_eq!(class_indices(path, &[1, 26, 3], 1, 26).unwrap(), [0, 25, 2]);
+        let err = class_indices(path, &[1, 0], 1, 26).unwrap_err().to_string();
+        assert!(
+            err.contains("label 0 at index 1 is out of range for 26 classes numbered from 1"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn fractional_and_unknown_typed_labels_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("labels");
+        write_idx_array(&path, ElementType::F32, &[1], &2.5f32.to_be_bytes(), false).unwrap();
+        let err = read_idx_labels(&path, 10).unwrap_err().to_string();
+        assert!(
+            err.contains("label 2.5 at index 0 is not a whole number"),
+            "{err}"
+        );
+        fs::write(&path, [0, 0, 0x0a, 1, 0, 0, 0, 1, 5]).unwrap();
+        let err = read_idx_labels(&path, 10).unwrap_err().to_string();
+        assert!(err.contains("data type 0x0a; labels may be"), "{err}");
+        write_idx_array(&path, ElementType::I32, &[2, 0], &[], false).unwrap();
+        let err = read_idx_labels(&path, 10).unwrap_err().to_string();
+        assert!(
+            err.contains("label rows of 0 values have no label"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_label_header_of_i32_is_sized_by_its_type() {
+        // 2 labels of 4 bytes each, but only 5 bytes of payload: truncated, said in bytes.
+        let (_dir, path) = file_with(&[0, 0, 0x0c, 1, 0, 0, 0, 2, 0, 0, 0, 1, 0]);
+        let err = read_idx_labels(&path, 10).unwrap_err().to_string();
+        assert!(
+            err.contains("header says 2 labels = 8 bytes, file has 5"),
+            "{err}"
+        );
     }
 
     #[test]
