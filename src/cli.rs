@@ -6,11 +6,13 @@ use clap::parser::ValueSource;
 use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::augment::Augment;
+use crate::download::DataRequest;
 use crate::input::ScalingKind;
 use crate::layers::Activation;
 use crate::optim::OptimizerKind;
 use crate::schedule::Schedule;
 use crate::train::{Preset, TrainConfig, TrainMetrics};
+use crate::variants::Dataset;
 
 /// Train and evaluate a hand-written multilayer perceptron on MNIST.
 #[derive(Debug, Parser)]
@@ -60,27 +62,41 @@ pub enum Command {
     /// Print the test accuracy of a trained network (the homework's evaluate_hw1).
     #[command(name = "evaluate-hw1")]
     EvaluateHw1(EvaluateArgs),
-    /// Download the MNIST files into the data folder (verified by sha256).
+    /// Download a data set's files into its data folder (verified by checksum).
     Download(DownloadArgs),
 }
 
-/// Where the MNIST files are, and where to download them from.
+/// Which data set, where its files are, and where to download them from.
 #[derive(Debug, Args)]
 pub struct DataArgs {
-    /// Folder with the MNIST IDX files (gzip or raw).
-    #[arg(long, env = "MNIST_DATA_DIR", default_value = "data/mnist")]
-    pub data_dir: PathBuf,
+    /// The data set (default: mnist, or whatever --data-dir is recognised to hold).
+    #[arg(long, value_enum)]
+    pub dataset: Option<Dataset>,
+    /// Folder with the IDX files (gzip or raw). Default: data/<dataset>, and for MNIST the
+    /// environment variable MNIST_DATA_DIR when it is set.
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
     /// A mirror to download from, tried in the order given (repeatable).
-    /// Default: the PyTorch mirror, then Google's.
+    /// Default: the data set's own mirrors (torchvision's).
     #[arg(long = "mirror", value_name = "URL")]
     pub mirrors: Vec<String>,
+}
+
+impl DataArgs {
+    /// The data these flags ask for, with `MNIST_DATA_DIR` from the environment.
+    pub fn request(&self) -> DataRequest {
+        let env = std::env::var_os("MNIST_DATA_DIR")
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from);
+        DataRequest::new(self.dataset, self.data_dir.clone(), env)
+    }
 }
 
 #[derive(Debug, Args)]
 pub struct TrainArgs {
     #[command(flatten)]
     pub data: DataArgs,
-    /// Never download: fail if the MNIST files are missing.
+    /// Never download: fail if the data files are missing.
     #[arg(long)]
     pub offline: bool,
     /// Start from a bundle of settings (the flags below without it show the defaults).
@@ -220,7 +236,7 @@ impl TrainArgs {
 pub struct EvaluateArgs {
     #[command(flatten)]
     pub data: DataArgs,
-    /// Never download: fail if the MNIST files are missing.
+    /// Never download: fail if the data files are missing.
     #[arg(long)]
     pub offline: bool,
     /// The trained network to evaluate.

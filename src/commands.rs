@@ -7,8 +7,8 @@ use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::cli::{Cli, Command, DataArgs, DownloadArgs, EvaluateArgs, TrainArgs};
-use crate::dataset::{Split, load_split};
-use crate::download::{DEFAULT_MIRRORS, download_missing, ensure_data};
+use crate::dataset::{DataInfo, DataSource, Split};
+use crate::download::{download_missing, prepare_source, resolve_source};
 use crate::evaluate::evaluate_test_set;
 use crate::metrics::{EpochMetrics, EpochTiming, write_metrics_csv};
 use crate::model::{Classifier, Evaluation};
@@ -35,35 +35,25 @@ fn stderr_is_terminal() -> bool {
     std::io::stderr().is_terminal()
 }
 
-fn mirrors(data: &DataArgs) -> Vec<String> {
-    if data.mirrors.is_empty() {
-        DEFAULT_MIRRORS.iter().map(|m| m.to_string()).collect()
-    } else {
-        data.mirrors.clone()
-    }
-}
-
-fn prepare_data(data: &DataArgs, offline: bool) -> anyhow::Result<()> {
-    ensure_data(
-        &data.data_dir,
+/// The folder and data set the flags ask for, with its files in place.
+fn prepare_data(data: &DataArgs, offline: bool) -> anyhow::Result<DataSource> {
+    Ok(prepare_source(
+        &data.request(),
         offline,
-        &mirrors(data),
+        &data.mirrors,
         stderr_is_terminal(),
-    )?;
-    Ok(())
+    )?)
 }
 
 fn download_command(args: &DownloadArgs, out: &mut dyn Write) -> anyhow::Result<()> {
-    let fetched = download_missing(
-        &args.data.data_dir,
-        &mirrors(&args.data),
-        stderr_is_terminal(),
-    )?;
+    let source = resolve_source(&args.data.request())?;
+    let fetched = download_missing(&source, &args.data.mirrors, stderr_is_terminal())?;
     if fetched.is_empty() {
         writeln!(
             out,
-            "all MNIST files already in {}",
-            args.data.data_dir.display()
+            "all {} files already in {}",
+            source.describe(),
+            source.dir.display()
         )?;
     }
     for path in fetched {
@@ -82,8 +72,8 @@ fn accuracy_line(eval: &Evaluation) -> String {
 }
 
 fn evaluate_command(args: &EvaluateArgs, out: &mut dyn Write) -> anyhow::Result<()> {
-    prepare_data(&args.data, args.offline)?;
-    let eval = evaluate_test_set(&args.data.data_dir, &args.weights)?;
+    let source = prepare_data(&args.data, args.offline)?;
+    let eval = evaluate_test_set(&source, &args.weights)?;
     if args.json {
         let json = serde_json::json!({
             "accuracy": eval.accuracy(),
@@ -91,7 +81,8 @@ fn evaluate_command(args: &EvaluateArgs, out: &mut dyn Write) -> anyhow::Result<
             "total": eval.total,
             "loss": eval.loss,
             "weights": args.weights,
-            "data_dir": args.data.data_dir,
+            "dataset": source.dataset,
+            "data_dir": source.dir,
         });
         writeln!(out, "{json}")?;
     } else {
@@ -105,6 +96,7 @@ fn evaluate_command(args: &EvaluateArgs, out: &mut dyn Write) -> anyhow::Result<
 struct EpochWriter<'a> {
     args: &'a TrainArgs,
     config: &'a TrainConfig,
+    data: &'a DataInfo,
     out: &'a mut dyn Write,
     progress: ProgressBar,
     timings: Vec<EpochTiming>,
@@ -153,6 +145,7 @@ impl TrainObserver for EpochWriter<'_> {
                 classifier: classifier.clone(),
                 config: self.config.clone(),
                 history: history.to_vec(),
+                data: self.data.clone(),
             };
             weights::save(&self.args.weights, &run)?;
         }
@@ -167,13 +160,13 @@ fn train_command(args: &TrainArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     let started = Instant::now();
     let config = args.config();
     config.validate()?;
-    prepare_data(&args.data, args.offline)?;
-    let dir = &args.data.data_dir;
-    let train_set = load_split(dir, Split::Train)?;
-    let test_set = load_split(dir, Split::Test)?;
+    let source = prepare_data(&args.data, args.offline)?;
+    let train_set = source.load(Split::Train)?;
+    let test_set = source.load(Split::Test)?;
+    let data = source.info(&train_set);
     writeln!(
         out,
-        "training {}-{}-10 {} on {} images ({} test) from {}",
+        "training {}-{}-{} {} on {} {} images ({} test) from {}",
         train_set.images.pixels_per_image(),
         config
             .hidden
@@ -181,10 +174,12 @@ fn train_command(args: &TrainArgs, out: &mut dyn Write) -> anyhow::Result<()> {
             .map(|h| h.to_string())
             .collect::<Vec<_>>()
             .join("-"),
+        data.class_names.len(),
         config.activation.name(),
         train_set.labels.len(),
+        source.describe(),
         test_set.labels.len(),
-        dir.display()
+        source.dir.display()
     )?;
     let progress = if stderr_is_terminal() {
         ProgressBar::new(0).with_style(
@@ -197,11 +192,18 @@ fn train_command(args: &TrainArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     let mut writer = EpochWriter {
         args,
         config: &config,
+        data: &data,
         out,
         progress,
         timings: Vec::new(),
     };
-    let outcome = train(&config, &train_set, &test_set, &mut writer)?;
+    let outcome = train(
+        &config,
+        &train_set,
+        &test_set,
+        data.class_names.len(),
+        &mut writer,
+    )?;
     writer.progress.finish_and_clear();
     let kept = &outcome.history[outcome.kept_epoch - 1];
     let test = outcome.final_test;
@@ -239,6 +241,7 @@ fn train_command(args: &TrainArgs, out: &mut dyn Write) -> anyhow::Result<()> {
             "weights": args.weights,
             "plot": args.plot,
             "metrics": args.metrics,
+            "dataset": data.dataset,
             "config": config,
         });
         writeln!(out, "{json}")?;

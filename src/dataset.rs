@@ -1,11 +1,17 @@
-//! The MNIST files in a data folder: which files make up each split, and loading them.
+//! The files of a data set in a data folder: which files make up each split, and loading
+//! them into MNIST's layout whatever the variant stores (transposed images, labels from 1,
+//! rows of integer labels).
 
 use std::path::{Path, PathBuf};
 
-use crate::idx::{DataError, read_idx_images, read_idx_labels};
+use crate::idx::{DataError, class_indices, read_idx_images, read_idx_label_values};
+use crate::variants::Dataset;
 
 /// Number of classes in MNIST (digits 0–9).
 pub const NUM_CLASSES: usize = 10;
+
+/// The most classes a folder of unrecognised files may have: labels are stored as u8.
+pub const MAX_CLASSES: usize = 256;
 
 /// Greyscale images kept as u8 in memory, row-major, one image after another.
 #[derive(Debug, Clone, PartialEq)]
@@ -34,6 +40,29 @@ impl Images {
         let n = self.pixels_per_image();
         &self.pixels[i * n..(i + 1) * n]
     }
+
+    /// The images with rows and columns swapped: what EMNIST stores column by column
+    /// becomes upright.
+    pub fn transposed(&self) -> Images {
+        let (rows, cols) = (self.rows, self.cols);
+        let mut pixels = vec![0; self.pixels.len()];
+        for (from, to) in self
+            .pixels
+            .chunks_exact(rows * cols)
+            .zip(pixels.chunks_exact_mut(rows * cols))
+        {
+            for r in 0..rows {
+                for c in 0..cols {
+                    to[c * rows + r] = from[r * cols + c];
+                }
+            }
+        }
+        Images {
+            rows: cols,
+            cols: rows,
+            pixels,
+        }
+    }
 }
 
 /// Images with one label each (labels are class indices below the class count).
@@ -43,7 +72,93 @@ pub struct LabeledImages {
     pub labels: Vec<u8>,
 }
 
-/// Which half of MNIST.
+/// A data folder and the data set its files hold: a known one, or (`None`) MNIST-named
+/// files of an unrecognised set, whose classes are then numbered by their labels.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DataSource {
+    pub dir: PathBuf,
+    pub dataset: Option<Dataset>,
+}
+
+impl DataSource {
+    /// The canonical names of the four files (MNIST's for an unrecognised set).
+    pub fn file_names(&self) -> [&'static str; 4] {
+        self.dataset.unwrap_or(Dataset::Mnist).file_names()
+    }
+
+    /// The canonical names of the files absent from the folder under every accepted name.
+    pub fn missing_files(&self) -> Vec<&'static str> {
+        self.file_names()
+            .into_iter()
+            .filter(|name| find_file(&self.dir, name).is_none())
+            .collect()
+    }
+
+    /// "fashion-mnist", or a phrase for an unrecognised set, for messages.
+    pub fn describe(&self) -> String {
+        match self.dataset {
+            Some(d) => d.to_string(),
+            None => "unrecognised MNIST-style".to_string(),
+        }
+    }
+
+    /// Loads and validates a split: both files readable, as many images as labels, at
+    /// least one image, every label a class of the data set; EMNIST's images turned upright.
+    pub fn load(&self, split: Split) -> Result<LabeledImages, DataError> {
+        let names = self.dataset.unwrap_or(Dataset::Mnist).split_files(split);
+        let (images_path, labels_path) = locate_files(&self.dir, split, names, &self.describe())?;
+        let (first_label, num_classes) = match self.dataset {
+            Some(d) => (d.first_label(), d.num_classes()),
+            None => (0, MAX_CLASSES),
+        };
+        let mut data = load_files(&images_path, &labels_path, first_label, num_classes)?;
+        if self.dataset.is_some_and(Dataset::transposed) {
+            data.images = data.images.transposed();
+        }
+        Ok(data)
+    }
+
+    /// The data set and its class names: the known set's, or for an unrecognised one
+    /// "0", "1", … up to the largest label of `train`.
+    pub fn info(&self, train: &LabeledImages) -> DataInfo {
+        let class_names = match self.dataset {
+            Some(d) => d.class_names(),
+            None => {
+                let classes = train.labels.iter().max().map_or(1, |&l| usize::from(l) + 1);
+                (0..classes).map(|c| c.to_string()).collect()
+            }
+        };
+        DataInfo {
+            dataset: self.dataset,
+            class_names,
+        }
+    }
+}
+
+/// What a network was trained on: the data set (`None` for an unrecognised folder) and the
+/// names of its classes, recorded in the weights file.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct DataInfo {
+    pub dataset: Option<Dataset>,
+    pub class_names: Vec<String>,
+}
+
+impl DataInfo {
+    pub fn mnist() -> Self {
+        DataInfo {
+            dataset: Some(Dataset::Mnist),
+            class_names: Dataset::Mnist.class_names(),
+        }
+    }
+
+    /// The data set's name, or "an unrecognised data set", for messages.
+    pub fn describe(&self) -> String {
+        self.dataset
+            .map_or("an unrecognised data set".to_string(), |d| d.to_string())
+    }
+}
+
+/// Which half of a data set.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Split {
     Train,
@@ -107,9 +222,18 @@ pub fn missing_files(dir: &Path) -> Vec<&'static str> {
         .collect()
 }
 
-/// Finds the (images, labels) files of a split in `dir`, under any accepted name.
+/// Finds the (images, labels) MNIST files of a split in `dir`, under any accepted name.
 pub fn locate_split(dir: &Path, split: Split) -> Result<(PathBuf, PathBuf), DataError> {
-    let (images_name, labels_name) = split.file_names();
+    locate_files(dir, split, split.file_names(), "MNIST")
+}
+
+/// Finds the files `(images_name, labels_name)` of a split of the data set `what` in `dir`.
+fn locate_files(
+    dir: &Path,
+    split: Split,
+    (images_name, labels_name): (&str, &str),
+    what: &str,
+) -> Result<(PathBuf, PathBuf), DataError> {
     match (find_file(dir, images_name), find_file(dir, labels_name)) {
         (Some(images), Some(labels)) => Ok((images, labels)),
         (images, labels) => {
@@ -120,6 +244,7 @@ pub fn locate_split(dir: &Path, split: Split) -> Result<(PathBuf, PathBuf), Data
                 .collect::<Vec<_>>();
             Err(DataError::SplitNotFound {
                 dir: dir.to_path_buf(),
+                what: what.to_string(),
                 split: split.name(),
                 looked_for: missing.join(" and "),
             })
@@ -133,17 +258,27 @@ fn describe_names(canonical: &str) -> String {
     format!("{} (or {})", names[0], names[1..].join(", "))
 }
 
-/// Loads and validates a split from `dir`: both files readable, as many images as labels,
-/// at least one image, every label below [`NUM_CLASSES`].
+/// Loads and validates a split of MNIST from `dir`: both files readable, as many images as
+/// labels, at least one image, every label below [`NUM_CLASSES`].
 pub fn load_split(dir: &Path, split: Split) -> Result<LabeledImages, DataError> {
-    let (images_path, labels_path) = locate_split(dir, split)?;
-    load_files(&images_path, &labels_path)
+    DataSource {
+        dir: dir.to_path_buf(),
+        dataset: Some(Dataset::Mnist),
+    }
+    .load(split)
 }
 
-/// Loads an images file and a labels file that belong together, and checks that they match.
-pub fn load_files(images_path: &Path, labels_path: &Path) -> Result<LabeledImages, DataError> {
+/// Loads an images file and a labels file that belong together, and checks that they match
+/// and that every label is one of `num_classes` classes numbered from `first_label`.
+pub fn load_files(
+    images_path: &Path,
+    labels_path: &Path,
+    first_label: i64,
+    num_classes: usize,
+) -> Result<LabeledImages, DataError> {
     let images = read_idx_images(images_path)?;
-    let labels = read_idx_labels(labels_path, NUM_CLASSES)?;
+    let values = read_idx_label_values(labels_path)?;
+    let labels = class_indices(labels_path, &values, first_label, num_classes)?;
     if images.len() != labels.len() {
         return Err(DataError::CountMismatch {
             images_path: images_path.to_path_buf(),
@@ -164,6 +299,19 @@ pub fn load_files(images_path: &Path, labels_path: &Path) -> Result<LabeledImage
 mod tests {
     use super::*;
     use crate::idx::{write_idx_images, write_idx_labels};
+
+    #[test]
+    fn transposing_swaps_rows_and_columns_of_each_image() {
+        let images = Images {
+            rows: 2,
+            cols: 3,
+            pixels: vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12],
+        };
+        let t = images.transposed();
+        assert_eq!((t.rows, t.cols), (3, 2));
+        assert_eq!(t.pixels, [1, 4, 2, 5, 3, 6, 7, 10, 8, 11, 9, 12]);
+        assert_eq!(t.transposed(), images);
+    }
 
     fn images(count: usize) -> Images {
         Images {

@@ -1,10 +1,12 @@
-//! Downloading MNIST from a list of mirrors, verified by sha256.
+//! Downloading a data set from a list of mirrors, verified by checksum.
 //!
 //! Each missing file is fetched from the mirrors in order; any failure (no connection, an
 //! HTTP error status, a broken-off transfer, a damaged gzip stream, a wrong checksum) moves
 //! on to the next mirror. A download goes to a temporary file in the data folder and is
-//! renamed into place only once the sha256 of its decompressed content is verified, so the
-//! folder never holds a partial or wrong file under an MNIST name.
+//! renamed into place only once its checksum is verified, so the folder never holds a
+//! partial or wrong file under a data set's name. A data set shipped as one zip archive
+//! (EMNIST) is downloaded and verified the same way, then the split's four files are
+//! extracted from it, each also through a temporary file, and the archive is removed.
 
 use std::fs::{self, File};
 use std::io::{self, Read, Write};
@@ -12,46 +14,26 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use indicatif::{HumanBytes, ProgressBar, ProgressStyle};
-use sha2::{Digest, Sha256};
+
+use tempfile::NamedTempFile;
 
 use crate::atomic::temp_file_builder;
-use crate::dataset::{self, TEST_IMAGES, TEST_LABELS, TRAIN_IMAGES, TRAIN_LABELS};
+use crate::dataset::{self, DataSource};
 use crate::idx::content_reader;
-
-/// Mirrors serving the four MNIST files under their canonical names, tried in order.
-pub const DEFAULT_MIRRORS: &[&str] = &[
-    "https://ossci-datasets.s3.amazonaws.com/mnist/",
-    "https://storage.googleapis.com/cvdf-datasets/mnist/",
-];
-
-/// A file to download: its name on the mirrors (and in the data folder), and the sha256
-/// (hex) of its decompressed content, which every good copy shares whatever its compression.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ExpectedFile<'a> {
-    pub name: &'a str,
-    pub sha256: &'a str,
-}
+pub use crate::variants::{Checksum, ExpectedFile};
+use crate::variants::{Dataset, Source};
 
 /// The four MNIST files and the sha256 of their decompressed content.
-pub const MNIST_FILES: [ExpectedFile<'static>; 4] = [
-    ExpectedFile {
-        name: TRAIN_IMAGES,
-        sha256: "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
-    },
-    ExpectedFile {
-        name: TRAIN_LABELS,
-        sha256: "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
-    },
-    ExpectedFile {
-        name: TEST_IMAGES,
-        sha256: "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
-    },
-    ExpectedFile {
-        name: TEST_LABELS,
-        sha256: "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
-    },
-];
+pub const MNIST_FILES: [ExpectedFile<'static>; 4] = match Dataset::Mnist.source() {
+    Source::Files { files, .. } => files,
+    Source::Archive { .. } => panic!("MNIST is four files"),
+};
 
+/// The mirrors of `dataset`, tried in order unless the user gives others.
+pub fn default_mirrors(dataset: Dataset) -> Vec<String> {
+    let (Source::Files { mirrors, .. } | Source::Archive { mirrors, .. }) = dataset.source();
+    mirrors.iter().map(|m| m.to_string()).collect()
+}
 /// Time allowed to open a connection to a mirror.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// A transfer that stalls this long without receiving a byte moves on to the next mirror.
@@ -91,13 +73,121 @@ pub enum DownloadError {
     },
 
     #[error(
-        "MNIST files missing in {}: {}. Working offline, so nothing was downloaded: \
+        "{what} files missing in {}: {}. Working offline, so nothing was downloaded: \
          run `mnist-mlp download` with network access, put the files in that folder by hand, \
          or point --data-dir (or MNIST_DATA_DIR) at a folder that holds them",
         dir.display(),
         missing.join(", ")
     )]
-    Offline { dir: PathBuf, missing: Vec<String> },
+    Offline {
+        what: String,
+        dir: PathBuf,
+        missing: Vec<String>,
+    },
+
+    #[error(
+        "cannot extract {member} from the archive downloaded from {url} into {}: {reason}",
+        dir.display()
+    )]
+    Extract {
+        url: String,
+        member: String,
+        dir: PathBuf,
+        reason: String,
+    },
+
+    #[error(
+        "the files in {} are missing and their data set is not known, so they cannot be \
+         downloaded: name it with --dataset",
+        dir.display()
+    )]
+    Unknown { dir: PathBuf },
+
+    #[error(
+        "--dataset {asked} was asked for, but {} holds {found}: drop --dataset, or point \
+         --data-dir at a folder of {asked}",
+        dir.display()
+    )]
+    WrongDataset {
+        dir: PathBuf,
+        asked: Dataset,
+        found: Dataset,
+    },
+}
+
+/// Which data the user asked for: a data set, a folder, both or neither.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DataRequest {
+    pub dataset: Option<Dataset>,
+    /// The folder named on the command line, or for MNIST by `MNIST_DATA_DIR`.
+    pub dir: Option<PathBuf>,
+}
+
+impl DataRequest {
+    /// The request of `--dataset` and `--data-dir`; MNIST (asked for, or by default) is
+    /// looked for in the folder `mnist_data_dir` (the environment's `MNIST_DATA_DIR`) when
+    /// no folder is named.
+    pub fn new(
+        dataset: Option<Dataset>,
+        data_dir: Option<PathBuf>,
+        mnist_data_dir: Option<PathBuf>,
+    ) -> Self {
+        let mnist = matches!(dataset, None | Some(Dataset::Mnist));
+        DataRequest {
+            dataset,
+            dir: data_dir.or(mnist_data_dir.filter(|_| mnist)),
+        }
+    }
+
+    /// The folder to use: the one asked for, or `data/<dataset>`.
+    pub fn folder(&self) -> PathBuf {
+        self.dir
+            .clone()
+            .unwrap_or_else(|| Path::new("data").join(self.dataset.unwrap_or_default().name()))
+    }
+}
+
+/// Resolves `request` to a folder and its data set, then downloads what is missing unless
+/// `offline`. `mirrors` replace the data set's own when not empty.
+pub fn prepare_source(
+    request: &DataRequest,
+    offline: bool,
+    mirrors: &[String],
+    show_progress: bool,
+) -> Result<DataSource, DownloadError> {
+    let source = resolve_source(request)?;
+    ensure_data(&source, offline, mirrors, show_progress)?;
+    Ok(source)
+}
+
+/// The folder and data set `request` means. A named folder without `--dataset` holds
+/// whatever it is recognised to hold; an unrecognised folder of MNIST-named files is used
+/// as it is, and one without them is MNIST's. With `--dataset`, a folder recognised to hold
+/// another data set is refused.
+pub fn resolve_source(request: &DataRequest) -> Result<DataSource, DownloadError> {
+    let dir = request.folder();
+    let recognized = match request.dir {
+        Some(_) => Dataset::recognize(&dir),
+        None => None,
+    };
+    let dataset = match (request.dataset, recognized) {
+        (Some(asked), Some(found)) if asked != found => {
+            return Err(DownloadError::WrongDataset { dir, asked, found });
+        }
+        (Some(asked), _) => Some(asked),
+        (None, Some(found)) => Some(found),
+        (None, None) => {
+            let unknown = DataSource {
+                dir: dir.clone(),
+                dataset: None,
+            };
+            match request.dir.is_some() && unknown.missing_files().is_empty() {
+                true => return Ok(unknown),
+                false => Some(Dataset::Mnist),
+            }
+        }
+    };
+    Ok(DataSource { dir, dataset })
 }
 
 /// One indented line per failed mirror.
@@ -108,36 +198,113 @@ fn list_failures(failures: &[MirrorFailure]) -> String {
         .collect()
 }
 
-/// Makes sure the four MNIST files are in `dir`: does nothing if they are all there
-/// (under any accepted name), downloads the missing ones unless `offline`.
+/// Makes sure the four files of `source` are in its folder: does nothing if they are all
+/// there (under any accepted name), downloads the missing ones unless `offline`.
+/// `mirrors` replace the data set's own when not empty.
 pub fn ensure_data(
-    dir: &Path,
+    source: &DataSource,
     offline: bool,
     mirrors: &[String],
     show_progress: bool,
 ) -> Result<(), DownloadError> {
-    let missing = dataset::missing_files(dir);
+    let missing = source.missing_files();
     if missing.is_empty() {
         return Ok(());
     }
     if offline {
         return Err(DownloadError::Offline {
-            dir: dir.to_path_buf(),
+            what: source.describe(),
+            dir: source.dir.clone(),
             missing: missing.into_iter().map(String::from).collect(),
         });
     }
-    download_missing(dir, mirrors, show_progress).map(|_| ())
+    download_missing(source, mirrors, show_progress).map(|_| ())
 }
 
-/// Downloads the MNIST files missing from `dir`, trying `mirrors` in order for each, and
-/// returns the paths of the files downloaded. `show_progress` draws a progress bar (for a
-/// terminal); otherwise one plain line per file goes to stderr.
+/// Downloads the files of `source` missing from its folder, trying the mirrors in order,
+/// and returns the paths of the files downloaded. `mirrors` replace the data set's own when
+/// not empty. `show_progress` draws a progress bar (for a terminal); otherwise one plain
+/// line per file goes to stderr.
 pub fn download_missing(
-    dir: &Path,
+    source: &DataSource,
     mirrors: &[String],
     show_progress: bool,
 ) -> Result<Vec<PathBuf>, DownloadError> {
-    download_missing_files(dir, &MNIST_FILES, mirrors, show_progress)
+    let dir = &source.dir;
+    let Some(dataset) = source.dataset else {
+        return match source.missing_files().is_empty() {
+            true => Ok(Vec::new()),
+            false => Err(DownloadError::Unknown { dir: dir.clone() }),
+        };
+    };
+    let mirrors = match mirrors.is_empty() {
+        true => default_mirrors(dataset),
+        false => mirrors.to_vec(),
+    };
+    match dataset.source() {
+        Source::Files { files, .. } => download_missing_files(dir, &files, &mirrors, show_progress),
+        Source::Archive {
+            archive, members, ..
+        } => {
+            let wanted: Vec<(&str, &str)> = members
+                .into_iter()
+                .zip(dataset.file_names())
+                .filter(|(_, name)| dataset::find_file(dir, name).is_none())
+                .collect();
+            if wanted.is_empty() {
+                return Ok(Vec::new());
+            }
+            create_dir(dir)?;
+            let agent = new_agent();
+            let (zip, url) = download_verified(&agent, dir, &archive, &mirrors, show_progress)?;
+            extract_members(zip, &url, &wanted, dir)
+        }
+    }
+}
+
+fn create_dir(dir: &Path) -> Result<(), DownloadError> {
+    fs::create_dir_all(dir).map_err(|source| DownloadError::CreateDir {
+        dir: dir.to_path_buf(),
+        source,
+    })
+}
+
+/// Extracts the (member, name) pairs of the zip archive `zip` (downloaded from `url`) into
+/// `dir`, each under its name through a temporary file; returns the paths written.
+fn extract_members(
+    zip: NamedTempFile,
+    url: &str,
+    wanted: &[(&str, &str)],
+    dir: &Path,
+) -> Result<Vec<PathBuf>, DownloadError> {
+    let fail = |member: &str, reason: String| DownloadError::Extract {
+        url: url.to_string(),
+        member: member.to_string(),
+        dir: dir.to_path_buf(),
+        reason,
+    };
+    let file = zip
+        .reopen()
+        .map_err(|e| fail("the archive", e.to_string()))?;
+    let mut archive = zip::ZipArchive::new(file).map_err(|e| fail("the archive", e.to_string()))?;
+    let mut written = Vec::new();
+    for &(member, name) in wanted {
+        let mut entry = archive
+            .by_name(member)
+            .map_err(|e| fail(member, e.to_string()))?;
+        let mut tmp = temp_file_builder(".extract-")
+            .tempfile_in(dir)
+            .map_err(|e| fail(member, e.to_string()))?;
+        io::copy(&mut entry, tmp.as_file_mut()).map_err(|e| fail(member, e.to_string()))?;
+        tmp.as_file()
+            .sync_all()
+            .map_err(|e| fail(member, e.to_string()))?;
+        let path = dir.join(name);
+        tmp.persist(&path)
+            .map_err(|e| fail(member, e.error.to_string()))?;
+        written.push(path);
+    }
+    Ok(written)
 }
 
 /// [`download_missing`] for any list of files and checksums.
@@ -157,10 +324,7 @@ pub fn download_missing_files(
     if mirrors.is_empty() {
         return Err(DownloadError::NoMirrors);
     }
-    fs::create_dir_all(dir).map_err(|source| DownloadError::CreateDir {
-        dir: dir.to_path_buf(),
-        source,
-    })?;
+    create_dir(dir)?;
     let agent = new_agent();
     missing
         .into_iter()
@@ -170,7 +334,7 @@ pub fn download_missing_files(
 
 /// The sha256 (lowercase hex) of a file's content, decompressed first if it is gzip.
 pub fn content_sha256(path: &Path) -> io::Result<String> {
-    hash_content(File::open(path)?).map(|(sha, _)| sha)
+    Checksum::ContentSha256("").of(File::open(path)?)
 }
 
 /// An HTTP client with the timeouts above.
@@ -184,8 +348,8 @@ fn new_agent() -> ureq::Agent {
         .into()
 }
 
-/// Fetches one file from the first mirror that delivers it intact, noting each failure on
-/// stderr; returns where the file now is.
+/// Fetches one file from the first mirror that delivers it intact and renames it into
+/// place; returns where it now is.
 fn download_file(
     agent: &ureq::Agent,
     dir: &Path,
@@ -193,11 +357,45 @@ fn download_file(
     mirrors: &[String],
     show_progress: bool,
 ) -> Result<PathBuf, DownloadError> {
+    let (tmp, url) = download_verified(agent, dir, file, mirrors, show_progress)?;
+    let gzip = is_gzip(&tmp).map_err(|e| persist_failure(dir, file, &url, e))?;
+    let path = dir.join(stored_name(file.name, gzip));
+    tmp.persist(&path)
+        .map_err(|e| persist_failure(dir, file, &url, e.error))?;
+    Ok(path)
+}
+
+/// The error of a verified download that cannot be moved into place.
+fn persist_failure(dir: &Path, file: &ExpectedFile, url: &str, source: io::Error) -> DownloadError {
+    DownloadError::AllMirrorsFailed {
+        name: file.name.to_string(),
+        dir: dir.to_path_buf(),
+        failures: vec![MirrorFailure {
+            url: url.to_string(),
+            reason: format!("cannot move the download into place: {source}"),
+        }],
+    }
+}
+
+/// Whether a file starts with the gzip magic bytes.
+fn is_gzip(tmp: &NamedTempFile) -> io::Result<bool> {
+    Ok(content_reader(tmp.reopen()?)?.1)
+}
+
+/// Fetches one file from the first mirror that delivers it intact into a temporary file in
+/// `dir`, noting each failure on stderr; returns the file and the URL it came from.
+fn download_verified(
+    agent: &ureq::Agent,
+    dir: &Path,
+    file: &ExpectedFile,
+    mirrors: &[String],
+    show_progress: bool,
+) -> Result<(NamedTempFile, String), DownloadError> {
     let mut failures = Vec::new();
     for mirror in mirrors {
         let url = file_url(mirror, file.name);
         match fetch_verified(agent, dir, &url, file, show_progress) {
-            Ok(path) => return Ok(path),
+            Ok(tmp) => return Ok((tmp, url)),
             Err(reason) => {
                 eprintln!("note: {url}: {reason}");
                 failures.push(MirrorFailure {
@@ -230,21 +428,23 @@ enum AttemptError {
     TempFile(io::Error),
     #[error("the file is damaged: {0}")]
     Damaged(io::Error),
-    #[error("checksum mismatch: the content has sha256 {actual}, expected {expected}")]
-    Checksum { expected: String, actual: String },
-    #[error("cannot move the download into place as {}: {source}", path.display())]
-    Persist { path: PathBuf, source: io::Error },
+    #[error("checksum mismatch: the {what} is {actual}, expected {expected}")]
+    Checksum {
+        what: &'static str,
+        expected: String,
+        actual: String,
+    },
 }
 
-/// Downloads `url` into a temporary file in `dir`, checks the sha256 of its decompressed
-/// content, and renames it into place. The temporary file is removed on any failure.
+/// Downloads `url` into a temporary file in `dir` and checks its checksum. The temporary
+/// file is removed on any failure.
 fn fetch_verified(
     agent: &ureq::Agent,
     dir: &Path,
     url: &str,
     file: &ExpectedFile,
     show_progress: bool,
-) -> Result<PathBuf, AttemptError> {
+) -> Result<NamedTempFile, AttemptError> {
     let response = agent.get(url).call()?;
     let length = response.body().content_length();
     let mut tmp = temp_file_builder(".download-")
@@ -261,20 +461,18 @@ fn fetch_verified(
     copied?;
     tmp.as_file().sync_all().map_err(AttemptError::TempFile)?;
 
-    let (actual, gzip) = hash_content(tmp.reopen().map_err(AttemptError::TempFile)?)
+    let actual = file
+        .checksum
+        .of(tmp.reopen().map_err(AttemptError::TempFile)?)
         .map_err(AttemptError::Damaged)?;
-    if !actual.eq_ignore_ascii_case(file.sha256) {
+    if !actual.eq_ignore_ascii_case(file.checksum.expected()) {
         return Err(AttemptError::Checksum {
-            expected: file.sha256.to_string(),
+            what: file.checksum.describe(),
+            expected: file.checksum.expected().to_string(),
             actual,
         });
     }
-    let path = dir.join(stored_name(file.name, gzip));
-    tmp.persist(&path).map_err(|e| AttemptError::Persist {
-        path: path.clone(),
-        source: e.error,
-    })?;
-    Ok(path)
+    Ok(tmp)
 }
 
 /// The name to store a download under: `name`, less a `.gz` suffix if the content is not
@@ -297,26 +495,6 @@ fn copy_body(mut body: impl Read, out: &mut File) -> Result<(), AttemptError> {
         out.write_all(&buffer[..n])
             .map_err(AttemptError::TempFile)?;
     }
-}
-
-/// The sha256 (lowercase hex) of a file's content, decompressed if gzip, and whether it was.
-fn hash_content(file: File) -> io::Result<(String, bool)> {
-    let (mut reader, gzip) = content_reader(file)?;
-    let mut hasher = Sha256::new();
-    let mut buffer = vec![0; 64 * 1024];
-    loop {
-        let n = reader.read(&mut buffer)?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buffer[..n]);
-    }
-    let hex = hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    Ok((hex, gzip))
 }
 
 /// How a download shows its progress: a bar on a terminal, one plain line otherwise.
@@ -375,6 +553,8 @@ impl Progress {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dataset::TRAIN_IMAGES;
+    use sha2::{Digest, Sha256};
 
     #[test]
     fn urls_join_with_one_slash() {
@@ -411,7 +591,7 @@ mod tests {
     #[test]
     fn no_mirrors_is_an_error_only_when_something_is_missing() {
         let dir = tempfile::tempdir().unwrap();
-        let err = download_missing(dir.path(), &[], false).unwrap_err();
+        let err = download_missing_files(dir.path(), &MNIST_FILES, &[], false).unwrap_err();
         assert!(matches!(err, DownloadError::NoMirrors), "{err}");
         let nothing: [ExpectedFile; 0] = [];
         assert!(

@@ -3,29 +3,50 @@
 
 use std::path::Path;
 
-use anyhow::Context;
+use anyhow::{Context, bail};
 
-use crate::dataset::{Split, load_split};
+use crate::dataset::{DataSource, Split};
+use crate::download::{DataRequest, resolve_source};
 use crate::model::Evaluation;
 use crate::weights;
 
-/// The average accuracy (a fraction in [0, 1]) of the network in `weights` on the MNIST test
-/// set in `data_dir`.
+/// The average accuracy (a fraction in [0, 1]) of the network in `weights` on the test set
+/// in `data_dir` (MNIST's, or any variant's that the folder is recognised to hold).
 pub fn evaluate_hw1(data_dir: &Path, weights: &Path) -> anyhow::Result<f64> {
-    Ok(evaluate_test_set(data_dir, weights)?.accuracy())
+    let source = resolve_source(&DataRequest {
+        dataset: None,
+        dir: Some(data_dir.to_path_buf()),
+    })?;
+    Ok(evaluate_test_set(&source, weights)?.accuracy())
 }
 
-/// Correct count, total and mean loss of the network in `weights` on the test set in
-/// `data_dir`: the same computation `train` reports after each epoch.
-pub fn evaluate_test_set(data_dir: &Path, weights: &Path) -> anyhow::Result<Evaluation> {
+/// Correct count, total and mean loss of the network in `weights` on the test set of
+/// `source`: the same computation `train` reports after each epoch. Refuses a test set of
+/// another image size, or of a known data set with another number of classes.
+pub fn evaluate_test_set(source: &DataSource, weights: &Path) -> anyhow::Result<Evaluation> {
     let run = weights::load(weights)?;
-    let test = load_split(data_dir, Split::Test)?;
-    run.classifier.check_compatible(&test).with_context(|| {
+    let test = source.load(Split::Test)?;
+    let outputs = run.classifier.mlp.arch.num_classes;
+    let misfit = || {
         format!(
-            "the network in {} does not fit the test set in {}",
+            "the network in {} (trained on {}) does not fit the {} test set in {}",
             weights.display(),
-            data_dir.display()
+            run.data.describe(),
+            source.describe(),
+            source.dir.display()
         )
-    })?;
+    };
+    if let Some(dataset) = source.dataset
+        && dataset.num_classes() != outputs
+    {
+        bail!(
+            "{}: the network has {outputs} classes, {dataset} has {}",
+            misfit(),
+            dataset.num_classes()
+        );
+    }
+    run.classifier
+        .check_compatible(&test)
+        .with_context(misfit)?;
     Ok(run.classifier.evaluate(&test))
 }

@@ -305,13 +305,15 @@ pub enum DataError {
     NoImages { path: PathBuf },
 
     #[error(
-        "the MNIST {split} files are not in {}: looked for {looked_for}. \
+        "the {what} {split} files are not in {}: looked for {looked_for}. \
          Run `mnist-mlp download` to fetch them, or point --data-dir (or MNIST_DATA_DIR) \
          at the folder that holds them",
         dir.display()
     )]
     SplitNotFound {
         dir: PathBuf,
+        /// The data set, e.g. "MNIST" or "fashion-mnist".
+        what: String,
         split: &'static str,
         /// The names looked for, already formatted for the message.
         looked_for: String,

@@ -21,4 +21,5 @@ pub mod plot;
 pub mod rng;
 pub mod schedule;
 pub mod train;
+pub mod variants;
 pub mod weights;

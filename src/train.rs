@@ -10,7 +10,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::augment::{Augment, Transform};
-use crate::dataset::{LabeledImages, NUM_CLASSES};
+use crate::dataset::LabeledImages;
 use crate::denormals;
 use crate::input::{InputScaling, ScalingKind, fill_batch};
 use crate::layers::{Activation, bias_gradient, dense_weight_gradient};
@@ -219,11 +219,11 @@ impl TrainConfig {
     }
 
     /// The network this configuration trains on images of `input_size` pixels.
-    pub fn architecture(&self, input_size: usize) -> Architecture {
+    pub fn architecture(&self, input_size: usize, num_classes: usize) -> Architecture {
         Architecture {
             input_size,
             hidden: self.hidden.clone(),
-            num_classes: NUM_CLASSES,
+            num_classes,
             activation: self.activation,
         }
     }
@@ -356,12 +356,14 @@ pub struct TrainOutcome {
     pub final_test: Evaluation,
 }
 
-/// Trains a network as `config` says on `train_set`, evaluating it on both sets after
-/// every epoch. Deterministic: the same config and data give the same weights.
+/// Trains a network of `num_classes` outputs as `config` says on `train_set`, evaluating it
+/// on both sets after every epoch. Deterministic: the same config and data give the same
+/// weights.
 pub fn train(
     config: &TrainConfig,
     train_set: &LabeledImages,
     test_set: &LabeledImages,
+    num_classes: usize,
     observer: &mut dyn TrainObserver,
 ) -> Result<TrainOutcome, TrainError> {
     config.validate()?;
@@ -372,7 +374,7 @@ pub fn train(
     }
     let (train_indices, val_indices) = split_validation(n, config.val_split, config.seed)?;
     let n = train_indices.len();
-    let arch = config.architecture(train_set.images.pixels_per_image());
+    let arch = config.architecture(train_set.images.pixels_per_image(), num_classes);
     let mut classifier = Classifier {
         input_scaling: InputScaling::fit(config.input_scaling, &train_set.images),
         mlp: Mlp::initial(arch.clone(), config.seed),

@@ -2,7 +2,8 @@
 //!
 //! Layout: the 8 bytes `MNISTMLP`, the format version as a little-endian u32, then a bincode
 //! (serde, standard configuration) payload holding the architecture, the input scaling, the
-//! training configuration, the per-epoch metrics and the tensors `w1, b1, w2, b2, …`.
+//! training configuration, the per-epoch metrics and the tensors `w1, b1, w2, b2, …`, then
+//! (from version 3) the data set trained on and its class names.
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -10,6 +11,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::atomic::{WriteError, write_atomically};
+use crate::dataset::DataInfo;
 use crate::input::InputScaling;
 use crate::metrics::EpochMetrics;
 use crate::mlp::{Architecture, Mlp, Params};
@@ -18,7 +20,11 @@ use crate::train::TrainConfig;
 
 pub const MAGIC: [u8; 8] = *b"MNISTMLP";
 /// 2: the training configuration records the optimizer and learning-rate schedule.
-pub const FORMAT_VERSION: u32 = 2;
+/// 3: the data set and its class names follow the network (version 2 files are read as
+/// MNIST networks).
+pub const FORMAT_VERSION: u32 = 3;
+/// The oldest version this build reads.
+const OLDEST_VERSION: u32 = 2;
 const HEADER_LEN: usize = MAGIC.len() + 4;
 /// Bound on what decoding may allocate: far above any network this tool trains, far below
 /// what a corrupt length field could ask for.
@@ -34,10 +40,20 @@ pub struct SavedRun {
     pub classifier: Classifier,
     pub config: TrainConfig,
     pub history: Vec<EpochMetrics>,
+    /// What the network was trained on, and the names of its outputs.
+    pub data: DataInfo,
 }
 
+/// The payload of version 3: a version-2 payload, then the data set.
 #[derive(Serialize, Deserialize)]
 struct Payload {
+    network: NetworkPayload,
+    data: DataInfo,
+}
+
+/// The payload of version 2.
+#[derive(Serialize, Deserialize)]
+struct NetworkPayload {
     architecture: Architecture,
     input_scaling: InputScaling,
     config: TrainConfig,
@@ -106,11 +122,14 @@ pub fn save(path: &Path, run: &SavedRun) -> Result<(), WriteError> {
         });
     }
     let payload = Payload {
-        architecture: mlp.arch.clone(),
-        input_scaling: run.classifier.input_scaling,
-        config: run.config.clone(),
-        history: run.history.clone(),
-        tensors,
+        network: NetworkPayload {
+            architecture: mlp.arch.clone(),
+            input_scaling: run.classifier.input_scaling,
+            config: run.config.clone(),
+            history: run.history.clone(),
+            tensors,
+        },
+        data: run.data.clone(),
     };
     let bytes = bincode::serde::encode_to_vec(&payload, bincode_config()).map_err(|e| {
         WriteError::Write {
@@ -148,26 +167,33 @@ pub fn decode(bytes: &[u8]) -> Result<SavedRun, WeightsProblem> {
     if found > FORMAT_VERSION {
         return Err(WeightsProblem::Newer { found });
     }
-    if found < FORMAT_VERSION {
+    if found < OLDEST_VERSION {
         return Err(WeightsProblem::Unsupported { found });
     }
-    let (payload, used): (Payload, usize) =
-        bincode::serde::decode_from_slice(&bytes[HEADER_LEN..], bincode_config())
-            .map_err(|e| WeightsProblem::Corrupt(e.to_string()))?;
-    if used != bytes.len() - HEADER_LEN {
-        return Err(WeightsProblem::Corrupt(format!(
-            "{} unexpected bytes after the end of the data",
-            bytes.len() - HEADER_LEN - used
-        )));
-    }
-    let Payload {
+    let payload = &bytes[HEADER_LEN..];
+    let Payload { network, data } = match found {
+        2 => Payload {
+            network: decode_whole(payload)?,
+            data: DataInfo::mnist(),
+        },
+        _ => decode_whole(payload)?,
+    };
+    let NetworkPayload {
         architecture,
         input_scaling,
         config,
         history,
         tensors,
-    } = payload;
+    } = network;
     let params = params_from_tensors(&architecture, tensors)?;
+    if data.class_names.len() != architecture.num_classes {
+        return Err(WeightsProblem::Shape(format!(
+            "{} class names for the {} outputs of {}",
+            data.class_names.len(),
+            architecture.num_classes,
+            architecture.describe()
+        )));
+    }
     Ok(SavedRun {
         classifier: Classifier {
             mlp: Mlp {
@@ -178,7 +204,21 @@ pub fn decode(bytes: &[u8]) -> Result<SavedRun, WeightsProblem> {
         },
         config,
         history,
+        data,
     })
+}
+
+/// Decodes `bytes` as one `T` with nothing after it.
+fn decode_whole<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, WeightsProblem> {
+    let (value, used): (T, usize) = bincode::serde::decode_from_slice(bytes, bincode_config())
+        .map_err(|e| WeightsProblem::Corrupt(e.to_string()))?;
+    if used != bytes.len() {
+        return Err(WeightsProblem::Corrupt(format!(
+            "{} unexpected bytes after the end of the data",
+            bytes.len() - used
+        )));
+    }
+    Ok(value)
 }
 
 /// Checks that the stored tensors are exactly the ones `arch` needs and moves them in.
@@ -241,7 +281,7 @@ mod tests {
             hidden: vec![5, 4],
             ..TrainConfig::default()
         };
-        let arch = config.architecture(6);
+        let arch = config.architecture(6, 10);
         SavedRun {
             classifier: Classifier {
                 mlp: Mlp::initial(arch, 3),
@@ -252,6 +292,10 @@ mod tests {
             },
             config,
             history: vec![],
+            data: DataInfo {
+                dataset: Some(crate::variants::Dataset::FashionMnist),
+                class_names: crate::variants::Dataset::FashionMnist.class_names(),
+            },
         }
     }
 
@@ -313,6 +357,30 @@ mod tests {
         let mut bad = run();
         bad.classifier.mlp.params.layers[0].b[2] = f32::NAN;
         assert!(problem(&saved_bytes(&bad)).contains("b1 holds a NaN"));
+    }
+
+    #[test]
+    fn version_2_files_are_read_as_mnist_networks() {
+        let current = saved_bytes(&run());
+        let original = run();
+        let mut v2 = b"MNISTMLP".to_vec();
+        v2.extend_from_slice(&2u32.to_le_bytes());
+        // A version-2 payload is the version-3 payload without the data set after it.
+        let data = bincode::serde::encode_to_vec(&original.data, bincode_config()).unwrap();
+        v2.extend_from_slice(&current[HEADER_LEN..current.len() - data.len()]);
+        let loaded = decode(&v2).unwrap();
+        assert_eq!(loaded.data, DataInfo::mnist());
+        assert_eq!(loaded.classifier, original.classifier);
+        let mut v1 = current.clone();
+        v1[8..12].copy_from_slice(&1u32.to_le_bytes());
+        assert!(problem(&v1).contains("format version 1 is not supported"));
+    }
+
+    #[test]
+    fn class_names_must_match_the_outputs() {
+        let mut bad = run();
+        bad.data.class_names.pop();
+        assert!(problem(&saved_bytes(&bad)).contains("9 class names for the 10 outputs"));
     }
 
     #[test]

@@ -14,13 +14,14 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use mnist_mlp::dataset::{
-    Images, MNIST_FILE_NAMES, NUM_CLASSES, Split, TEST_IMAGES, TEST_LABELS, TRAIN_IMAGES,
-    TRAIN_LABELS, find_file, load_split,
+    DataSource, Images, MNIST_FILE_NAMES, NUM_CLASSES, Split, TEST_IMAGES, TEST_LABELS,
+    TRAIN_IMAGES, TRAIN_LABELS, find_file, load_split,
 };
 use mnist_mlp::download::{
-    ExpectedFile, MNIST_FILES, content_sha256, download_missing_files, ensure_data,
+    Checksum, ExpectedFile, MNIST_FILES, content_sha256, download_missing_files, ensure_data,
 };
 use mnist_mlp::idx::{write_idx_images, write_idx_labels};
+use mnist_mlp::variants::Dataset;
 use sha2::{Digest, Sha256};
 
 // ---------------------------------------------------------------------------------------
@@ -196,7 +197,10 @@ impl Fixture {
     fn expected(&self) -> Vec<ExpectedFile<'_>> {
         self.checksums
             .iter()
-            .map(|(name, sha256)| ExpectedFile { name, sha256 })
+            .map(|(name, sha256)| ExpectedFile {
+                name,
+                checksum: Checksum::ContentSha256(sha256),
+            })
             .collect()
     }
 
@@ -371,7 +375,7 @@ fn ensure_data_offline_says_what_is_missing_and_what_to_do() {
     let (name, bytes) = &fixture.files[0];
     fs::write(dir.path().join(name), bytes).unwrap();
 
-    let err = ensure_data(dir.path(), true, &[], false)
+    let err = ensure_data(&mnist_in(dir.path()), true, &[], false)
         .unwrap_err()
         .to_string();
 
@@ -400,8 +404,16 @@ fn ensure_data_is_a_no_op_when_everything_is_there() {
         fs::write(dir.path().join(name), bytes).unwrap();
     }
     // Neither offline nor with a dead mirror does it try anything.
-    ensure_data(dir.path(), true, &[], false).unwrap();
-    ensure_data(dir.path(), false, &[refused_mirror()], false).unwrap();
+    let source = mnist_in(dir.path());
+    ensure_data(&source, true, &[], false).unwrap();
+    ensure_data(&source, false, &[refused_mirror()], false).unwrap();
+}
+
+fn mnist_in(dir: &Path) -> DataSource {
+    DataSource {
+        dir: dir.to_path_buf(),
+        dataset: Some(Dataset::Mnist),
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -423,7 +435,7 @@ fn real_mnist_loads_and_matches_its_checksums() {
         let path = find_file(&dir, file.name).unwrap();
         assert_eq!(
             content_sha256(&path).unwrap(),
-            file.sha256,
+            file.checksum.expected(),
             "{}",
             path.display()
         );
