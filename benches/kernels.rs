@@ -98,7 +98,7 @@ fn one_epoch(c: &mut Criterion) {
         step_flops(10_000) + forward_flops(11_000),
     ));
     group.bench_function("train 1 epoch, all threads", |b| {
-        b.iter(|| train(&config, &train_set, &test_set, &mut Quiet).unwrap())
+        b.iter(|| train(&config, &train_set, &test_set, 10, &mut Quiet).unwrap())
     });
     group.finish();
 }
