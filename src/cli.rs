@@ -194,7 +194,7 @@ impl TrainArgs {
         let Some(preset) = self.preset else {
             return flags;
         };
-        let given = |id: &str| self.given.iter().any(|g| g == id);
+        let given = |id: &str| self.was_given(id);
         overlay!(preset.config(), flags, given;
             epochs: "epochs", hidden: "hidden", activation: "activation",
             batch_size: "batch_size", learning_rate: "lr", lr_schedule: "lr_schedule",
@@ -204,6 +204,11 @@ impl TrainArgs {
             augment: "augment", dropout: "dropout", label_smoothing: "label_smoothing",
             val_split: "val_split", train_metrics: "train_metrics",
         )
+    }
+
+    /// Whether the flag with id `id` (e.g. "augment") was given on the command line.
+    pub fn was_given(&self, id: &str) -> bool {
+        self.given.iter().any(|g| g == id)
     }
 
     /// The configuration of the flags' values, defaults included.

@@ -6,6 +6,7 @@ use std::time::Instant;
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 
+use crate::augment::Augment;
 use crate::cli::{Cli, Command, DataArgs, DownloadArgs, EvaluateArgs, TrainArgs};
 use crate::dataset::{DataInfo, DataSource, Split};
 use crate::download::{download_missing, prepare_source, resolve_source};
@@ -158,12 +159,24 @@ impl TrainObserver for EpochWriter<'_> {
 
 fn train_command(args: &TrainArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     let started = Instant::now();
-    let config = args.config();
+    let mut config = args.config();
     config.validate()?;
     let source = prepare_data(&args.data, args.offline)?;
     let train_set = source.load(Split::Train)?;
     let test_set = source.load(Split::Test)?;
     let data = source.info(&train_set);
+    if let Some(dataset) = source.dataset
+        && !dataset.suits_distortions()
+        && !args.was_given("augment")
+        && config.augment != Augment::None
+    {
+        config.augment = Augment::None;
+        writeln!(
+            out,
+            "note: {dataset} is trained without augmentation (moving its images makes worse \
+             training data); --augment overrides this"
+        )?;
+    }
     writeln!(
         out,
         "training {}-{}-{} {} on {} {} images ({} test) from {}",

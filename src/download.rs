@@ -246,20 +246,37 @@ pub fn download_missing(
         Source::Archive {
             archive, members, ..
         } => {
-            let wanted: Vec<(&str, &str)> = members
-                .into_iter()
-                .zip(dataset.file_names())
-                .filter(|(_, name)| dataset::find_file(dir, name).is_none())
-                .collect();
-            if wanted.is_empty() {
-                return Ok(Vec::new());
-            }
-            create_dir(dir)?;
-            let agent = new_agent();
-            let (zip, url) = download_verified(&agent, dir, &archive, &mirrors, show_progress)?;
-            extract_members(zip, &url, &wanted, dir)
+            let members: Vec<_> = members.into_iter().zip(dataset.file_names()).collect();
+            download_from_archive(dir, &archive, &members, &mirrors, show_progress)
         }
     }
+}
+
+/// Downloads the zip archive `archive` if any of the files named by the (member, name)
+/// pairs is missing from `dir`, then extracts the missing ones; the archive itself is not
+/// kept. Returns the paths of the files extracted.
+pub fn download_from_archive(
+    dir: &Path,
+    archive: &ExpectedFile,
+    members: &[(&str, &str)],
+    mirrors: &[String],
+    show_progress: bool,
+) -> Result<Vec<PathBuf>, DownloadError> {
+    let wanted: Vec<(&str, &str)> = members
+        .iter()
+        .copied()
+        .filter(|(_, name)| dataset::find_file(dir, name).is_none())
+        .collect();
+    if wanted.is_empty() {
+        return Ok(Vec::new());
+    }
+    if mirrors.is_empty() {
+        return Err(DownloadError::NoMirrors);
+    }
+    create_dir(dir)?;
+    let agent = new_agent();
+    let (zip, url) = download_verified(&agent, dir, archive, mirrors, show_progress)?;
+    extract_members(zip, &url, &wanted, dir)
 }
 
 fn create_dir(dir: &Path) -> Result<(), DownloadError> {

@@ -2,6 +2,8 @@
 
 #![allow(dead_code)] // each test binary uses a different part
 
+pub mod server;
+
 use std::path::{Path, PathBuf};
 
 use mnist_mlp::dataset::Images;
@@ -69,18 +71,25 @@ pub fn json_summary(cmd: &mut assert_cmd::Command) -> serde_json::Value {
 /// The real MNIST folder from `MNIST_DATA_DIR`, or `None` after saying loudly that the test
 /// did not run. Under CI (the `CI` variable set) a missing folder fails the test instead.
 pub fn real_mnist_dir(test: &str) -> Option<PathBuf> {
+    real_data_dir("MNIST_DATA_DIR", "MNIST", test)
+}
+
+/// The folder of real `what` IDX files named by the environment variable `var`, or `None`
+/// after saying loudly that the test did not run. Under CI (the `CI` variable set) a
+/// missing folder fails the test instead.
+pub fn real_data_dir(var: &str, what: &str, test: &str) -> Option<PathBuf> {
     use std::io::Write;
-    match std::env::var_os("MNIST_DATA_DIR") {
+    match std::env::var_os(var) {
         Some(dir) => Some(PathBuf::from(dir)),
         None => {
             assert!(
                 std::env::var_os("CI").is_none(),
-                "{test}: MNIST_DATA_DIR is not set, and CI needs the real-data tests to run"
+                "{test}: {var} is not set, and CI needs the real-data tests to run"
             );
             // Written to the process's stderr directly: the harness does not capture it.
             let _ = writeln!(
                 std::io::stderr(),
-                "\n*** {test} DID NOT RUN: set MNIST_DATA_DIR to a folder with the MNIST IDX files ***\n"
+                "\n*** {test} DID NOT RUN: set {var} to a folder with the {what} IDX files ***\n"
             );
             None
         }
