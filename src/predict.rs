@@ -298,3 +298,218 @@ fn centre_by_mass(ink: &GrayImage) -> [u8; PIXELS] {
     }
     canvas
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::input::InputScaling;
+    use crate::layers::Activation;
+    use crate::mlp::{Architecture, Mlp};
+    use image::{Luma, LumaA, Rgb, RgbImage};
+
+    /// A `width`×`height` image of `background` with `ink` wherever `on(x, y)`.
+    fn drawn(
+        width: u32,
+        height: u32,
+        background: u8,
+        ink: u8,
+        on: impl Fn(u32, u32) -> bool,
+    ) -> GrayImage {
+        GrayImage::from_fn(width, height, |x, y| {
+            Luma([if on(x, y) { ink } else { background }])
+        })
+    }
+
+    /// The bounding box (x, y, width, height) of the non-black pixels of a prepared image.
+    fn bounds(prepared: &[u8; PIXELS]) -> (u32, u32, u32, u32) {
+        let image = GrayImage::from_raw(SIDE as u32, SIDE as u32, prepared.to_vec()).unwrap();
+        ink_bounds(&image).expect("some ink")
+    }
+
+    /// An "L": a vertical bar and a foot to its right; its mass is off the box's centre.
+    fn ell(x: u32, y: u32) -> bool {
+        let bar = (30..42).contains(&x) && (20..100).contains(&y);
+        let foot = (30..80).contains(&x) && (88..100).contains(&y);
+        bar || foot
+    }
+
+    #[test]
+    fn a_light_background_is_inverted_so_the_ink_is_bright_on_black() {
+        let dark_on_light = drawn(120, 130, 240, 20, ell);
+        let prepared = prepare_mnist_style(&DynamicImage::ImageLuma8(dark_on_light)).unwrap();
+        assert_eq!(prepared[0], 0, "the background is black");
+        assert_eq!(prepared[PIXELS - 1], 0);
+        assert_eq!(prepared.iter().max(), Some(&255), "the ink is bright");
+        // The same drawing already light on dark is prepared to the same pixels.
+        let light_on_dark = drawn(120, 130, 15, 235, ell);
+        let direct = prepare_mnist_style(&DynamicImage::ImageLuma8(light_on_dark)).unwrap();
+        assert_eq!(prepared, direct);
+    }
+
+    #[test]
+    fn the_ink_is_cropped_and_its_longer_side_scaled_to_20_pixels() {
+        // A 24×60 rectangle somewhere in 300×200: 20 tall and 8 wide once prepared.
+        let tall = drawn(300, 200, 0, 255, |x, y| {
+            (200..224).contains(&x) && (30..90).contains(&y)
+        });
+        let (_, _, w, h) = bounds(&prepare_mnist_style(&DynamicImage::ImageLuma8(tall)).unwrap());
+        assert_eq!((w, h), (8, 20));
+        // Lying down, in a small image (scaled up): 20 wide and 10 tall.
+        let wide = drawn(30, 30, 0, 200, |x, y| {
+            (3..13).contains(&x) && (20..25).contains(&y)
+        });
+        let (_, _, w, h) = bounds(&prepare_mnist_style(&DynamicImage::ImageLuma8(wide)).unwrap());
+        assert_eq!((w, h), (20, 10));
+    }
+
+    #[test]
+    fn the_centre_of_mass_lands_on_14_14() {
+        // Drawn near a corner, with its mass far from its box's centre.
+        let corner = drawn(400, 300, 255, 0, |x, y| ell(x + 20, y + 15));
+        let prepared = prepare_mnist_style(&DynamicImage::ImageLuma8(corner)).unwrap();
+        let (cx, cy) = centre_of_mass(&prepared, SIDE).unwrap();
+        assert!(
+            (cx - 14.0).abs() <= 1.0 && (cy - 14.0).abs() <= 1.0,
+            "{cx}, {cy}"
+        );
+        // The box is not centred: the foot pulls the mass right and down.
+        let (x, y, w, h) = bounds(&prepared);
+        let (box_x, box_y) = (
+            x as f64 + (w - 1) as f64 / 2.0,
+            y as f64 + (h - 1) as f64 / 2.0,
+        );
+        assert!(
+            box_x > cx + 1.0 && box_y < cy - 1.0,
+            "box centre {box_x}, {box_y}"
+        );
+    }
+
+    #[test]
+    fn an_image_without_ink_is_an_error() {
+        for level in [0, 128, 255] {
+            let blank = drawn(50, 40, level, level, |_, _| false);
+            let result = prepare_mnist_style(&DynamicImage::ImageLuma8(blank));
+            assert!(matches!(result, Err(ImageProblem::NoInk)), "level {level}");
+        }
+        // Faint noise is not ink either.
+        let noisy = GrayImage::from_fn(50, 40, |x, y| Luma([250 - ((x * 7 + y * 13) % 9) as u8]));
+        let result = prepare_mnist_style(&DynamicImage::ImageLuma8(noisy));
+        assert!(matches!(result, Err(ImageProblem::NoInk)));
+        // Fully transparent is blank too.
+        let clear = image::GrayAlphaImage::from_pixel(20, 20, LumaA([0, 0]));
+        let result = prepare_mnist_style(&DynamicImage::ImageLumaA8(clear));
+        assert!(matches!(result, Err(ImageProblem::NoInk)));
+    }
+
+    #[test]
+    fn a_colour_image_is_prepared_like_its_grey_version() {
+        // Dark blue ink on a pale yellow background.
+        let colour = RgbImage::from_fn(120, 130, |x, y| {
+            if ell(x, y) {
+                Rgb([20, 30, 120])
+            } else {
+                Rgb([250, 240, 200])
+            }
+        });
+        let grey = DynamicImage::ImageRgb8(colour.clone()).to_luma8();
+        let from_colour = prepare_mnist_style(&DynamicImage::ImageRgb8(colour)).unwrap();
+        let from_grey = prepare_mnist_style(&DynamicImage::ImageLuma8(grey)).unwrap();
+        assert_eq!(from_colour, from_grey);
+        assert_eq!(bounds(&from_colour).3, 20);
+        assert_eq!(from_colour[0], 0);
+    }
+
+    #[test]
+    fn transparency_is_background_whatever_the_colour_of_the_ink() {
+        let opaque = prepare_mnist_style(&DynamicImage::ImageLuma8(drawn(120, 130, 0, 255, ell)));
+        for ink in [0, 255] {
+            // Transparent pixels with black colour values, as many programs write them.
+            let strokes = image::GrayAlphaImage::from_fn(120, 130, |x, y| {
+                if ell(x, y) {
+                    LumaA([ink, 255])
+                } else {
+                    LumaA([0, 0])
+                }
+            });
+            let prepared = prepare_mnist_style(&DynamicImage::ImageLumaA8(strokes));
+            assert_eq!(prepared.unwrap(), *opaque.as_ref().unwrap(), "ink {ink}");
+        }
+    }
+
+    #[test]
+    fn top_k_is_the_most_probable_first() {
+        let probs = ndarray::arr1(&[0.1f32, 0.5, 0.05, 0.3, 0.05]);
+        let names: Vec<String> = ["a", "b", "c", "d", "e"].map(String::from).to_vec();
+        let top = top_k(probs.view(), &names, 3);
+        let classes: Vec<(usize, &str)> = top.iter().map(|s| (s.class, s.name.as_str())).collect();
+        assert_eq!(classes, [(1, "b"), (3, "d"), (0, "a")]);
+        assert_eq!(top[0].probability, 0.5);
+        assert_eq!(top_k(probs.view(), &names, 9).len(), 5);
+    }
+
+    fn classifier(input_size: usize) -> Classifier {
+        let arch = Architecture {
+            input_size,
+            hidden: vec![8],
+            num_classes: 10,
+            activation: Activation::Relu,
+        };
+        Classifier {
+            mlp: Mlp::initial(arch, 3),
+            input_scaling: InputScaling::UnitInterval,
+        }
+    }
+
+    #[test]
+    fn class_names_are_the_digits() {
+        let names = class_names_for(&classifier(PIXELS));
+        assert_eq!(names.len(), 10);
+        assert_eq!((names[0].as_str(), names[9].as_str()), ("0", "9"));
+    }
+
+    #[test]
+    fn bad_files_and_networks_are_errors_that_say_what_is_wrong() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |name: &str, bytes: &[u8]| {
+            let path = dir.path().join(name);
+            std::fs::write(&path, bytes).unwrap();
+            path
+        };
+        let missing = dir.path().join("missing.png");
+        let text = write("notes.png", b"not an image at all");
+        let gif = write("anim.gif", b"GIF89a\x01\x00\x01\x00\x00\x00\x00;");
+        let truncated = write("cut.png", b"\x89PNG\r\n\x1a\n\x00\x00");
+        let white = dir.path().join("white.png");
+        GrayImage::from_pixel(30, 30, Luma([255]))
+            .save(&white)
+            .unwrap();
+        for (path, expected) in [
+            (&missing, "cannot read the file"),
+            (&text, "unsupported image format"),
+            (&gif, "unsupported image format (Gif)"),
+            (&truncated, "cannot decode the image"),
+            (&white, "no ink found"),
+        ] {
+            let err = load_mnist_style(path).unwrap_err().to_string();
+            assert!(err.starts_with(&path.display().to_string()), "{err}");
+            assert!(err.contains(expected), "{err}");
+        }
+
+        let digits = class_names_for(&classifier(PIXELS));
+        let err = predict_files(&classifier(100), &digits, &[], 3).unwrap_err();
+        assert!(matches!(err, PredictError::Network(_)), "{err}");
+        let err = predict_files(&classifier(PIXELS), &digits[..3], &[], 3).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                PredictError::ClassNames {
+                    names: 3,
+                    classes: 10
+                }
+            ),
+            "{err}"
+        );
+        let err = predict_files(&classifier(PIXELS), &digits, &[white], 3).unwrap_err();
+        assert!(err.to_string().contains("white.png: no ink found"), "{err}");
+    }
+}
