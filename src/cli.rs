@@ -64,6 +64,9 @@ pub enum Command {
     EvaluateHw1(EvaluateArgs),
     /// Download a data set's files into its data folder (verified by checksum).
     Download(DownloadArgs),
+    /// Classify your own images (PNG, JPEG, PGM; any size, colour or grey), prepared as
+    /// MNIST's digits were: bright ink on black, scaled into 20×20, centred in 28×28.
+    Predict(PredictArgs),
 }
 
 /// Which data set, where its files are, and where to download them from.
@@ -256,6 +259,19 @@ pub struct EvaluateArgs {
 pub struct DownloadArgs {
     #[command(flatten)]
     pub data: DataArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct PredictArgs {
+    /// The image files to classify.
+    #[arg(required = true, value_name = "IMAGE")]
+    pub images: Vec<PathBuf>,
+    /// The trained network.
+    #[arg(long, default_value = "weights/mnist-mlp.bin")]
+    pub weights: PathBuf,
+    /// Print one line of JSON per image instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[cfg(test)]

@@ -7,13 +7,14 @@ use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::augment::Augment;
-use crate::cli::{Cli, Command, DataArgs, DownloadArgs, EvaluateArgs, TrainArgs};
+use crate::cli::{Cli, Command, DataArgs, DownloadArgs, EvaluateArgs, PredictArgs, TrainArgs};
 use crate::dataset::{DataInfo, DataSource, Split};
 use crate::download::{download_missing, prepare_source, resolve_source};
 use crate::evaluate::evaluate_test_set;
 use crate::metrics::{EpochMetrics, EpochTiming, write_metrics_csv};
 use crate::model::{Classifier, Evaluation};
 use crate::plot::plot_accuracy;
+use crate::predict::{PredictError, TOP_CLASSES, predict_files};
 use crate::train::{TrainConfig, TrainObserver, train};
 use crate::weights::{self, SavedRun};
 
@@ -29,6 +30,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<()> {
         Command::Train(args) => train_command(&args, out),
         Command::EvaluateHw1(args) => evaluate_command(&args, out),
         Command::Download(args) => download_command(&args, out),
+        Command::Predict(args) => predict_command(&args, out),
     }
 }
 
@@ -258,6 +260,33 @@ fn train_command(args: &TrainArgs, out: &mut dyn Write) -> anyhow::Result<()> {
             "config": config,
         });
         writeln!(out, "{json}")?;
+    }
+    Ok(())
+}
+
+fn predict_command(args: &PredictArgs, out: &mut dyn Write) -> anyhow::Result<()> {
+    let SavedRun {
+        classifier, data, ..
+    } = weights::load(&args.weights)?;
+    let names = data.class_names;
+    let predictions =
+        predict_files(&classifier, &names, &args.images, TOP_CLASSES).map_err(|e| match e {
+            PredictError::Network(_) => {
+                anyhow::Error::new(e).context(args.weights.display().to_string())
+            }
+            e => e.into(),
+        })?;
+    for prediction in predictions {
+        if args.json {
+            writeln!(out, "{}", serde_json::to_string(&prediction)?)?;
+        } else {
+            let top: Vec<String> = prediction
+                .top
+                .iter()
+                .map(|s| format!("{} ({:.2}%)", s.name, 100.0 * s.probability))
+                .collect();
+            writeln!(out, "{}: {}", prediction.path.display(), top.join(", "))?;
+        }
     }
     Ok(())
 }

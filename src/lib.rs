@@ -18,6 +18,7 @@ pub mod mlp;
 pub mod model;
 pub mod optim;
 pub mod plot;
+pub mod predict;
 pub mod rng;
 pub mod schedule;
 pub mod train;
