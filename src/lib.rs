@@ -1,6 +1,7 @@
 //! mnist-mlp: a multilayer perceptron for MNIST written by hand on `ndarray`:
 //! every forward pass, gradient, loss, activation and optimizer step lives in this crate.
 
+pub mod analysis;
 pub mod atomic;
 pub mod augment;
 pub mod cli;
