@@ -6,13 +6,15 @@ use std::time::Instant;
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::cli::{Cli, Command, DataArgs, DownloadArgs, EvaluateArgs, TrainArgs};
+use crate::analysis::{Analysis, json_report, text_report};
+use crate::cli::{AnalyzeArgs, Cli, Command, DataArgs, DownloadArgs, EvaluateArgs, TrainArgs};
 use crate::dataset::{Split, load_split};
 use crate::download::{DEFAULT_MIRRORS, download_missing, ensure_data};
-use crate::evaluate::evaluate_test_set;
+use crate::evaluate::{evaluate_test_set, load_with_test_set};
 use crate::metrics::{EpochMetrics, EpochTiming, write_metrics_csv};
 use crate::model::{Classifier, Evaluation};
 use crate::plot::plot_accuracy;
+use crate::plot_analysis::{plot_confusion, plot_mistakes};
 use crate::train::{TrainConfig, TrainObserver, train};
 use crate::weights::{self, SavedRun};
 
@@ -28,6 +30,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<()> {
         Command::Train(args) => train_command(&args, out),
         Command::EvaluateHw1(args) => evaluate_command(&args, out),
         Command::Download(args) => download_command(&args, out),
+        Command::Analyze(args) => analyze_command(&args, out),
     }
 }
 
@@ -96,6 +99,52 @@ fn evaluate_command(args: &EvaluateArgs, out: &mut dyn Write) -> anyhow::Result<
         writeln!(out, "{json}")?;
     } else {
         writeln!(out, "{}", accuracy_line(&eval))?;
+    }
+    Ok(())
+}
+
+// TODO(dataset): class names from the weights file
+/// The names of the network's classes: for now its class indices "0", "1", ….
+fn class_names(run: &SavedRun) -> Vec<String> {
+    let classes = run.classifier.mlp.arch.num_classes;
+    (0..classes).map(|c| c.to_string()).collect()
+}
+
+fn analyze_command(args: &AnalyzeArgs, out: &mut dyn Write) -> anyhow::Result<()> {
+    prepare_data(&args.data, args.offline)?;
+    let (run, test) = load_with_test_set(&args.data.data_dir, &args.weights)?;
+    let names = class_names(&run);
+    let probabilities = run.classifier.probabilities(&test);
+    let analysis = Analysis::new(&test.labels, probabilities.view())?;
+    let title = format!(
+        "mnist-mlp {}: test {}",
+        run.classifier.mlp.arch.describe(),
+        analysis.accuracy_line()
+    );
+    plot_confusion(&args.confusion, &analysis.confusion, &names, &title)?;
+    let count = args.mistakes_count.into();
+    plot_mistakes(
+        &args.mistakes,
+        &test.images,
+        &analysis.mistakes,
+        count,
+        &names,
+    )?;
+    if args.json {
+        let mut json = json_report(&analysis, &names, count)?;
+        json["weights"] = serde_json::json!(args.weights);
+        json["data_dir"] = serde_json::json!(args.data.data_dir);
+        json["confusion_plot"] = serde_json::json!(args.confusion);
+        json["mistakes_plot"] = serde_json::json!(args.mistakes);
+        writeln!(out, "{json}")?;
+    } else {
+        write!(out, "{}", text_report(&analysis, &names)?)?;
+        writeln!(
+            out,
+            "\nwrote {} and {}",
+            args.confusion.display(),
+            args.mistakes.display()
+        )?;
     }
     Ok(())
 }

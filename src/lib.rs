@@ -19,6 +19,7 @@ pub mod mlp;
 pub mod model;
 pub mod optim;
 pub mod plot;
+pub mod plot_analysis;
 pub mod rng;
 pub mod schedule;
 pub mod train;

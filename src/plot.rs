@@ -194,7 +194,7 @@ pub(crate) fn require_font(path: &Path) -> Result<(), PlotError> {
 }
 
 /// Registers the embedded font with plotters once per process; false if it could not be parsed.
-fn font_is_registered() -> bool {
+pub(crate) fn font_is_registered() -> bool {
     static REGISTERED: OnceLock<bool> = OnceLock::new();
     *REGISTERED.get_or_init(|| {
         register_font(FONT, FontStyle::Normal, dejavu::sans::regular()).is_ok()
