@@ -242,11 +242,15 @@ fn draw_heatmap(
     let m = MARGIN as i32;
     let left = anchored(bold(TITLE_FONT), &INK, HPos::Left, VPos::Top);
     root.draw(&Text::new(title.to_string(), (m, m), left))?;
-    let caption = format!(
+    let count_font = layout.count_font(*matrix.counts.iter().max().unwrap_or(&0));
+    let mut caption = format!(
         "Rows: true class; columns: predicted. Diagonal (correct): blue by the share of the \
          row's images. Off the diagonal (mistakes): orange to brown by count on their own \
          log scale from 1 to {largest_mistake}, so that rare mistakes stay visible; blank: none."
     );
+    if count_font.is_none() {
+        caption.push_str(" The cells are too small for their counts: see the text report.");
+    }
     let line_height = (CAPTION_FONT * 1.35) as i32;
     let caption_top = m + (TITLE_FONT * 1.5) as i32;
     for (i, line) in wrap(&caption, layout.text_width)
@@ -263,7 +267,6 @@ fn draw_heatmap(
     }
 
     // Cells.
-    let count_font = layout.count_font(*matrix.counts.iter().max().unwrap_or(&0));
     for ((t, p), &count) in matrix.counts.indexed_iter() {
         let (x, y) = (gx + p as i32 * cell, gy + t as i32 * cell);
         let color = if t == p {
@@ -341,7 +344,7 @@ fn draw_heatmap(
             ticks.push((mistake_shade(value, largest_mistake), value.to_string()));
         }
         // Keep labels apart: drop the ones too close to the top label.
-        let min_gap = 14.0 / f64::from(bar_height);
+        let min_gap = 20.0 / f64::from(bar_height);
         ticks.retain(|(t, _)| 1.0 - t >= min_gap);
         ticks.push((1.0, largest_mistake.to_string()));
         let x = x + 14 + 6 + 40 + 20;
@@ -361,7 +364,7 @@ fn color_scale<DB: DrawingBackend>(
     ticks: &[(f64, String)],
 ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
     const BAR: i32 = 14;
-    let top = y + 20;
+    let top = y + 24;
     for row in 0..height {
         let t = 1.0 - f64::from(row) / f64::from(height - 1);
         let color = ramp(stops, t);
@@ -372,7 +375,7 @@ fn color_scale<DB: DrawingBackend>(
     }
     root.draw(&Rectangle::new([(x, top), (x + BAR, top + height)], GREY))?;
     let style = anchored(font(TICK_FONT), &INK, HPos::Left, VPos::Bottom);
-    root.draw(&Text::new(name.to_string(), (x, y + 14), style))?;
+    root.draw(&Text::new(name.to_string(), (x, y + 12), style))?;
     for (t, label) in ticks {
         let ty = top + ((1.0 - t) * f64::from(height - 1)).round() as i32;
         root.draw(&PathElement::new(
@@ -624,6 +627,17 @@ mod tests {
         let few = HeatmapLayout::new(&digits());
         assert!(!few.rotated_columns);
         assert!(few.count_font(1135).is_some());
+    }
+
+    #[test]
+    fn forty_seven_long_names_render_at_the_layout_size() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c47.png");
+        let names: Vec<String> = (0..47).map(|c| format!("Ankle boot number {c}")).collect();
+        let mut counts = Array2::from_shape_fn((47, 47), |(t, p)| (t * 7 + p * 3) % 5);
+        counts.diag_mut().fill(400);
+        plot_confusion(&path, &ConfusionMatrix { counts }, &names, "47").unwrap();
+        assert_eq!(decoded_size(&path), HeatmapLayout::new(&names).size);
     }
 
     #[test]
