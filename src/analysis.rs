@@ -12,6 +12,8 @@ use std::fmt::Write as _;
 use ndarray::{Array2, ArrayView2};
 use serde_json::{Value, json};
 
+use crate::model::accuracy_text;
+
 /// Why labels and probabilities cannot be analysed together.
 #[derive(Debug, thiserror::Error)]
 pub enum AnalysisError {
@@ -262,15 +264,9 @@ impl Analysis {
         })
     }
 
-    /// The accuracy line `evaluate-hw1` prints too: "test accuracy: 98.74% (9874/10000)".
+    /// "accuracy: 98.74% (9874/10000)", as `evaluate-hw1` reports it.
     pub fn accuracy_line(&self) -> String {
-        let m = &self.confusion;
-        format!(
-            "accuracy: {} ({}/{})",
-            percent(m.accuracy()),
-            m.correct(),
-            m.total()
-        )
+        accuracy_text(self.confusion.correct(), self.confusion.total())
     }
 }
 

@@ -12,7 +12,7 @@ use crate::dataset::{Split, load_split};
 use crate::download::{DEFAULT_MIRRORS, download_missing, ensure_data};
 use crate::evaluate::{evaluate_test_set, load_with_test_set};
 use crate::metrics::{EpochMetrics, EpochTiming, write_metrics_csv};
-use crate::model::{Classifier, Evaluation};
+use crate::model::{Classifier, Evaluation, accuracy_text};
 use crate::plot::plot_accuracy;
 use crate::plot_analysis::{plot_confusion, plot_mistakes};
 use crate::train::{TrainConfig, TrainObserver, train};
@@ -76,12 +76,7 @@ fn download_command(args: &DownloadArgs, out: &mut dyn Write) -> anyhow::Result<
 }
 
 fn accuracy_line(eval: &Evaluation) -> String {
-    format!(
-        "test accuracy: {:.2}% ({}/{})",
-        100.0 * eval.accuracy(),
-        eval.correct,
-        eval.total
-    )
+    format!("test {}", accuracy_text(eval.correct, eval.total))
 }
 
 fn evaluate_command(args: &EvaluateArgs, out: &mut dyn Write) -> anyhow::Result<()> {

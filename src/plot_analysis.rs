@@ -567,7 +567,7 @@ fn draw_mistake_captions(
                     fit(
                         truth,
                         TILE_FONT,
-                        room - text_width("true ", TILE_FONT, false)
+                        room.saturating_sub(text_width("true ", TILE_FONT, false))
                     )
                 ),
                 format!(
