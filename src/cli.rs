@@ -67,6 +67,9 @@ pub enum Command {
     /// Classify your own images (PNG, JPEG, PGM; any size, colour or grey), prepared as
     /// MNIST's digits were: bright ink on black, scaled into 20×20, centred in 28×28.
     Predict(PredictArgs),
+    /// Error analysis of a trained network on the test set: per-class precision, recall and
+    /// F1, the confusion matrix, and pictures of it and of the most confident mistakes.
+    Analyze(AnalyzeArgs),
 }
 
 /// Which data set, where its files are, and where to download them from.
@@ -251,6 +254,31 @@ pub struct EvaluateArgs {
     #[arg(long, default_value = "weights/mnist-mlp.bin")]
     pub weights: PathBuf,
     /// Print one line of JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct AnalyzeArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Never download: fail if the MNIST files are missing.
+    #[arg(long)]
+    pub offline: bool,
+    /// The trained network to analyse.
+    #[arg(long, default_value = "weights/mnist-mlp.bin")]
+    pub weights: PathBuf,
+    /// Where to write the heat map of the confusion matrix (PNG).
+    #[arg(long, default_value = "plots/confusion.png")]
+    pub confusion: PathBuf,
+    /// Where to write the grid of the most confident mistakes (PNG).
+    #[arg(long, default_value = "plots/mistakes.png")]
+    pub mistakes: PathBuf,
+    /// How many mistakes the grid shows, the most confident first.
+    #[arg(long, value_name = "N", default_value_t = 48,
+          value_parser = clap::value_parser!(u16).range(1..=1000))]
+    pub mistakes_count: u16,
+    /// Print everything as one JSON object instead of text.
     #[arg(long)]
     pub json: bool,
 }

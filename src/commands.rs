@@ -6,14 +6,18 @@ use std::time::Instant;
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 
+use crate::analysis::{Analysis, json_report, text_report};
 use crate::augment::Augment;
-use crate::cli::{Cli, Command, DataArgs, DownloadArgs, EvaluateArgs, PredictArgs, TrainArgs};
+use crate::cli::{
+    AnalyzeArgs, Cli, Command, DataArgs, DownloadArgs, EvaluateArgs, PredictArgs, TrainArgs,
+};
 use crate::dataset::{DataInfo, DataSource, Split};
 use crate::download::{download_missing, prepare_source, resolve_source};
-use crate::evaluate::evaluate_test_set;
+use crate::evaluate::{evaluate_test_set, load_with_test_set};
 use crate::metrics::{EpochMetrics, EpochTiming, write_metrics_csv};
-use crate::model::{Classifier, Evaluation};
+use crate::model::{Classifier, Evaluation, accuracy_text};
 use crate::plot::plot_accuracy;
+use crate::plot_analysis::{plot_confusion, plot_mistakes};
 use crate::predict::{PredictError, TOP_CLASSES, predict_files};
 use crate::train::{TrainConfig, TrainObserver, train};
 use crate::weights::{self, SavedRun};
@@ -31,6 +35,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<()> {
         Command::EvaluateHw1(args) => evaluate_command(&args, out),
         Command::Download(args) => download_command(&args, out),
         Command::Predict(args) => predict_command(&args, out),
+        Command::Analyze(args) => analyze_command(&args, out),
     }
 }
 
@@ -66,12 +71,7 @@ fn download_command(args: &DownloadArgs, out: &mut dyn Write) -> anyhow::Result<
 }
 
 fn accuracy_line(eval: &Evaluation) -> String {
-    format!(
-        "test accuracy: {:.2}% ({}/{})",
-        100.0 * eval.accuracy(),
-        eval.correct,
-        eval.total
-    )
+    format!("test {}", accuracy_text(eval.correct, eval.total))
 }
 
 fn evaluate_command(args: &EvaluateArgs, out: &mut dyn Write) -> anyhow::Result<()> {
@@ -90,6 +90,46 @@ fn evaluate_command(args: &EvaluateArgs, out: &mut dyn Write) -> anyhow::Result<
         writeln!(out, "{json}")?;
     } else {
         writeln!(out, "{}", accuracy_line(&eval))?;
+    }
+    Ok(())
+}
+
+fn analyze_command(args: &AnalyzeArgs, out: &mut dyn Write) -> anyhow::Result<()> {
+    let source = prepare_data(&args.data, args.offline)?;
+    let (run, test) = load_with_test_set(&source, &args.weights)?;
+    let names = &run.data.class_names;
+    let probabilities = run.classifier.probabilities(&test);
+    let analysis = Analysis::new(&test.labels, probabilities.view())?;
+    let title = format!(
+        "mnist-mlp {}: test {}",
+        run.classifier.mlp.arch.describe(),
+        analysis.accuracy_line()
+    );
+    plot_confusion(&args.confusion, &analysis.confusion, names, &title)?;
+    let count = args.mistakes_count.into();
+    plot_mistakes(
+        &args.mistakes,
+        &test.images,
+        &analysis.mistakes,
+        count,
+        names,
+    )?;
+    if args.json {
+        let mut json = json_report(&analysis, names, count)?;
+        json["weights"] = serde_json::json!(args.weights);
+        json["dataset"] = serde_json::json!(source.dataset);
+        json["data_dir"] = serde_json::json!(source.dir);
+        json["confusion_plot"] = serde_json::json!(args.confusion);
+        json["mistakes_plot"] = serde_json::json!(args.mistakes);
+        writeln!(out, "{json}")?;
+    } else {
+        write!(out, "{}", text_report(&analysis, names)?)?;
+        writeln!(
+            out,
+            "\nwrote {} and {}",
+            args.confusion.display(),
+            args.mistakes.display()
+        )?;
     }
     Ok(())
 }

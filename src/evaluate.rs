@@ -5,10 +5,10 @@ use std::path::Path;
 
 use anyhow::{Context, bail};
 
-use crate::dataset::{DataSource, Split};
+use crate::dataset::{DataSource, LabeledImages, Split};
 use crate::download::{DataRequest, resolve_source};
 use crate::model::Evaluation;
-use crate::weights;
+use crate::weights::{self, SavedRun};
 
 /// The average accuracy (a fraction in [0, 1]) of the network in `weights` on the test set
 /// in `data_dir` (MNIST's, or any variant's that the folder is recognised to hold).
@@ -21,9 +21,19 @@ pub fn evaluate_hw1(data_dir: &Path, weights: &Path) -> anyhow::Result<f64> {
 }
 
 /// Correct count, total and mean loss of the network in `weights` on the test set of
-/// `source`: the same computation `train` reports after each epoch. Refuses a test set of
-/// another image size, or of a known data set with another number of classes.
+/// `source`: the same computation `train` reports after each epoch.
 pub fn evaluate_test_set(source: &DataSource, weights: &Path) -> anyhow::Result<Evaluation> {
+    let (run, test) = load_with_test_set(source, weights)?;
+    Ok(run.classifier.evaluate(&test))
+}
+
+/// The network in `weights` and the test set of `source`, checked to fit each other:
+/// refuses a test set of another image size, or of a known data set with another number
+/// of classes.
+pub fn load_with_test_set(
+    source: &DataSource,
+    weights: &Path,
+) -> anyhow::Result<(SavedRun, LabeledImages)> {
     let run = weights::load(weights)?;
     let test = source.load(Split::Test)?;
     let outputs = run.classifier.mlp.arch.num_classes;
@@ -48,5 +58,5 @@ pub fn evaluate_test_set(source: &DataSource, weights: &Path) -> anyhow::Result<
     run.classifier
         .check_compatible(&test)
         .with_context(misfit)?;
-    Ok(run.classifier.evaluate(&test))
+    Ok((run, test))
 }

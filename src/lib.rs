@@ -1,6 +1,7 @@
 //! mnist-mlp: a multilayer perceptron for MNIST written by hand on `ndarray`:
 //! every forward pass, gradient, loss, activation and optimizer step lives in this crate.
 
+pub mod analysis;
 pub mod atomic;
 pub mod augment;
 pub mod cli;
@@ -18,6 +19,7 @@ pub mod mlp;
 pub mod model;
 pub mod optim;
 pub mod plot;
+pub mod plot_analysis;
 pub mod predict;
 pub mod rng;
 pub mod schedule;

@@ -29,6 +29,16 @@ pub struct Evaluation {
     pub loss: f64,
 }
 
+/// "accuracy: 98.74% (9874/10000)": how every command reports an accuracy (0% of nothing).
+pub fn accuracy_text(correct: usize, total: usize) -> String {
+    let accuracy = if total == 0 {
+        0.0
+    } else {
+        correct as f64 / total as f64
+    };
+    format!("accuracy: {:.2}% ({correct}/{total})", 100.0 * accuracy)
+}
+
 impl Evaluation {
     pub fn accuracy(&self) -> f64 {
         if self.total == 0 {

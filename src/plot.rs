@@ -1,4 +1,5 @@
-//! PNG charts of the training history.
+//! PNG charts of the training history, and the helpers every chart shares (the embedded
+//! font, the PNG writer).
 //!
 //! Everything is drawn into an in-memory RGB buffer with an embedded font (DejaVu Sans), so the
 //! output does not depend on the fonts installed on the machine, then encoded as PNG and written
@@ -23,7 +24,7 @@ pub const WIDTH: u32 = 900;
 pub const HEIGHT: u32 = 600;
 
 /// The family name under which the embedded font is registered with plotters.
-const FONT: &str = "DejaVu Sans";
+pub(crate) const FONT: &str = "DejaVu Sans";
 
 const TRAIN_COLOR: RGBColor = RGBColor(31, 119, 180); // blue
 const TEST_COLOR: RGBColor = RGBColor(214, 39, 40); // red
@@ -39,6 +40,20 @@ pub enum PlotError {
         path: PathBuf,
         epoch: usize,
         what: String,
+    },
+    #[error("cannot plot {}: {names} class names were given for {classes} classes", path.display())]
+    ClassNames {
+        path: PathBuf,
+        names: usize,
+        classes: usize,
+    },
+    #[error("cannot plot {}: the confusion matrix has no classes", path.display())]
+    NoClasses { path: PathBuf },
+    #[error("cannot plot {}: image {image} is not in the set of {images} images", path.display())]
+    NoSuchImage {
+        path: PathBuf,
+        image: usize,
+        images: usize,
     },
     #[error("cannot plot {}: the embedded font could not be loaded", path.display())]
     Font { path: PathBuf },
@@ -119,9 +134,7 @@ fn plot_series(
             });
         }
     }
-    if !font_is_registered() {
-        return Err(PlotError::Font { path: path.into() });
-    }
+    require_font(path)?;
 
     let last_epoch = points().map(|(x, _)| x).fold(1.0, f64::max);
     let lowest = points().map(|(_, y)| y).fold(f64::INFINITY, f64::min);
@@ -137,25 +150,51 @@ fn plot_series(
         (y_label, y_axis),
         series,
     )
-    .map_err(|e| PlotError::Draw {
-        path: path.into(),
-        source: Box::new(e),
-    })?;
+    .map_err(draw_error(path))?;
+    write_png(path, (WIDTH, HEIGHT), &rgb)
+}
 
+/// Encodes `rgb` (width × height × 3 bytes, row-major) as a PNG and writes it to `path`
+/// atomically.
+pub(crate) fn write_png(
+    path: &Path,
+    (width, height): (u32, u32),
+    rgb: &[u8],
+) -> Result<(), PlotError> {
     write_atomically(path, |w| {
-        let mut encoder = png::Encoder::new(w, WIDTH, HEIGHT);
+        let mut encoder = png::Encoder::new(w, width, height);
         encoder.set_color(png::ColorType::Rgb);
         encoder.set_depth(png::BitDepth::Eight);
         let mut writer = encoder.write_header()?;
-        writer.write_image_data(&rgb)?;
+        writer.write_image_data(rgb)?;
         writer.finish()?;
         Ok(())
     })?;
     Ok(())
 }
 
+/// The error for a failure while drawing the picture meant for `path`.
+pub(crate) fn draw_error<E: std::error::Error + Send + Sync + 'static>(
+    path: &Path,
+) -> impl FnOnce(E) -> PlotError + '_ {
+    move |e| PlotError::Draw {
+        path: path.into(),
+        source: Box::new(e),
+    }
+}
+
+/// Makes sure the embedded font is registered with plotters, or says which picture could not
+/// be drawn without it.
+pub(crate) fn require_font(path: &Path) -> Result<(), PlotError> {
+    if font_is_registered() {
+        Ok(())
+    } else {
+        Err(PlotError::Font { path: path.into() })
+    }
+}
+
 /// Registers the embedded font with plotters once per process; false if it could not be parsed.
-fn font_is_registered() -> bool {
+pub(crate) fn font_is_registered() -> bool {
     static REGISTERED: OnceLock<bool> = OnceLock::new();
     *REGISTERED.get_or_init(|| {
         register_font(FONT, FontStyle::Normal, dejavu::sans::regular()).is_ok()
