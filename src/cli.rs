@@ -6,6 +6,7 @@ use clap::parser::ValueSource;
 use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::augment::Augment;
+use crate::export::ExportFormat;
 use crate::input::ScalingKind;
 use crate::layers::Activation;
 use crate::optim::OptimizerKind;
@@ -62,6 +63,8 @@ pub enum Command {
     EvaluateHw1(EvaluateArgs),
     /// Download the MNIST files into the data folder (verified by sha256).
     Download(DownloadArgs),
+    /// Write a trained network's weights for use from Python (safetensors or NumPy .npz).
+    Export(ExportArgs),
 }
 
 /// Where the MNIST files are, and where to download them from.
@@ -235,6 +238,19 @@ pub struct EvaluateArgs {
 pub struct DownloadArgs {
     #[command(flatten)]
     pub data: DataArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The file format (default: from the output's extension, .safetensors or .npz).
+    #[arg(long, value_enum)]
+    pub format: Option<ExportFormat>,
+    /// The trained network to export.
+    #[arg(long, default_value = "weights/mnist-mlp.bin")]
+    pub weights: PathBuf,
+    /// Where to write the exported weights.
+    #[arg(long)]
+    pub output: PathBuf,
 }
 
 #[cfg(test)]

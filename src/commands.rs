@@ -6,10 +6,11 @@ use std::time::Instant;
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::cli::{Cli, Command, DataArgs, DownloadArgs, EvaluateArgs, TrainArgs};
+use crate::cli::{Cli, Command, DataArgs, DownloadArgs, EvaluateArgs, ExportArgs, TrainArgs};
 use crate::dataset::{Split, load_split};
 use crate::download::{DEFAULT_MIRRORS, download_missing, ensure_data};
 use crate::evaluate::evaluate_test_set;
+use crate::export::{self, ExportFormat};
 use crate::metrics::{EpochMetrics, EpochTiming, write_metrics_csv};
 use crate::model::{Classifier, Evaluation};
 use crate::plot::plot_accuracy;
@@ -28,6 +29,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<()> {
         Command::Train(args) => train_command(&args, out),
         Command::EvaluateHw1(args) => evaluate_command(&args, out),
         Command::Download(args) => download_command(&args, out),
+        Command::Export(args) => export_command(&args, out),
     }
 }
 
@@ -97,6 +99,20 @@ fn evaluate_command(args: &EvaluateArgs, out: &mut dyn Write) -> anyhow::Result<
     } else {
         writeln!(out, "{}", accuracy_line(&eval))?;
     }
+    Ok(())
+}
+
+fn export_command(args: &ExportArgs, out: &mut dyn Write) -> anyhow::Result<()> {
+    let format = ExportFormat::resolve(args.format, &args.output)?;
+    let run = weights::load(&args.weights)?;
+    export::export(&run, &export::class_names(&run), format, &args.output)?;
+    writeln!(
+        out,
+        "wrote {} ({}, {})",
+        args.output.display(),
+        format.extension(),
+        run.classifier.mlp.arch.describe()
+    )?;
     Ok(())
 }
 

@@ -47,15 +47,19 @@ impl ExportFormat {
 
     /// The format to write `path` in: `requested` (from `--format`) unless the name ends in
     /// the other format's extension, else the one the extension names.
-    pub fn resolve(requested: Option<Self>, path: &Path) -> Result<Self, ExportProblem> {
-        match (requested, Self::from_path(path)) {
-            (Some(format), Some(named)) if format != named => Err(ExportProblem::Mismatch {
+    pub fn resolve(requested: Option<Self>, path: &Path) -> Result<Self, ExportError> {
+        let problem = match (requested, Self::from_path(path)) {
+            (Some(format), Some(named)) if format != named => ExportProblem::Mismatch {
                 format: format.extension(),
                 extension: named.extension(),
-            }),
-            (Some(format), _) | (None, Some(format)) => Ok(format),
-            (None, None) => Err(ExportProblem::UnknownFormat),
-        }
+            },
+            (Some(format), _) | (None, Some(format)) => return Ok(format),
+            (None, None) => ExportProblem::UnknownFormat,
+        };
+        Err(ExportError::Export {
+            path: path.to_path_buf(),
+            problem,
+        })
     }
 }
 
@@ -661,7 +665,10 @@ mod tests {
             "{mismatch}"
         );
         let unknown = resolve(None, "weights").unwrap_err().to_string();
-        assert!(unknown.contains("--format"), "{unknown}");
+        assert!(
+            unknown.contains("--format") && unknown.starts_with("weights: "),
+            "{unknown}"
+        );
     }
 
     #[test]
