@@ -92,6 +92,8 @@ pub enum ExportProblem {
     ClassNames { given: usize, classes: usize },
     #[error("cannot encode the safetensors file: {0}")]
     Safetensors(#[from] safetensors::SafeTensorError),
+    #[error("cannot sort the safetensors header: {0}")]
+    Header(#[from] serde_json::Error),
     #[error("cannot encode the npz file: {0}")]
     Zip(#[from] zip::result::ZipError),
     #[error("cannot encode the npz file: {0}")]
@@ -271,7 +273,7 @@ fn safetensors_bytes(
         .map(|(key, value)| (key.to_string(), value.to_text()))
         .collect();
     let bytes = safetensors::serialize(views, Some(info))?;
-    Ok(with_sorted_header(&bytes))
+    with_sorted_header(&bytes)
 }
 
 /// The JSON header of a safetensors file, with every map in key order.
@@ -287,16 +289,15 @@ struct SortedHeader {
 /// in the random order of a `HashMap`, and equal networks should give equal files. The data
 /// offsets count from the end of the header, so they stay valid; the header is padded with
 /// spaces to a multiple of 8 bytes as the crate does.
-fn with_sorted_header(bytes: &[u8]) -> Vec<u8> {
-    let len = u64::from_le_bytes(bytes[..8].try_into().expect("8 bytes")) as usize;
-    let header: SortedHeader =
-        serde_json::from_slice(&bytes[8..8 + len]).expect("safetensors wrote a valid header");
-    let mut json = serde_json::to_vec(&header).expect("the header serializes");
+fn with_sorted_header(bytes: &[u8]) -> Result<Vec<u8>, ExportProblem> {
+    let (len, _) = safetensors::SafeTensors::read_metadata(bytes)?;
+    let header: SortedHeader = serde_json::from_slice(&bytes[8..8 + len])?;
+    let mut json = serde_json::to_vec(&header)?;
     json.resize(json.len().next_multiple_of(8), b' ');
     let mut sorted = (json.len() as u64).to_le_bytes().to_vec();
     sorted.extend(json);
     sorted.extend(&bytes[8 + len..]);
-    sorted
+    Ok(sorted)
 }
 
 /// The .npz file: a zip (stored, like `numpy.savez`) of one `NAME.npy` per tensor and per
