@@ -7,6 +7,7 @@ use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand}
 
 use crate::augment::Augment;
 use crate::download::DataRequest;
+use crate::export::ExportFormat;
 use crate::input::ScalingKind;
 use crate::layers::Activation;
 use crate::optim::OptimizerKind;
@@ -70,6 +71,8 @@ pub enum Command {
     /// Error analysis of a trained network on the test set: per-class precision, recall and
     /// F1, the confusion matrix, and pictures of it and of the most confident mistakes.
     Analyze(AnalyzeArgs),
+    /// Write a trained network's weights for use from Python (safetensors or NumPy .npz).
+    Export(ExportArgs),
 }
 
 /// Which data set, where its files are, and where to download them from.
@@ -300,6 +303,19 @@ pub struct PredictArgs {
     /// Print one line of JSON per image instead of text.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The file format (default: from the output's extension, .safetensors or .npz).
+    #[arg(long, value_enum)]
+    pub format: Option<ExportFormat>,
+    /// The trained network to export.
+    #[arg(long, default_value = "weights/mnist-mlp.bin")]
+    pub weights: PathBuf,
+    /// Where to write the exported weights.
+    #[arg(long)]
+    pub output: PathBuf,
 }
 
 #[cfg(test)]

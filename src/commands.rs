@@ -9,11 +9,13 @@ use indicatif::{ProgressBar, ProgressStyle};
 use crate::analysis::{Analysis, json_report, text_report};
 use crate::augment::Augment;
 use crate::cli::{
-    AnalyzeArgs, Cli, Command, DataArgs, DownloadArgs, EvaluateArgs, PredictArgs, TrainArgs,
+    AnalyzeArgs, Cli, Command, DataArgs, DownloadArgs, EvaluateArgs, ExportArgs, PredictArgs,
+    TrainArgs,
 };
 use crate::dataset::{DataInfo, DataSource, Split};
 use crate::download::{download_missing, prepare_source, resolve_source};
 use crate::evaluate::{evaluate_test_set, load_with_test_set};
+use crate::export::{self, ExportFormat};
 use crate::metrics::{EpochMetrics, EpochTiming, write_metrics_csv};
 use crate::model::{Classifier, Evaluation, accuracy_text};
 use crate::plot::plot_accuracy;
@@ -36,6 +38,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<()> {
         Command::Download(args) => download_command(&args, out),
         Command::Predict(args) => predict_command(&args, out),
         Command::Analyze(args) => analyze_command(&args, out),
+        Command::Export(args) => export_command(&args, out),
     }
 }
 
@@ -131,6 +134,20 @@ fn analyze_command(args: &AnalyzeArgs, out: &mut dyn Write) -> anyhow::Result<()
             args.mistakes.display()
         )?;
     }
+    Ok(())
+}
+
+fn export_command(args: &ExportArgs, out: &mut dyn Write) -> anyhow::Result<()> {
+    let format = ExportFormat::resolve(args.format, &args.output)?;
+    let run = weights::load(&args.weights)?;
+    export::export(&run, format, &args.output)?;
+    writeln!(
+        out,
+        "wrote {} ({}, {})",
+        args.output.display(),
+        format.extension(),
+        run.classifier.mlp.arch.describe()
+    )?;
     Ok(())
 }
 

@@ -10,6 +10,7 @@ pub mod dataset;
 pub mod denormals;
 pub mod download;
 pub mod evaluate;
+pub mod export;
 pub mod idx;
 pub mod input;
 pub mod layers;

@@ -100,7 +100,8 @@ pub enum WeightsProblem {
     NonFinite(String),
 }
 
-fn tensor_names(layer: usize) -> (String, String) {
+/// The names of layer `layer`'s (0-based) tensors: ("w1", "b1"), ("w2", "b2"), …
+pub fn tensor_names(layer: usize) -> (String, String) {
     (format!("w{}", layer + 1), format!("b{}", layer + 1))
 }
 
