@@ -57,6 +57,9 @@ fn help_works_for_every_subcommand() {
         vec!["train", "--help"],
         vec!["evaluate-hw1", "--help"],
         vec!["download", "--help"],
+        vec!["predict", "--help"],
+        vec!["analyze", "--help"],
+        vec!["export", "--help"],
     ] {
         cargo_bin_cmd!("mnist-mlp")
             .args(&sub)
