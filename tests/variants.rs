@@ -362,3 +362,39 @@ fn the_default_folder_is_named_after_the_data_set() {
             "kmnist files missing in data/kmnist",
         ));
 }
+
+#[test]
+fn download_checks_a_variant_against_torchvision_s_md5() {
+    // Synthetic QMNIST files cannot have the real files' md5: every one is refused, and
+    // nothing is left in the folder.
+    let staging = tempfile::tempdir().unwrap();
+    write_variant(staging.path(), Dataset::Qmnist);
+    let routes = Dataset::Qmnist
+        .file_names()
+        .iter()
+        .map(|n| {
+            let bytes = fs::read(staging.path().join(n)).unwrap();
+            (format!("/q/{n}"), Reply::Body(bytes))
+        })
+        .collect();
+    let server = Server::start(routes);
+    let work = tempfile::tempdir().unwrap();
+    mnist_mlp(work.path())
+        .args([
+            "download",
+            "--dataset",
+            "qmnist",
+            "--mirror",
+            &server.mirror("q"),
+        ])
+        .assert()
+        .failure()
+        .stderr(
+            predicate::str::contains("could not download qmnist-train-images-idx3-ubyte.gz")
+                .and(predicate::str::contains("checksum mismatch: the md5 is"))
+                .and(predicate::str::contains(
+                    "expected ed72d4157d28c017586c42bc6afe6370",
+                )),
+        );
+    assert!(entries(&work.path().join("data/qmnist")).is_empty());
+}
