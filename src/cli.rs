@@ -246,16 +246,23 @@ impl TrainArgs {
     }
 }
 
+/// A trained network and the test set to measure it on.
 #[derive(Debug, Args)]
-pub struct EvaluateArgs {
+pub struct TestSetArgs {
     #[command(flatten)]
     pub data: DataArgs,
     /// Never download: fail if the data files are missing.
     #[arg(long)]
     pub offline: bool,
-    /// The trained network to evaluate.
+    /// The trained network.
     #[arg(long, default_value = "weights/mnist-mlp.bin")]
     pub weights: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct EvaluateArgs {
+    #[command(flatten)]
+    pub test: TestSetArgs,
     /// Print one line of JSON instead of text.
     #[arg(long)]
     pub json: bool,
@@ -264,13 +271,7 @@ pub struct EvaluateArgs {
 #[derive(Debug, Args)]
 pub struct AnalyzeArgs {
     #[command(flatten)]
-    pub data: DataArgs,
-    /// Never download: fail if the MNIST files are missing.
-    #[arg(long)]
-    pub offline: bool,
-    /// The trained network to analyse.
-    #[arg(long, default_value = "weights/mnist-mlp.bin")]
-    pub weights: PathBuf,
+    pub test: TestSetArgs,
     /// Where to write the heat map of the confusion matrix (PNG).
     #[arg(long, default_value = "plots/confusion.png")]
     pub confusion: PathBuf,

@@ -78,15 +78,16 @@ fn accuracy_line(eval: &Evaluation) -> String {
 }
 
 fn evaluate_command(args: &EvaluateArgs, out: &mut dyn Write) -> anyhow::Result<()> {
-    let source = prepare_data(&args.data, args.offline)?;
-    let eval = evaluate_test_set(&source, &args.weights)?;
+    let test = &args.test;
+    let source = prepare_data(&test.data, test.offline)?;
+    let eval = evaluate_test_set(&source, &test.weights)?;
     if args.json {
         let json = serde_json::json!({
             "accuracy": eval.accuracy(),
             "correct": eval.correct,
             "total": eval.total,
             "loss": eval.loss,
-            "weights": args.weights,
+            "weights": test.weights,
             "dataset": source.dataset,
             "data_dir": source.dir,
         });
@@ -98,8 +99,8 @@ fn evaluate_command(args: &EvaluateArgs, out: &mut dyn Write) -> anyhow::Result<
 }
 
 fn analyze_command(args: &AnalyzeArgs, out: &mut dyn Write) -> anyhow::Result<()> {
-    let source = prepare_data(&args.data, args.offline)?;
-    let (run, test) = load_with_test_set(&source, &args.weights)?;
+    let source = prepare_data(&args.test.data, args.test.offline)?;
+    let (run, test) = load_with_test_set(&source, &args.test.weights)?;
     let names = &run.data.class_names;
     let probabilities = run.classifier.probabilities(&test);
     let analysis = Analysis::new(&test.labels, probabilities.view())?;
@@ -119,7 +120,7 @@ fn analyze_command(args: &AnalyzeArgs, out: &mut dyn Write) -> anyhow::Result<()
     )?;
     if args.json {
         let mut json = json_report(&analysis, names, count)?;
-        json["weights"] = serde_json::json!(args.weights);
+        json["weights"] = serde_json::json!(args.test.weights);
         json["dataset"] = serde_json::json!(source.dataset);
         json["data_dir"] = serde_json::json!(source.dir);
         json["confusion_plot"] = serde_json::json!(args.confusion);

@@ -407,36 +407,27 @@ mod tests {
 
     use super::*;
     use crate::metrics::EpochMetrics;
-    use crate::mlp::Mlp;
-    use crate::model::Classifier;
     use crate::train::TrainConfig;
 
+    /// The weights module's test network, with MNIST's input statistics and one epoch of
+    /// history.
     fn run() -> SavedRun {
-        let config = TrainConfig {
-            hidden: vec![5, 4],
-            ..TrainConfig::default()
+        let mut run = crate::weights::tests::run();
+        run.classifier.input_scaling = InputScaling::Standardized {
+            mean: 0.1307,
+            std: 0.3081,
         };
-        let arch = config.architecture(6, 10);
-        SavedRun {
-            classifier: Classifier {
-                mlp: Mlp::initial(arch, 3),
-                input_scaling: InputScaling::Standardized {
-                    mean: 0.1307,
-                    std: 0.3081,
-                },
-            },
-            config,
-            history: vec![EpochMetrics {
-                epoch: 7,
-                train_loss: 0.1,
-                train_accuracy: 0.99,
-                test_loss: 0.2,
-                test_accuracy: 0.9812,
-                val_loss: None,
-                val_accuracy: None,
-            }],
-            data: crate::dataset::DataInfo::mnist(),
-        }
+        run.history = vec![EpochMetrics {
+            epoch: 7,
+            train_loss: 0.1,
+            train_accuracy: 0.99,
+            test_loss: 0.2,
+            test_accuracy: 0.9812,
+            val_loss: None,
+            val_accuracy: None,
+        }];
+        run.data = crate::dataset::DataInfo::mnist();
+        run
     }
 
     fn encoded(run: &SavedRun, format: ExportFormat) -> Vec<u8> {

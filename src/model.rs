@@ -102,33 +102,16 @@ impl Classifier {
         self.evaluate_samples(data, indices.len(), |k| indices[k])
     }
 
-    /// The class probabilities p[N, C] of every image in `data` (the labels are not used),
-    /// in chunks of [`EVAL_BATCH`] images spread over the threads of the rayon pool.
-    /// The caller has checked that the image size fits the network.
+    /// The class probabilities p[N, C] of every image in `data`, whose labels must be
+    /// classes of the network (the caller has checked compatibility).
     pub fn probabilities(&self, data: &LabeledImages) -> Array2<f32> {
-        denormals::flush_on_all_threads();
-        let total = data.images.len();
-        let classes = self.mlp.arch.num_classes;
-        let batch = EVAL_BATCH.min(total.max(1));
-        let no_labels = vec![0u8; batch];
-        let chunks: Vec<Array2<f32>> = (0..total.div_ceil(batch))
-            .into_par_iter()
-            .map_init(
-                || {
-                    let builder =
-                        BatchBuilder::new(&self.input_scaling, self.mlp.arch.input_size, batch);
-                    (builder, Workspace::new(&self.mlp.arch, batch))
-                },
-                |(builder, ws), c| {
-                    let range = c * batch..((c + 1) * batch).min(total);
-                    let n = range.len();
-                    let (inputs, _) = builder.fill(data, range.map(|i| (i, Transform::NONE)));
-                    self.mlp.forward(ws, inputs, &no_labels[..n]);
-                    ws.probs(n).to_owned()
-                },
-            )
-            .collect();
-        let mut probs = Array2::zeros((0, classes));
+        let chunks = self.forward_chunks(
+            data,
+            data.labels.len(),
+            |k| k,
+            |ws, labels, _| ws.probs(labels.len()).to_owned(),
+        );
+        let mut probs = Array2::zeros((0, self.mlp.arch.num_classes));
         for chunk in chunks {
             probs
                 .append(Axis(0), chunk.view())
@@ -144,9 +127,33 @@ impl Classifier {
         total: usize,
         sample: impl Fn(usize) -> usize + Sync,
     ) -> Evaluation {
+        let chunks = self.forward_chunks(data, total, sample, |ws, labels, loss_sum| {
+            let correct = count_correct(ws.probs(labels.len()), labels);
+            (correct, loss_sum as f64)
+        });
+        let correct = chunks.iter().map(|c| c.0).sum();
+        let loss_sum: f64 = chunks.iter().map(|c| c.1).sum();
+        Evaluation {
+            correct,
+            total,
+            loss: loss_sum / total.max(1) as f64,
+        }
+    }
+
+    /// The forward pass over the images `sample(0) .. sample(total − 1)` of `data` in
+    /// chunks of [`EVAL_BATCH`] spread over the threads of the rayon pool; `per_chunk` turns
+    /// each chunk's workspace, labels and summed loss into a result. The chunks are fixed
+    /// and their results come in order, whatever the number of threads.
+    fn forward_chunks<R: Send>(
+        &self,
+        data: &LabeledImages,
+        total: usize,
+        sample: impl Fn(usize) -> usize + Sync,
+        per_chunk: impl Fn(&Workspace<f32>, &[u8], f32) -> R + Sync + Send,
+    ) -> Vec<R> {
         denormals::flush_on_all_threads();
         let batch = EVAL_BATCH.min(total.max(1));
-        let chunks: Vec<(usize, f64)> = (0..total.div_ceil(batch))
+        (0..total.div_ceil(batch))
             .into_par_iter()
             .map_init(
                 || {
@@ -158,19 +165,11 @@ impl Classifier {
                     let range = c * batch..((c + 1) * batch).min(total);
                     let samples = range.map(|k| (sample(k), Transform::NONE));
                     let (inputs, labels) = builder.fill(data, samples);
-                    let loss_sum = self.mlp.forward(ws, inputs, labels) as f64;
-                    let correct = count_correct(ws.probs(labels.len()), labels);
-                    (correct, loss_sum)
+                    let loss_sum = self.mlp.forward(ws, inputs, labels);
+                    per_chunk(ws, labels, loss_sum)
                 },
             )
-            .collect();
-        let correct = chunks.iter().map(|c| c.0).sum();
-        let loss_sum: f64 = chunks.iter().map(|c| c.1).sum();
-        Evaluation {
-            correct,
-            total,
-            loss: loss_sum / total.max(1) as f64,
-        }
+            .collect()
     }
 }
 

@@ -273,11 +273,12 @@ fn params_from_tensors(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::layers::Activation;
 
-    fn run() -> SavedRun {
+    /// A small network (6-5-4-10) with standardised inputs, for tests of the file formats.
+    pub(crate) fn run() -> SavedRun {
         let config = TrainConfig {
             hidden: vec![5, 4],
             ..TrainConfig::default()

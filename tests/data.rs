@@ -116,16 +116,6 @@ impl Fixture {
     }
 }
 
-/// The names of the entries of `dir`, sorted.
-fn entries(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
-}
-
 fn sorted(names: &[&str]) -> Vec<String> {
     let mut names: Vec<String> = names.iter().map(|s| s.to_string()).collect();
     names.sort();
@@ -163,7 +153,7 @@ fn falls_through_bad_mirrors_to_the_good_one() {
     let expected_paths: Vec<PathBuf> = MNIST_FILE_NAMES.iter().map(|n| dir.join(n)).collect();
     assert_eq!(downloaded, expected_paths);
     assert_eq!(
-        entries(&dir),
+        common::entries(&dir),
         sorted(&MNIST_FILE_NAMES),
         "temporary files left behind"
     );
@@ -214,9 +204,9 @@ fn an_error_names_every_failed_mirror_and_leaves_nothing_behind() {
         assert!(err.contains(needle), "missing {needle:?} in: {err}");
     }
     assert!(
-        entries(dir.path()).is_empty(),
+        common::entries(dir.path()).is_empty(),
         "left behind: {:?}",
-        entries(dir.path())
+        common::entries(dir.path())
     );
 }
 

@@ -102,15 +102,6 @@ fn zip_of(files: &[(String, Vec<u8>)]) -> Vec<u8> {
     zip.finish().unwrap().into_inner()
 }
 
-fn entries(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
-}
-
 #[test]
 fn emnist_letters_come_from_a_zip_archive_upright_and_numbered_from_zero() {
     let dataset = Dataset::EmnistLetters;
@@ -156,7 +147,7 @@ fn emnist_letters_come_from_a_zip_archive_upright_and_numbered_from_zero() {
     // The four files and nothing else: no archive, no temporary files.
     let mut wanted: Vec<String> = names.iter().map(|n| n.to_string()).collect();
     wanted.sort();
-    assert_eq!(entries(dir.path()), wanted);
+    assert_eq!(common::entries(dir.path()), wanted);
     assert_eq!(Dataset::recognize(dir.path()), Some(dataset));
 
     let source = DataSource {
@@ -201,7 +192,11 @@ fn an_archive_with_the_wrong_checksum_or_member_is_refused_and_leaves_nothing() 
         .unwrap_err()
         .to_string();
     assert!(err.contains("checksum mismatch: the md5 is"), "{err}");
-    assert!(entries(dir.path()).is_empty(), "{:?}", entries(dir.path()));
+    assert!(
+        common::entries(dir.path()).is_empty(),
+        "{:?}",
+        common::entries(dir.path())
+    );
 
     let md5 = md5_hex(&archive);
     let right = ExpectedFile {
@@ -215,7 +210,11 @@ fn an_archive_with_the_wrong_checksum_or_member_is_refused_and_leaves_nothing() 
         err.contains("cannot extract gzip/emnist-digits-test-labels-idx1-ubyte.gz"),
         "{err}"
     );
-    assert!(entries(dir.path()).is_empty(), "{:?}", entries(dir.path()));
+    assert!(
+        common::entries(dir.path()).is_empty(),
+        "{:?}",
+        common::entries(dir.path())
+    );
 }
 
 #[test]
@@ -396,5 +395,5 @@ fn download_checks_a_variant_against_torchvision_s_md5() {
                     "expected ed72d4157d28c017586c42bc6afe6370",
                 )),
         );
-    assert!(entries(&work.path().join("data/qmnist")).is_empty());
+    assert!(common::entries(&work.path().join("data/qmnist")).is_empty());
 }

@@ -59,6 +59,16 @@ pub fn write_synthetic_mnist(dir: &Path, n_train: usize, n_test: usize, side: us
     }
 }
 
+/// The names of the entries of `dir`, sorted.
+pub fn entries(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
 /// Runs a command that must succeed and returns the JSON object on the last line of its
 /// stdout (the `--json` summary).
 pub fn json_summary(cmd: &mut assert_cmd::Command) -> serde_json::Value {
