@@ -674,8 +674,7 @@ pub fn train_from(
         for (b, minibatch) in chunks.skip(so_far.batches_done) {
             let step = (epoch - 1) * batches + b;
             let (loss_sum, correct) = stepper.step(&mut run.classifier, minibatch, step);
-            // Also true for NaN, so one comparison a batch checks everything.
-            if !(loss_sum <= EXPLODED_LOSS * minibatch.len() as f32) {
+            if !loss_sum.is_finite() || loss_sum > EXPLODED_LOSS * minibatch.len() as f32 {
                 let loss = f64::from(loss_sum) / minibatch.len() as f64;
                 return Err(diverged(loss_divergence(loss), epoch, b + 1));
             }
