@@ -4,9 +4,9 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
+use std::io::BufReader;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use mnist_mlp::checkpoint;
@@ -16,7 +16,6 @@ use mnist_mlp::model::Classifier;
 use mnist_mlp::rng::SeededRng;
 use mnist_mlp::train::{Progress, TrainConfig, TrainError, TrainObserver, train, train_from};
 use mnist_mlp::weights;
-use sha2::{Digest, Sha256};
 
 const BIN: &str = env!("CARGO_BIN_EXE_mnist-mlp");
 
@@ -56,47 +55,8 @@ impl Workdir {
         stdout
     }
     fn sha256(&self, name: &str) -> String {
-        sha256_of(&self.path(name))
+        common::sha256_of(&self.path(name))
     }
-}
-
-fn sha256_of(path: &Path) -> String {
-    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
-/// Starts `cmd` with its stdout piped, and waits until it prints a line starting with
-/// `prefix`; returns the child and the rest of its stdout.
-fn start_until(cmd: &mut Command, prefix: &str) -> (Child, impl Iterator<Item = String>) {
-    let mut child = cmd
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap())
-        .lines()
-        .map(Result::unwrap);
-    for line in lines.by_ref() {
-        if line.starts_with(prefix) {
-            return (child, lines);
-        }
-    }
-    let out = child.wait_with_output().unwrap();
-    panic!(
-        "no line starting with {prefix:?}; stderr: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-fn send_signal(child: &Child, signal: &str) {
-    let status = Command::new("kill")
-        .args([signal, &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success(), "kill {signal} failed");
 }
 
 #[test]
@@ -168,10 +128,10 @@ fn interrupted_by_sigint_or_killed_then_resumed_gives_the_same_weights_sha256() 
 
     // Ctrl-C once the first epoch is reported.
     let mut cmd = w.train(&with(&["--weights", "b.bin"]));
-    let (mut child, rest) = start_until(&mut cmd, "epoch   1/4");
+    let (mut child, rest) = common::start_until(&mut cmd, "epoch   1/4");
     // A moment later, so that it usually lands mid-epoch (any moment must do).
     std::thread::sleep(Duration::from_millis(20));
-    send_signal(&child, "-INT");
+    common::send_signal(&child, "-INT");
     rest.for_each(drop);
     let mut stderr = String::new();
     std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut stderr).unwrap();
@@ -212,7 +172,7 @@ fn interrupted_by_sigint_or_killed_then_resumed_gives_the_same_weights_sha256() 
 
     // kill -9 after the second epoch: resume from the end-of-epoch checkpoint left.
     let mut cmd = w.train(&with(&["--weights", "c.bin"]));
-    let (mut child, _rest) = start_until(&mut cmd, "epoch   2/4");
+    let (mut child, _rest) = common::start_until(&mut cmd, "epoch   2/4");
     child.kill().unwrap();
     child.wait().unwrap();
     let saved = checkpoint::load(&w.path("c.ckpt")).unwrap();
