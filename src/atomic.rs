@@ -13,6 +13,9 @@ pub enum WriteError {
     CreateDir { path: PathBuf, source: io::Error },
     #[error("cannot write {}: {source}", path.display())]
     Write { path: PathBuf, source: io::Error },
+    /// The contents are unusable (e.g. NaN weights): nothing was written.
+    #[error("refusing to write {}: {problem}", path.display())]
+    Refused { path: PathBuf, problem: String },
 }
 
 /// Writes the bytes that `fill` produces to `path` atomically: the destination is either

@@ -179,6 +179,19 @@ pub struct TrainArgs {
     /// Where to write the per-epoch metrics (CSV).
     #[arg(long, default_value = "plots/metrics.csv")]
     pub metrics: PathBuf,
+    /// Where to save the checkpoint that --resume continues from: written atomically after
+    /// every epoch and when Ctrl-C or SIGTERM stops the run (after the batch in progress),
+    /// removed when the run finishes. Default: the weights path with the extension .ckpt.
+    #[arg(long, value_name = "PATH")]
+    pub checkpoint: Option<PathBuf>,
+    /// Continue the run saved in this checkpoint; the result is the same, bit for bit, as
+    /// if it had never stopped. The configuration comes from the checkpoint, so the flags
+    /// that shape the run (--preset, --epochs, --hidden, --lr, --seed, --augment, …) are
+    /// refused with it; the data must be the same. Allowed: --data-dir, --dataset, --mirror,
+    /// --offline, --threads, --json, --checkpoint, and --weights, --plot, --metrics (by
+    /// default the run's own).
+    #[arg(long, value_name = "CHECKPOINT")]
+    pub resume: Option<PathBuf>,
     /// End with one line of JSON on stdout summarising the run.
     #[arg(long)]
     pub json: bool,
@@ -213,6 +226,38 @@ impl TrainArgs {
             augment: "augment", dropout: "dropout", label_smoothing: "label_smoothing",
             val_split: "val_split", train_metrics: "train_metrics",
         )
+    }
+
+    /// The flags given on the command line that shape the training run (all but the data,
+    /// output and reporting flags), as `--name`: `--resume` refuses them.
+    pub fn run_flags_given(&self) -> Vec<String> {
+        const SHAPING: [&str; 20] = [
+            "preset",
+            "epochs",
+            "hidden",
+            "activation",
+            "batch_size",
+            "lr",
+            "lr_schedule",
+            "warmup_epochs",
+            "optimizer",
+            "momentum",
+            "weight_decay",
+            "clip_grad_norm",
+            "max_norm",
+            "seed",
+            "dropout",
+            "label_smoothing",
+            "val_split",
+            "augment",
+            "train_metrics",
+            "input_scaling",
+        ];
+        SHAPING
+            .iter()
+            .filter(|id| self.was_given(id))
+            .map(|id| format!("--{}", id.replace('_', "-")))
+            .collect()
     }
 
     /// Whether the flag with id `id` (e.g. "augment") was given on the command line.

@@ -1,6 +1,8 @@
 //! What each subcommand does: the glue between the command line and the library.
 
 use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::Context;
@@ -8,6 +10,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::analysis::{Analysis, json_report, text_report};
 use crate::augment::Augment;
+use crate::checkpoint::{self, Checkpoint, DataFingerprint, RunInfo};
 use crate::cli::{
     AnalyzeArgs, Cli, Command, DataArgs, DownloadArgs, EvaluateArgs, ExportArgs, PredictArgs,
     TrainArgs,
@@ -16,12 +19,13 @@ use crate::dataset::{DataInfo, DataSource, Split};
 use crate::download::{download_missing, prepare_source, resolve_source};
 use crate::evaluate::{evaluate_test_set, load_with_test_set};
 use crate::export::{self, ExportFormat};
+use crate::interrupt::{self, StopRequest};
 use crate::metrics::{EpochMetrics, EpochTiming, write_metrics_csv};
 use crate::model::{Classifier, Evaluation, accuracy_text};
 use crate::plot::plot_accuracy;
 use crate::plot_analysis::{plot_confusion, plot_mistakes};
 use crate::predict::{PredictError, TOP_CLASSES, predict_files};
-use crate::train::{TrainConfig, TrainObserver, train};
+use crate::train::{Progress, TrainConfig, TrainError, TrainObserver, train_from};
 use crate::weights::{self, SavedRun};
 
 /// Runs the parsed command, writing its report to `out`.
@@ -152,15 +156,27 @@ fn export_command(args: &ExportArgs, out: &mut dyn Write) -> anyhow::Result<()> 
     Ok(())
 }
 
+/// Where a training run writes.
+struct Outputs {
+    weights: PathBuf,
+    plot: PathBuf,
+    metrics: PathBuf,
+    checkpoint: PathBuf,
+}
+
 /// Reports each epoch and rewrites the weights, metrics and plot after it, so that a run
-/// stopped at any point leaves the outputs of its last finished epoch.
+/// stopped at any point leaves the outputs of its last finished epoch; saves a checkpoint
+/// after every epoch and when a signal asks training to stop.
 struct EpochWriter<'a> {
-    args: &'a TrainArgs,
-    config: &'a TrainConfig,
-    data: &'a DataInfo,
+    outputs: &'a Outputs,
+    /// What the checkpoints record besides the run's state.
+    run: &'a RunInfo,
     out: &'a mut dyn Write,
     progress: ProgressBar,
     timings: Vec<EpochTiming>,
+    stop: StopRequest,
+    /// The plot's title.
+    title: String,
 }
 
 impl TrainObserver for EpochWriter<'_> {
@@ -192,40 +208,144 @@ impl TrainObserver for EpochWriter<'_> {
                 self.out,
                 "epoch {:>3}/{}  train loss {:.4} acc {:6.2}%  test loss {:.4} acc {:6.2}%{validation}  {:.2} s (+{:.2} s eval)",
                 m.epoch,
-                self.config.epochs,
+                self.run.config.epochs,
                 m.train_loss,
                 100.0 * m.train_accuracy,
                 m.test_loss,
                 100.0 * m.test_accuracy,
                 timing.train_seconds,
                 timing.eval_seconds
-            )
+            )?;
+            // Read line by line by whoever watches the run (e.g. to interrupt it).
+            self.out.flush()
         })?;
         if kept {
             let run = SavedRun {
                 classifier: classifier.clone(),
-                config: self.config.clone(),
+                config: self.run.config.clone(),
                 history: history.to_vec(),
-                data: self.data.clone(),
+                data: self.run.data.clone(),
             };
-            weights::save(&self.args.weights, &run)?;
+            weights::save(&self.outputs.weights, &run)?;
         }
-        write_metrics_csv(&self.args.metrics, history, &self.timings)?;
-        let title = format!("mnist-mlp {}", classifier.mlp.arch.describe());
-        plot_accuracy(&self.args.plot, history, &title)?;
+        write_metrics_csv(&self.outputs.metrics, history, &self.timings)?;
+        plot_accuracy(&self.outputs.plot, history, &self.title)?;
+        Ok(())
+    }
+
+    fn stop_requested(&mut self) -> bool {
+        self.stop.requested()
+    }
+
+    fn checkpoints_every_epoch(&self) -> bool {
+        true
+    }
+
+    fn checkpoint(&mut self, progress: &Progress) -> anyhow::Result<()> {
+        checkpoint::save(&self.outputs.checkpoint, self.run, progress)?;
+        if self.stop.requested() && !progress.history.is_empty() {
+            // Already written after the last epoch, unless this run resumed without one.
+            write_metrics_csv(&self.outputs.metrics, &progress.history, &progress.timings)?;
+            plot_accuracy(&self.outputs.plot, &progress.history, &self.title)?;
+        }
         Ok(())
     }
 }
 
+/// Why `train` did not finish, when the library's error does not say enough.
+#[derive(Debug, thiserror::Error)]
+pub enum TrainCommandError {
+    #[error(
+        "stopped by {signal} {position}; the run is saved in {}: continue it with \
+         `{resume}`",
+        checkpoint.display()
+    )]
+    Interrupted {
+        signal: &'static str,
+        position: String,
+        checkpoint: PathBuf,
+        resume: String,
+    },
+    #[error(
+        "--resume continues the run with the settings saved in its checkpoint: leave out \
+         {0} (only the data location, --threads, --json and the output paths may be given)"
+    )]
+    ResumeFlags(String),
+    #[error(
+        "{} holds a run on {} ({}), but the data here is {} ({}): resume it with that \
+         run's data (--data-dir, --dataset)",
+        checkpoint.display(), saved.describe(), saved_images.describe(), found.describe(),
+        found_images.describe()
+    )]
+    OtherData {
+        checkpoint: PathBuf,
+        saved: DataInfo,
+        saved_images: DataFingerprint,
+        found: DataInfo,
+        found_images: DataFingerprint,
+    },
+}
+
+/// The exit status of a failed command: 130 when a signal stopped training, else 1.
+pub fn exit_code(err: &anyhow::Error) -> ExitCode {
+    match err.downcast_ref::<TrainCommandError>() {
+        Some(TrainCommandError::Interrupted { .. }) => ExitCode::from(interrupt::EXIT_STATUS),
+        _ => ExitCode::FAILURE,
+    }
+}
+
+/// The checkpoint `--resume` names, after refusing the flags that would change its run.
+fn checkpoint_to_resume(args: &TrainArgs, path: &Path) -> anyhow::Result<Checkpoint> {
+    let refused = args.run_flags_given();
+    if !refused.is_empty() {
+        return Err(TrainCommandError::ResumeFlags(refused.join(", ")).into());
+    }
+    let saved = checkpoint::load(path)?;
+    let version = env!("CARGO_PKG_VERSION");
+    if saved.run.version != version {
+        eprintln!(
+            "note: {} was written by mnist-mlp {}, this is {version}: the result may differ \
+             from that of an uninterrupted run",
+            path.display(),
+            saved.run.version
+        );
+    }
+    Ok(saved)
+}
+
 fn train_command(args: &TrainArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     let started = Instant::now();
-    let mut config = args.config();
+    let resumed = match &args.resume {
+        Some(path) => Some(checkpoint_to_resume(args, path)?),
+        None => None,
+    };
+    let mut config = match &resumed {
+        Some(saved) => TrainConfig {
+            train_metrics: saved.run.train_metrics,
+            ..saved.run.config.clone()
+        },
+        None => args.config(),
+    };
     config.validate()?;
     let source = prepare_data(&args.data, args.offline)?;
     let train_set = source.load(Split::Train)?;
     let test_set = source.load(Split::Test)?;
     let data = source.info(&train_set);
+    let fingerprint = DataFingerprint::of(&train_set, &test_set);
+    if let (Some(saved), Some(path)) = (&resumed, &args.resume)
+        && (saved.run.data != data || saved.run.fingerprint != fingerprint)
+    {
+        return Err(TrainCommandError::OtherData {
+            checkpoint: path.clone(),
+            saved: saved.run.data.clone(),
+            saved_images: saved.run.fingerprint.clone(),
+            found: data,
+            found_images: fingerprint,
+        }
+        .into());
+    }
     if let Some(dataset) = source.dataset
+        && resumed.is_none()
         && !dataset.suits_distortions()
         && !args.was_given("augment")
         && config.augment != Augment::None
@@ -237,23 +357,55 @@ fn train_command(args: &TrainArgs, out: &mut dyn Write) -> anyhow::Result<()> {
              training data); --augment overrides this"
         )?;
     }
+    // A resumed run writes to its own outputs unless told otherwise.
+    let output = |id: &str, given: &PathBuf, saved: fn(&RunInfo) -> &PathBuf| match &resumed {
+        Some(c) if !args.was_given(id) => saved(&c.run).clone(),
+        _ => given.clone(),
+    };
+    let weights_path = output("weights", &args.weights, |r| &r.weights);
+    let outputs = Outputs {
+        checkpoint: args
+            .checkpoint
+            .clone()
+            .unwrap_or_else(|| checkpoint::default_path(&weights_path)),
+        plot: output("plot", &args.plot, |r| &r.plot),
+        metrics: output("metrics", &args.metrics, |r| &r.metrics),
+        weights: weights_path,
+    };
+    let run = RunInfo {
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        config: config.clone(),
+        train_metrics: config.train_metrics,
+        data: data.clone(),
+        fingerprint,
+        weights: outputs.weights.clone(),
+        plot: outputs.plot.clone(),
+        metrics: outputs.metrics.clone(),
+    };
+    let arch = config.architecture(train_set.images.pixels_per_image(), data.class_names.len());
     writeln!(
         out,
-        "training {}-{}-{} {} on {} {} images ({} test) from {}",
-        train_set.images.pixels_per_image(),
-        config
-            .hidden
-            .iter()
-            .map(|h| h.to_string())
-            .collect::<Vec<_>>()
-            .join("-"),
-        data.class_names.len(),
-        config.activation.name(),
+        "training {} on {} {} images ({} test) from {}",
+        arch.describe(),
         train_set.labels.len(),
         source.describe(),
         test_set.labels.len(),
         source.dir.display()
     )?;
+    if let (Some(saved), Some(path)) = (&resumed, &args.resume) {
+        let p = &saved.progress;
+        writeln!(
+            out,
+            "resuming from {}: epoch {} of {}, {}",
+            path.display(),
+            p.epoch,
+            config.epochs,
+            match p.batches_done {
+                0 => "from its start".to_string(),
+                done => format!("after {done} batches"),
+            }
+        )?;
+    }
     let progress = if stderr_is_terminal() {
         ProgressBar::new(0).with_style(
             ProgressStyle::with_template("{bar:40} {pos}/{len} batches {elapsed}<{eta}")
@@ -262,22 +414,66 @@ fn train_command(args: &TrainArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     } else {
         ProgressBar::hidden()
     };
+    let stop = StopRequest::install().context("cannot install the Ctrl-C handler")?;
     let mut writer = EpochWriter {
-        args,
-        config: &config,
-        data: &data,
+        outputs: &outputs,
+        run: &run,
         out,
         progress,
-        timings: Vec::new(),
+        timings: resumed
+            .as_ref()
+            .map_or_else(Vec::new, |c| c.progress.timings.clone()),
+        stop: stop.clone(),
+        title: format!("mnist-mlp {}", arch.describe()),
     };
-    let outcome = train(
+    let result = train_from(
         &config,
         &train_set,
         &test_set,
         data.class_names.len(),
+        resumed.map(|c| c.progress),
         &mut writer,
-    )?;
+    );
     writer.progress.finish_and_clear();
+    let out = writer.out;
+    let outcome = match result {
+        Ok(outcome) => outcome,
+        Err(TrainError::Interrupted {
+            epoch,
+            batches_done,
+            batches,
+        }) => {
+            let position = match batches_done {
+                0 => format!("after epoch {}", epoch - 1),
+                done => format!("in epoch {epoch} after {done} of its {batches} batches"),
+            };
+            let mut resume = format!("mnist-mlp train --resume {}", outputs.checkpoint.display());
+            if let Some(dir) = &args.data.data_dir {
+                resume += &format!(" --data-dir {}", dir.display());
+            }
+            if args.offline {
+                resume += " --offline";
+            }
+            return Err(TrainCommandError::Interrupted {
+                signal: stop.signal_name().unwrap_or("a signal"),
+                position,
+                checkpoint: outputs.checkpoint.clone(),
+                resume,
+            }
+            .into());
+        }
+        Err(e) => return Err(e.into()),
+    };
+    // The run is complete: its checkpoint has nothing left to continue.
+    match std::fs::remove_file(&outputs.checkpoint) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            eprintln!(
+                "note: cannot remove the checkpoint {}: {e}",
+                outputs.checkpoint.display()
+            );
+        }
+        _ => {}
+    }
     let kept = &outcome.history[outcome.kept_epoch - 1];
     let test = outcome.final_test;
     let seconds = started.elapsed().as_secs_f64();
@@ -293,9 +489,9 @@ fn train_command(args: &TrainArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     writeln!(
         out,
         "wrote {}, {} and {} in {seconds:.1} s",
-        args.weights.display(),
-        args.metrics.display(),
-        args.plot.display()
+        outputs.weights.display(),
+        outputs.metrics.display(),
+        outputs.plot.display()
     )?;
     if args.json {
         let json = serde_json::json!({
@@ -311,9 +507,9 @@ fn train_command(args: &TrainArgs, out: &mut dyn Write) -> anyhow::Result<()> {
             "seconds": seconds,
             "seconds_per_epoch": outcome.timings.iter().map(|t| t.train_seconds).sum::<f64>()
                 / outcome.timings.len() as f64,
-            "weights": args.weights,
-            "plot": args.plot,
-            "metrics": args.metrics,
+            "weights": outputs.weights,
+            "plot": outputs.plot,
+            "metrics": outputs.metrics,
             "dataset": data.dataset,
             "config": config,
         });

@@ -4,6 +4,7 @@
 pub mod analysis;
 pub mod atomic;
 pub mod augment;
+pub mod checkpoint;
 pub mod cli;
 pub mod commands;
 pub mod dataset;
@@ -13,6 +14,7 @@ pub mod evaluate;
 pub mod export;
 pub mod idx;
 pub mod input;
+pub mod interrupt;
 pub mod layers;
 pub mod linalg;
 pub mod metrics;

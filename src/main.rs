@@ -1,7 +1,7 @@
 use std::process::ExitCode;
 
 use mnist_mlp::cli::Cli;
-use mnist_mlp::commands::{is_broken_pipe, run};
+use mnist_mlp::commands::{exit_code, is_broken_pipe, run};
 
 fn main() -> ExitCode {
     let cli = Cli::parse_args();
@@ -10,7 +10,7 @@ fn main() -> ExitCode {
         Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("error: {err:#}");
-            ExitCode::FAILURE
+            exit_code(&err)
         }
     }
 }

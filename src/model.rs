@@ -21,7 +21,7 @@ pub struct Classifier {
 }
 
 /// How a classifier did on a labelled set.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Evaluation {
     pub correct: usize,
     pub total: usize,

@@ -61,6 +61,15 @@ impl OptimizerConfig {
 /// The most gradient shards a step takes (see `train::shards_per_batch`).
 pub const MAX_SHARDS: usize = 8;
 
+/// An optimizer's state as plain vectors (tensors in [`Params::tensors`] order), for
+/// checkpoints.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OptimizerState<T> {
+    pub steps: u64,
+    pub first: Vec<Vec<T>>,
+    pub second: Option<Vec<Vec<T>>>,
+}
+
 /// An optimizer with its state.
 pub struct Optimizer<T> {
     config: OptimizerConfig,
@@ -128,6 +137,43 @@ impl<T: Real> Optimizer<T> {
                 second,
             );
         }
+    }
+
+    /// The state a checkpoint keeps: the step count and the moment buffers.
+    pub fn state(&self) -> OptimizerState<T> {
+        let flat = |p: &Params<T>| p.tensors().map(<[T]>::to_vec).collect();
+        OptimizerState {
+            steps: self.steps,
+            first: flat(&self.first),
+            second: self.second.as_ref().map(flat),
+        }
+    }
+
+    /// Continues from a saved [`OptimizerState`], which must be one of this optimizer's kind
+    /// and network.
+    pub fn restore(&mut self, state: &OptimizerState<T>) -> Result<(), String> {
+        fn fill<T: Real>(p: &mut Params<T>, saved: &[Vec<T>], what: &str) -> Result<(), String> {
+            let sizes: Vec<usize> = p.tensors().map(<[T]>::len).collect();
+            let saved_sizes: Vec<usize> = saved.iter().map(Vec::len).collect();
+            if sizes != saved_sizes {
+                return Err(format!(
+                    "the optimizer's {what} has tensors of {saved_sizes:?} values, the network \
+                     needs {sizes:?}"
+                ));
+            }
+            p.tensors_mut()
+                .zip(saved)
+                .for_each(|(t, s)| t.copy_from_slice(s));
+            Ok(())
+        }
+        match (&mut self.second, &state.second) {
+            (Some(second), Some(saved)) => fill(second, saved, "second moment")?,
+            (None, None) => {}
+            _ => return Err("the optimizer's state is of another kind".into()),
+        }
+        fill(&mut self.first, &state.first, "first moment")?;
+        self.steps = state.steps;
+        Ok(())
     }
 
     fn rule(&self, lr: T, scale: T) -> Rule<T> {
@@ -426,6 +472,31 @@ mod tests {
             -0.25,
             epsilon = 1e-12
         );
+    }
+
+    #[test]
+    fn a_restored_state_continues_like_the_original() {
+        let config = OptimizerConfig {
+            kind: OptimizerKind::Adam,
+            ..OptimizerConfig::sgd(0.0)
+        };
+        let arch = tiny();
+        let mut grads = Params::<f64>::zeros(&arch);
+        let (mut p1, mut p2) = (Params::zeros(&arch), Params::zeros(&arch));
+        let mut original = Optimizer::new(&arch, config);
+        for g in [1.0, -3.0] {
+            grads.layers[0].w[[0, 0]] = g;
+            original.step(0.1, &mut p1, std::slice::from_ref(&grads), 0);
+        }
+        p2.clone_from(&p1);
+        let mut restored = Optimizer::new(&arch, config);
+        restored.restore(&original.state()).unwrap();
+        grads.layers[0].w[[0, 0]] = 2.0;
+        original.step(0.1, &mut p1, std::slice::from_ref(&grads), 0);
+        restored.step(0.1, &mut p2, std::slice::from_ref(&grads), 0);
+        assert_eq!(p1, p2);
+        let sgd = Optimizer::<f64>::new(&arch, OptimizerConfig::sgd(0.9));
+        assert!(restored.restore(&sgd.state()).is_err());
     }
 
     #[test]

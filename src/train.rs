@@ -17,8 +17,10 @@ use crate::layers::{Activation, bias_gradient, dense_weight_gradient};
 use crate::metrics::{EpochMetrics, EpochTiming};
 use crate::mlp::{Architecture, Dense, Mlp, Params, Workspace, count_correct};
 use crate::model::{Classifier, Evaluation, MismatchError};
-use crate::optim::{MAX_SHARDS, Optimizer, OptimizerConfig, OptimizerKind, apply_max_norm};
-use crate::rng::SeededRng;
+use crate::optim::{
+    MAX_SHARDS, Optimizer, OptimizerConfig, OptimizerKind, OptimizerState, apply_max_norm,
+};
+use crate::rng::{RngState, SeededRng};
 use crate::schedule::{Schedule, learning_rate};
 
 /// Everything that determines a training run; recorded in the weights file.
@@ -57,7 +59,8 @@ pub struct TrainConfig {
 }
 
 /// How each epoch's train loss and accuracy are measured.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
 pub enum TrainMetrics {
     /// Over the epoch's mini-batches as they were trained on (with their augmentation and
     /// dropout, by the weights of the moment): free, as the training passes compute them.
@@ -241,16 +244,43 @@ pub enum TrainError {
     #[error("the test set does not fit the network: {0}")]
     TestSet(#[from] MismatchError),
     #[error(
-        "training diverged in epoch {epoch}, batch {batch}: the loss became {loss}. \
-         Try a smaller learning rate (--lr); the weights of the last finished epoch are kept"
+        "{what} in epoch {epoch} (batch {batch}): training diverged; try a smaller --lr \
+         (now {lr}). The weights file keeps the network of the last finished epoch (none \
+         is written if no epoch finished)"
     )]
     Diverged {
+        /// What went wrong: "the loss became NaN", "the weights became NaN or infinite", …
+        what: String,
         epoch: usize,
         batch: usize,
-        loss: f64,
+        lr: f64,
     },
+    #[error("interrupted in epoch {epoch} after {batches_done} of its {batches} batches")]
+    Interrupted {
+        epoch: usize,
+        batches_done: usize,
+        batches: usize,
+    },
+    #[error("cannot resume: {0}")]
+    Resume(String),
     #[error(transparent)]
     Observer(anyhow::Error),
+}
+
+/// Mean loss per sample above which a mini-batch counts as diverged: the network then gives
+/// the right class a probability below e^-10000, which only exploding weights do (a fresh
+/// network's loss is ln(classes), 2.3 for ten).
+const EXPLODED_LOSS: f32 = 1e4;
+
+/// What a mini-batch's mean `loss` says went wrong.
+fn loss_divergence(loss: f64) -> String {
+    if loss.is_nan() {
+        "the loss became NaN".into()
+    } else if loss.is_infinite() {
+        "the loss became infinite".into()
+    } else {
+        format!("the loss exploded to {loss:.3e} per sample")
+    }
 }
 
 /// Told about progress while training runs.
@@ -267,6 +297,108 @@ pub trait TrainObserver {
         timing: EpochTiming,
         kept: bool,
     ) -> anyhow::Result<()>;
+    /// Asked after each batch: whether to stop after it (e.g. on Ctrl-C). Training then
+    /// hands [`TrainObserver::checkpoint`] its state and returns
+    /// [`TrainError::Interrupted`].
+    fn stop_requested(&mut self) -> bool {
+        false
+    }
+    /// Whether to be handed a checkpoint after every epoch but the last, too.
+    fn checkpoints_every_epoch(&self) -> bool {
+        false
+    }
+    /// The run's state, from which [`train_from`] continues it exactly.
+    fn checkpoint(&mut self, _progress: &Progress) -> anyhow::Result<()> {
+        Ok(())
+    }
+}
+
+/// A run stopped between two mini-batches: everything [`train_from`] needs to continue it
+/// as if it had not stopped. The dropout masks need nothing: their streams are fixed by
+/// the step and the shard.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Progress {
+    /// The epoch in progress, or the next to start when `batches_done` is 0 (1-based).
+    pub epoch: usize,
+    /// The mini-batches of `epoch` already trained on.
+    pub batches_done: usize,
+    pub input_scaling: InputScaling,
+    /// The network's tensors in [`Params::tensors`] order (w1, b1, w2, …).
+    pub params: Vec<Vec<f32>>,
+    pub optimizer: OptimizerState<f32>,
+    /// The batch order of `epoch`; with `batches_done` 0, that of the epoch before, which
+    /// the next epoch reshuffles.
+    pub order: Vec<u32>,
+    /// The batch-order and augmentation streams.
+    pub shuffler: RngState,
+    pub augmenter: RngState,
+    /// The running train metrics and training seconds of `epoch` so far.
+    pub running_loss_sum: f64,
+    pub running_correct: usize,
+    pub train_seconds: f64,
+    /// The finished epochs'.
+    pub history: Vec<EpochMetrics>,
+    pub timings: Vec<EpochTiming>,
+    pub kept: Option<KeptProgress>,
+}
+
+/// The network kept so far (see [`TrainOutcome::classifier`]), in a [`Progress`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KeptProgress {
+    pub epoch: usize,
+    pub val_accuracy: f64,
+    pub test: Evaluation,
+    pub params: Vec<Vec<f32>>,
+}
+
+impl Progress {
+    /// Every tensor of the networks and of the optimizer, with what it is, for checks.
+    pub fn tensors(&self) -> impl Iterator<Item = (&'static str, &[f32])> + '_ {
+        let second = self
+            .optimizer
+            .second
+            .iter()
+            .flat_map(|s| named("optimizer state", s));
+        let kept = self
+            .kept
+            .iter()
+            .flat_map(|k| named("kept weights", &k.params));
+        named("weights", &self.params)
+            .chain(named("optimizer state", &self.optimizer.first))
+            .chain(second)
+            .chain(kept)
+    }
+}
+
+fn named<'a>(
+    name: &'static str,
+    tensors: &'a [Vec<f32>],
+) -> impl Iterator<Item = (&'static str, &'a [f32])> + 'a {
+    tensors.iter().map(move |t| (name, t.as_slice()))
+}
+
+/// Copies flat tensors into `params`, checking their number and sizes.
+fn params_from(params: &mut Params<f32>, saved: &[Vec<f32>]) -> Result<(), TrainError> {
+    let sizes: Vec<usize> = params.tensors().map(<[f32]>::len).collect();
+    let saved_sizes: Vec<usize> = saved.iter().map(Vec::len).collect();
+    if sizes != saved_sizes {
+        return Err(TrainError::Resume(format!(
+            "the checkpoint's tensors hold {saved_sizes:?} values, the network needs {sizes:?}"
+        )));
+    }
+    params
+        .tensors_mut()
+        .zip(saved)
+        .for_each(|(t, s)| t.copy_from_slice(s));
+    Ok(())
+}
+
+fn flat(params: &Params<f32>) -> Vec<Vec<f32>> {
+    params.tensors().map(<[f32]>::to_vec).collect()
+}
+
+fn all_finite(params: &Params<f32>) -> bool {
+    params.tensors().flatten().all(|v| v.is_finite())
 }
 
 /// Rows per shard up to which a mini-batch is split into as few shards as possible: matrix
@@ -366,6 +498,127 @@ pub fn train(
     num_classes: usize,
     observer: &mut dyn TrainObserver,
 ) -> Result<TrainOutcome, TrainError> {
+    train_from(config, train_set, test_set, num_classes, None, observer)
+}
+
+/// The state of a run between mini-batches, besides the stepper's.
+struct Run {
+    classifier: Classifier,
+    order: Vec<usize>,
+    shuffler: SeededRng,
+    history: Vec<EpochMetrics>,
+    timings: Vec<EpochTiming>,
+    kept: Option<Kept>,
+}
+
+/// How far the epoch in progress has got.
+#[derive(Debug, Clone, Copy, Default)]
+struct EpochSoFar {
+    batches_done: usize,
+    loss_sum: f64,
+    correct: usize,
+    train_seconds: f64,
+}
+
+impl Run {
+    fn progress(&self, stepper: &Stepper, epoch: usize, so_far: EpochSoFar) -> Progress {
+        Progress {
+            epoch,
+            batches_done: so_far.batches_done,
+            input_scaling: self.classifier.input_scaling,
+            params: flat(&self.classifier.mlp.params),
+            optimizer: stepper.optimizer.state(),
+            order: self.order.iter().map(|&i| i as u32).collect(),
+            shuffler: self.shuffler.state(),
+            augmenter: stepper.augmenter.state(),
+            running_loss_sum: so_far.loss_sum,
+            running_correct: so_far.correct,
+            train_seconds: so_far.train_seconds,
+            history: self.history.clone(),
+            timings: self.timings.clone(),
+            kept: self.kept.as_ref().map(|k| KeptProgress {
+                epoch: k.epoch,
+                val_accuracy: k.val_accuracy,
+                test: k.test,
+                params: flat(&k.classifier.mlp.params),
+            }),
+        }
+    }
+
+    /// Takes over a saved run's state, after checking that it belongs to this run.
+    fn restore(
+        &mut self,
+        stepper: &mut Stepper,
+        saved: Progress,
+        config: &TrainConfig,
+        train_indices: &[usize],
+        batches: usize,
+    ) -> Result<EpochSoFar, TrainError> {
+        let bad = |what: String| Err(TrainError::Resume(what));
+        if !(1..=config.epochs).contains(&saved.epoch) || saved.batches_done >= batches {
+            return bad(format!(
+                "it stands at batch {} of epoch {}, outside a run of {} epochs of {batches} \
+                 batches",
+                saved.batches_done, saved.epoch, config.epochs
+            ));
+        }
+        let finished = saved.epoch - 1;
+        if saved.history.len() != finished || saved.timings.len() != finished {
+            return bad(format!(
+                "it records {} epochs of metrics but {finished} finished",
+                saved.history.len()
+            ));
+        }
+        let mut order: Vec<usize> = saved.order.iter().map(|&i| i as usize).collect();
+        let mut sorted = order.clone();
+        sorted.sort_unstable();
+        if sorted != train_indices {
+            return bad("its batch order is not an order of this run's training images".into());
+        }
+        params_from(&mut self.classifier.mlp.params, &saved.params)?;
+        self.classifier.input_scaling = saved.input_scaling;
+        stepper
+            .optimizer
+            .restore(&saved.optimizer)
+            .map_err(TrainError::Resume)?;
+        stepper.augmenter = SeededRng::from_state(saved.augmenter);
+        std::mem::swap(&mut self.order, &mut order);
+        self.shuffler = SeededRng::from_state(saved.shuffler);
+        self.history = saved.history;
+        self.timings = saved.timings;
+        self.kept = match saved.kept {
+            Some(k) => {
+                let mut classifier = self.classifier.clone();
+                params_from(&mut classifier.mlp.params, &k.params)?;
+                Some(Kept {
+                    classifier,
+                    epoch: k.epoch,
+                    val_accuracy: k.val_accuracy,
+                    test: k.test,
+                })
+            }
+            None => None,
+        };
+        Ok(EpochSoFar {
+            batches_done: saved.batches_done,
+            loss_sum: saved.running_loss_sum,
+            correct: saved.running_correct,
+            train_seconds: saved.train_seconds,
+        })
+    }
+}
+
+/// [`train`], or with `resume`, the continuation of a run stopped where that [`Progress`]
+/// was taken (by the same config on the same data): the result is the same, bit for bit,
+/// as that of the run that was not stopped.
+pub fn train_from(
+    config: &TrainConfig,
+    train_set: &LabeledImages,
+    test_set: &LabeledImages,
+    num_classes: usize,
+    resume: Option<Progress>,
+    observer: &mut dyn TrainObserver,
+) -> Result<TrainOutcome, TrainError> {
     config.validate()?;
     denormals::flush_on_all_threads();
     let n = train_set.labels.len();
@@ -375,7 +628,7 @@ pub fn train(
     let (train_indices, val_indices) = split_validation(n, config.val_split, config.seed)?;
     let n = train_indices.len();
     let arch = config.architecture(train_set.images.pixels_per_image(), num_classes);
-    let mut classifier = Classifier {
+    let classifier = Classifier {
         input_scaling: InputScaling::fit(config.input_scaling, &train_set.images),
         mlp: Mlp::initial(arch.clone(), config.seed),
     };
@@ -384,40 +637,80 @@ pub fn train(
     let batch = config.batch_size.min(n);
     let batches = n.div_ceil(batch);
     let mut stepper = Stepper::new(config, train_set, &arch, batch, batches);
-    let mut order = train_indices.clone();
-    let mut shuffler = SeededRng::derive(config.seed, 1);
-    let mut history = Vec::with_capacity(config.epochs);
-    let mut timings = Vec::with_capacity(config.epochs);
-    let mut kept: Option<Kept> = None;
+    let mut run = Run {
+        classifier,
+        order: train_indices.clone(),
+        shuffler: SeededRng::derive(config.seed, 1),
+        history: Vec::with_capacity(config.epochs),
+        timings: Vec::with_capacity(config.epochs),
+        kept: None,
+    };
+    let mut first_epoch = 1;
+    let mut resumed = None;
+    if let Some(saved) = resume {
+        first_epoch = saved.epoch;
+        resumed = Some(run.restore(&mut stepper, saved, config, &train_indices, batches)?);
+    }
+    let diverged = |what: String, epoch, batch| TrainError::Diverged {
+        what,
+        epoch,
+        batch,
+        lr: config.learning_rate,
+    };
+    let weights_diverged = || "the weights became NaN or infinite".to_string();
 
-    for epoch in 1..=config.epochs {
+    for epoch in first_epoch..=config.epochs {
         let started = Instant::now();
-        shuffler.shuffle(&mut order);
         // The running train metrics: sums over the epoch's mini-batches.
-        let (mut running_loss_sum, mut running_correct) = (0.0f64, 0usize);
-        for (b, minibatch) in order.chunks(batch).enumerate() {
+        let mut so_far = match resumed.take() {
+            Some(so_far) if so_far.batches_done > 0 => so_far,
+            _ => {
+                run.shuffler.shuffle(&mut run.order);
+                EpochSoFar::default()
+            }
+        };
+        let earlier_seconds = so_far.train_seconds;
+        let chunks = run.order.chunks(batch).enumerate();
+        for (b, minibatch) in chunks.skip(so_far.batches_done) {
             let step = (epoch - 1) * batches + b;
-            let (loss_sum, correct) = stepper.step(&mut classifier, minibatch, step);
-            let loss = loss_sum / minibatch.len() as f32;
-            if !loss.is_finite() {
-                return Err(TrainError::Diverged {
+            let (loss_sum, correct) = stepper.step(&mut run.classifier, minibatch, step);
+            if !loss_sum.is_finite() || loss_sum > EXPLODED_LOSS * minibatch.len() as f32 {
+                let loss = f64::from(loss_sum) / minibatch.len() as f64;
+                return Err(diverged(loss_divergence(loss), epoch, b + 1));
+            }
+            so_far.loss_sum += f64::from(loss_sum);
+            so_far.correct += correct;
+            observer.batch_done(b + 1, batches);
+            if b + 1 < batches && observer.stop_requested() {
+                if !all_finite(&run.classifier.mlp.params) {
+                    return Err(diverged(weights_diverged(), epoch, b + 1));
+                }
+                so_far.batches_done = b + 1;
+                so_far.train_seconds = earlier_seconds + started.elapsed().as_secs_f64();
+                observer
+                    .checkpoint(&run.progress(&stepper, epoch, so_far))
+                    .map_err(TrainError::Observer)?;
+                return Err(TrainError::Interrupted {
                     epoch,
-                    batch: b + 1,
-                    loss: loss as f64,
+                    batches_done: b + 1,
+                    batches,
                 });
             }
-            running_loss_sum += f64::from(loss_sum);
-            running_correct += correct;
-            observer.batch_done(b + 1, batches);
         }
-        let train_seconds = started.elapsed().as_secs_f64();
+        let train_seconds = earlier_seconds + started.elapsed().as_secs_f64();
+        // The loss is that of the weights before each step: the last step's result is
+        // checked here, before anything is evaluated or saved.
+        if !all_finite(&run.classifier.mlp.params) {
+            return Err(diverged(weights_diverged(), epoch, batches));
+        }
 
         let started = Instant::now();
+        let classifier = &run.classifier;
         let on_train = match config.train_metrics {
             TrainMetrics::Running => Evaluation {
-                correct: running_correct,
+                correct: so_far.correct,
                 total: n,
-                loss: running_loss_sum / n as f64,
+                loss: so_far.loss_sum / n as f64,
             },
             TrainMetrics::Full => classifier.evaluate_subset(train_set, &train_indices),
         };
@@ -425,13 +718,9 @@ pub fn train(
             (!val_indices.is_empty()).then(|| classifier.evaluate_subset(train_set, &val_indices));
         let on_test = classifier.evaluate(test_set);
         if !on_train.loss.is_finite() {
-            return Err(TrainError::Diverged {
-                epoch,
-                batch: batches,
-                loss: on_train.loss,
-            });
+            return Err(diverged(loss_divergence(on_train.loss), epoch, batches));
         }
-        history.push(EpochMetrics {
+        run.history.push(EpochMetrics {
             epoch,
             train_loss: on_train.loss,
             train_accuracy: on_train.accuracy(),
@@ -444,15 +733,15 @@ pub fn train(
             train_seconds,
             eval_seconds: started.elapsed().as_secs_f64(),
         };
-        timings.push(timing);
+        run.timings.push(timing);
         // Without validation images the last epoch is kept; with them, the best on them
         // (never the test set), the earliest on ties.
-        let improves = match (&kept, on_val) {
+        let improves = match (&run.kept, on_val) {
             (Some(best), Some(val)) => val.accuracy() > best.val_accuracy,
             _ => true,
         };
         if improves {
-            kept = Some(Kept {
+            run.kept = Some(Kept {
                 classifier: classifier.clone(),
                 epoch,
                 val_accuracy: on_val.map_or(0.0, |v| v.accuracy()),
@@ -460,15 +749,31 @@ pub fn train(
             });
         }
         observer
-            .epoch_done(&classifier, &history, timing, improves)
+            .epoch_done(&run.classifier, &run.history, timing, improves)
             .map_err(TrainError::Observer)?;
+        if epoch < config.epochs {
+            let stop = observer.stop_requested();
+            if stop || observer.checkpoints_every_epoch() {
+                let progress = run.progress(&stepper, epoch + 1, EpochSoFar::default());
+                observer
+                    .checkpoint(&progress)
+                    .map_err(TrainError::Observer)?;
+            }
+            if stop {
+                return Err(TrainError::Interrupted {
+                    epoch: epoch + 1,
+                    batches_done: 0,
+                    batches,
+                });
+            }
+        }
     }
-    let kept = kept.expect("validated: at least one epoch");
+    let kept = run.kept.expect("validated: at least one epoch");
     Ok(TrainOutcome {
         classifier: kept.classifier,
         kept_epoch: kept.epoch,
-        history,
-        timings,
+        history: run.history,
+        timings: run.timings,
         final_test: kept.test,
     })
 }

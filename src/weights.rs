@@ -106,11 +106,18 @@ pub fn tensor_names(layer: usize) -> (String, String) {
 }
 
 /// Writes the run to `path` atomically (the old file stays until the new one is complete).
+/// A network holding a NaN or an infinite value is refused (loading would refuse it).
 pub fn save(path: &Path, run: &SavedRun) -> Result<(), WriteError> {
     let mlp = &run.classifier.mlp;
     let mut tensors = Vec::new();
     for (l, layer) in mlp.params.layers.iter().enumerate() {
         let (w_name, b_name) = tensor_names(l);
+        if layer.w.iter().chain(&layer.b).any(|v| !v.is_finite()) {
+            return Err(WriteError::Refused {
+                path: path.to_path_buf(),
+                problem: format!("{w_name} or {b_name} holds a NaN or infinite value"),
+            });
+        }
         tensors.push(Tensor {
             name: w_name,
             shape: layer.w.shape().to_vec(),
@@ -358,7 +365,17 @@ pub(crate) mod tests {
     fn rejects_nan_weights() {
         let mut bad = run();
         bad.classifier.mlp.params.layers[0].b[2] = f32::NAN;
-        assert!(problem(&saved_bytes(&bad)).contains("b1 holds a NaN"));
+        // `save` refuses to write them: encode the file by hand.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("w.bin");
+        let err = save(&path, &bad).unwrap_err().to_string();
+        assert!(err.contains("w1 or b1 holds a NaN"), "{err}");
+        assert!(!path.exists());
+        let mut bytes = saved_bytes(&run());
+        let good = 0.0f32.to_le_bytes();
+        let at = bytes.windows(4).rposition(|w| w == good).unwrap();
+        bytes[at..at + 4].copy_from_slice(&f32::NAN.to_le_bytes());
+        assert!(problem(&bytes).contains("holds a NaN"));
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! On the real MNIST files (where `MNIST_DATA_DIR` points to them, as in CI): the default
-//! training run reaches the promised accuracy, and the shipped network scores what the
-//! README says.
+//! training run reaches the promised accuracy, the shipped network scores what the README
+//! says, and a diverging or interrupted run fails well.
 
 mod common;
 
@@ -82,4 +82,46 @@ fn shipped_weights_score_what_the_readme_says() {
     let accuracy = mnist_mlp::evaluate::evaluate_hw1(&data, weights.as_ref()).unwrap();
     assert_eq!(format!("{:.2}", 100.0 * accuracy), percent);
     assert_eq!((accuracy * 10000.0).round() as u64, correct);
+}
+
+#[test]
+fn lr_100_diverges_and_an_interrupted_run_resumes_to_the_same_sha256() {
+    let Some(data) = common::real_mnist_dir("lr_100_diverges_and_an_interrupted_run_resumes")
+    else {
+        return;
+    };
+    let out = tempfile::tempdir().unwrap();
+    let train = |args: &[&str]| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_mnist-mlp"));
+        cmd.current_dir(out.path())
+            .args(["train", "--offline", "--data-dir"])
+            .arg(&data)
+            .args(args);
+        cmd
+    };
+    let diverged = train(&["--epochs", "3", "--lr", "100", "--weights", "d.bin"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&diverged.stderr);
+    assert_eq!(diverged.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("in epoch 1 (batch ")
+            && stderr.contains("training diverged; try a smaller --lr (now 100)"),
+        "{stderr}"
+    );
+    assert!(!out.path().join("d.bin").exists());
+
+    let uninterrupted = train(&["--epochs", "3", "--weights", "a.bin"])
+        .output()
+        .unwrap();
+    assert!(uninterrupted.status.success(), "{uninterrupted:?}");
+    let mut cmd = train(&["--epochs", "3", "--weights", "b.bin"]);
+    let (mut child, rest) = common::start_until(&mut cmd, "epoch   1/3");
+    common::send_signal(&child, "-INT");
+    rest.for_each(drop);
+    assert_eq!(child.wait().unwrap().code(), Some(130));
+    let resumed = train(&["--resume", "b.ckpt"]).output().unwrap();
+    assert!(resumed.status.success(), "{resumed:?}");
+    let sha = |name: &str| common::sha256_of(&out.path().join(name));
+    assert_eq!(sha("b.bin"), sha("a.bin"));
 }

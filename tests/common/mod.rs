@@ -4,11 +4,14 @@
 
 pub mod server;
 
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
 
 use mnist_mlp::dataset::Images;
 use mnist_mlp::idx::{write_idx_images, write_idx_labels};
 use mnist_mlp::rng::SeededRng;
+use sha2::{Digest, Sha256};
 
 /// `count` images of `side`×`side` pixels; class c is a bright 4-pixel-wide bar whose
 /// position depends on c (vertical for even c, horizontal for odd), over faint noise.
@@ -104,4 +107,44 @@ pub fn real_data_dir(var: &str, what: &str, test: &str) -> Option<PathBuf> {
             None
         }
     }
+}
+
+/// The sha256 of a file, in hex.
+pub fn sha256_of(path: &Path) -> String {
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Starts `cmd` with its stdout piped, and waits until it prints a line starting with
+/// `prefix`; returns the child and the rest of its stdout.
+pub fn start_until(cmd: &mut Command, prefix: &str) -> (Child, impl Iterator<Item = String>) {
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap())
+        .lines()
+        .map(Result::unwrap);
+    for line in lines.by_ref() {
+        if line.starts_with(prefix) {
+            return (child, lines);
+        }
+    }
+    let out = child.wait_with_output().unwrap();
+    panic!(
+        "no line starting with {prefix:?}; stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+pub fn send_signal(child: &Child, signal: &str) {
+    let status = Command::new("kill")
+        .args([signal, &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success(), "kill {signal} failed");
 }

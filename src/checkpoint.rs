@@ -1,0 +1,313 @@
+//! The checkpoint file: a training run stopped between two mini-batches, which
+//! `mnist-mlp train --resume` continues exactly.
+//!
+//! Layout: the 8 bytes `MNISTCKP`, the format version as a little-endian u32, then a bincode
+//! (serde, standard configuration) payload: what the run is ([`RunInfo`]: the configuration,
+//! the data set and a fingerprint of its images, the output paths) and where it stands
+//! ([`Progress`]: weights, optimizer state, random streams, batch position, metrics so far).
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::atomic::{WriteError, write_atomically};
+use crate::dataset::{DataInfo, LabeledImages};
+use crate::train::{Progress, TrainConfig, TrainMetrics};
+
+pub const MAGIC: [u8; 8] = *b"MNISTCKP";
+pub const FORMAT_VERSION: u32 = 1;
+const HEADER_LEN: usize = MAGIC.len() + 4;
+/// Bound on what decoding may allocate (see the weights file's).
+const PAYLOAD_LIMIT: usize = 1 << 31;
+
+fn bincode_config() -> impl bincode::config::Config {
+    bincode::config::standard().with_limit::<PAYLOAD_LIMIT>()
+}
+
+/// What a checkpointed run is: everything but where it stands.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunInfo {
+    /// The mnist-mlp version that wrote it (another version may train differently).
+    pub version: String,
+    pub config: TrainConfig,
+    /// Not part of [`TrainConfig`]'s serialized form, but it changes the recorded metrics.
+    pub train_metrics: TrainMetrics,
+    pub data: DataInfo,
+    pub fingerprint: DataFingerprint,
+    /// The run's outputs, as given to it; a resumed run writes to them unless told otherwise.
+    pub weights: PathBuf,
+    pub plot: PathBuf,
+    pub metrics: PathBuf,
+}
+
+/// A checkpoint as read back.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Checkpoint {
+    pub run: RunInfo,
+    pub progress: Progress,
+}
+
+/// Identifies the images a run trains and tests on: the set sizes and image size, and a
+/// sha256 over all labels and a sample of the images (every 16th, whole), which tells data
+/// sets apart at a fraction of the cost of hashing every pixel.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DataFingerprint {
+    pub train_images: usize,
+    pub test_images: usize,
+    pub rows: usize,
+    pub cols: usize,
+    pub sha256: [u8; 32],
+}
+
+/// Images of the sample: every `SAMPLE_STRIDE`th.
+const SAMPLE_STRIDE: usize = 16;
+
+impl DataFingerprint {
+    pub fn of(train: &LabeledImages, test: &LabeledImages) -> Self {
+        let mut hash = Sha256::new();
+        for set in [train, test] {
+            hash.update(&set.labels);
+            for i in (0..set.images.len()).step_by(SAMPLE_STRIDE) {
+                hash.update(set.images.image(i));
+            }
+        }
+        DataFingerprint {
+            train_images: train.labels.len(),
+            test_images: test.labels.len(),
+            rows: train.images.rows,
+            cols: train.images.cols,
+            sha256: hash.finalize().into(),
+        }
+    }
+
+    pub fn describe(&self) -> String {
+        format!(
+            "{} training and {} test images of {}x{}",
+            self.train_images, self.test_images, self.rows, self.cols
+        )
+    }
+}
+
+/// Where the checkpoint goes when `--checkpoint` is not given: beside the weights, with the
+/// extension `.ckpt` (`weights/mnist-mlp.bin` → `weights/mnist-mlp.ckpt`).
+pub fn default_path(weights: &Path) -> PathBuf {
+    let path = weights.with_extension("ckpt");
+    if path == weights {
+        let mut name = weights.as_os_str().to_owned();
+        name.push(".ckpt");
+        return PathBuf::from(name);
+    }
+    path
+}
+
+/// A checkpoint that cannot be used, and why.
+#[derive(Debug, thiserror::Error)]
+#[error("{}: {problem}", path.display())]
+pub struct CheckpointError {
+    pub path: PathBuf,
+    pub problem: CheckpointProblem,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CheckpointProblem {
+    #[error("cannot read the checkpoint: {0}")]
+    Read(io::Error),
+    #[error(
+        "not an mnist-mlp checkpoint (it does not start with \"MNISTCKP\"); `--resume` takes \
+         the .ckpt file that an interrupted `mnist-mlp train` wrote"
+    )]
+    NotCheckpoint,
+    #[error(
+        "written by a newer mnist-mlp (checkpoint version {found}, this build reads version \
+         {FORMAT_VERSION}): resume it with that version"
+    )]
+    Newer { found: u32 },
+    #[error(
+        "checkpoint version {found} is not supported (this build reads version {FORMAT_VERSION})"
+    )]
+    Unsupported { found: u32 },
+    #[error(
+        "truncated or corrupt checkpoint ({0}); start the run again without --resume, or \
+         resume from another checkpoint"
+    )]
+    Corrupt(String),
+    #[error("the checkpoint's {0} hold a NaN or infinite value")]
+    NonFinite(&'static str),
+}
+
+/// Writes the checkpoint to `path` atomically. A state holding a NaN or an infinite value
+/// is refused: nothing could continue from it.
+pub fn save(path: &Path, run: &RunInfo, progress: &Progress) -> Result<(), WriteError> {
+    if let Some((what, _)) = progress
+        .tensors()
+        .find(|(_, t)| t.iter().any(|v| !v.is_finite()))
+    {
+        return Err(WriteError::Refused {
+            path: path.to_path_buf(),
+            problem: format!("the {what} hold a NaN or infinite value"),
+        });
+    }
+    let bytes = bincode::serde::encode_to_vec((run, progress), bincode_config()).map_err(|e| {
+        WriteError::Write {
+            path: path.to_path_buf(),
+            source: io::Error::other(e),
+        }
+    })?;
+    write_atomically(path, |w| {
+        w.write_all(&MAGIC)?;
+        w.write_all(&FORMAT_VERSION.to_le_bytes())?;
+        w.write_all(&bytes)
+    })
+}
+
+/// Reads and checks a checkpoint file.
+pub fn load(path: &Path) -> Result<Checkpoint, CheckpointError> {
+    let fail = |problem| CheckpointError {
+        path: path.to_path_buf(),
+        problem,
+    };
+    let bytes = std::fs::read(path).map_err(|e| fail(CheckpointProblem::Read(e)))?;
+    decode(&bytes).map_err(fail)
+}
+
+/// [`load`] on bytes already in memory.
+pub fn decode(bytes: &[u8]) -> Result<Checkpoint, CheckpointProblem> {
+    if bytes.len() < MAGIC.len() || bytes[..MAGIC.len()] != MAGIC {
+        return Err(CheckpointProblem::NotCheckpoint);
+    }
+    let version: [u8; 4] = bytes
+        .get(MAGIC.len()..HEADER_LEN)
+        .and_then(|b| b.try_into().ok())
+        .ok_or_else(|| CheckpointProblem::Corrupt("the header is cut short".into()))?;
+    let found = u32::from_le_bytes(version);
+    if found > FORMAT_VERSION {
+        return Err(CheckpointProblem::Newer { found });
+    }
+    if found < FORMAT_VERSION {
+        return Err(CheckpointProblem::Unsupported { found });
+    }
+    let payload = &bytes[HEADER_LEN..];
+    let ((run, progress), used): ((RunInfo, Progress), usize) =
+        bincode::serde::decode_from_slice(payload, bincode_config())
+            .map_err(|e| CheckpointProblem::Corrupt(e.to_string()))?;
+    if used != payload.len() {
+        return Err(CheckpointProblem::Corrupt(format!(
+            "{} unexpected bytes after the end of the data",
+            payload.len() - used
+        )));
+    }
+    if let Some((what, _)) = progress
+        .tensors()
+        .find(|(_, t)| t.iter().any(|v| !v.is_finite()))
+    {
+        return Err(CheckpointProblem::NonFinite(what));
+    }
+    Ok(Checkpoint { run, progress })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dataset::Images;
+    use crate::input::{InputScaling, ScalingKind};
+    use crate::optim::OptimizerState;
+    use crate::rng::SeededRng;
+
+    fn checkpoint() -> Checkpoint {
+        let set = LabeledImages {
+            images: Images {
+                rows: 2,
+                cols: 2,
+                pixels: vec![0, 1, 2, 3, 4, 5, 6, 7],
+            },
+            labels: vec![3, 5],
+        };
+        let run = RunInfo {
+            version: "0.1.0".into(),
+            config: TrainConfig::default(),
+            train_metrics: TrainMetrics::Full,
+            data: DataInfo::mnist(),
+            fingerprint: DataFingerprint::of(&set, &set),
+            weights: "w.bin".into(),
+            plot: "p.png".into(),
+            metrics: "m.csv".into(),
+        };
+        let progress = Progress {
+            epoch: 2,
+            batches_done: 1,
+            input_scaling: InputScaling::fit(ScalingKind::Unit, &set.images),
+            params: vec![vec![0.5, -1.0], vec![0.25]],
+            optimizer: OptimizerState {
+                steps: 3,
+                first: vec![vec![0.1, 0.2], vec![0.3]],
+                second: None,
+            },
+            order: vec![1, 0],
+            shuffler: SeededRng::derive(1, 1).state(),
+            augmenter: SeededRng::derive(1, 2).state(),
+            running_loss_sum: 1.5,
+            running_correct: 1,
+            train_seconds: 0.25,
+            history: vec![],
+            timings: vec![],
+            kept: None,
+        };
+        Checkpoint { run, progress }
+    }
+
+    fn saved_bytes(c: &Checkpoint) -> Vec<u8> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.ckpt");
+        save(&path, &c.run, &c.progress).unwrap();
+        std::fs::read(path).unwrap()
+    }
+
+    #[test]
+    fn save_then_load_is_the_identity() {
+        let c = checkpoint();
+        assert_eq!(decode(&saved_bytes(&c)).unwrap(), c);
+    }
+
+    #[test]
+    fn rejects_other_files_newer_versions_and_truncation() {
+        let bytes = saved_bytes(&checkpoint());
+        let problem = |b: &[u8]| decode(b).unwrap_err().to_string();
+        assert!(problem(b"MNISTMLP\x03\0\0\0").contains("not an mnist-mlp checkpoint"));
+        let mut newer = bytes.clone();
+        newer[8..12].copy_from_slice(&2u32.to_le_bytes());
+        assert!(problem(&newer).contains("newer"));
+        for cut in [10, 13, bytes.len() / 2, bytes.len() - 1] {
+            assert!(
+                problem(&bytes[..cut]).contains("truncated or corrupt"),
+                "{cut}"
+            );
+        }
+    }
+
+    #[test]
+    fn refuses_to_save_nan_state() {
+        let mut c = checkpoint();
+        c.progress.optimizer.first[1][0] = f32::INFINITY;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.ckpt");
+        let err = save(&path, &c.run, &c.progress).unwrap_err().to_string();
+        assert!(
+            err.contains("optimizer state hold a NaN or infinite"),
+            "{err}"
+        );
+        assert!(!path.exists());
+    }
+
+    #[test]
+    fn the_default_path_sits_beside_the_weights() {
+        let p = |s: &str| default_path(Path::new(s));
+        assert_eq!(
+            p("weights/mnist-mlp.bin"),
+            Path::new("weights/mnist-mlp.ckpt")
+        );
+        assert_eq!(p("run"), Path::new("run.ckpt"));
+        assert_eq!(p("a.ckpt"), Path::new("a.ckpt.ckpt"));
+    }
+}
