@@ -182,6 +182,10 @@ pub struct TrainArgs {
     /// End with one line of JSON on stdout summarising the run.
     #[arg(long)]
     pub json: bool,
+    /// The run log this run appends one line of JSON to (configuration, final figures,
+    /// time, machine), which `mnist-mlp report` reads.
+    #[arg(long, value_name = "PATH", default_value = crate::runlog::DEFAULT_RUN_LOG)]
+    pub run_log: PathBuf,
     /// The ids of the flags given on the command line (filled by [`Cli::parse_args`]).
     #[arg(skip)]
     pub given: Vec<String>,

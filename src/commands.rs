@@ -21,6 +21,7 @@ use crate::model::{Classifier, Evaluation, accuracy_text};
 use crate::plot::plot_accuracy;
 use crate::plot_analysis::{plot_confusion, plot_mistakes};
 use crate::predict::{PredictError, TOP_CLASSES, predict_files};
+use crate::runlog::{self, FinishedRun, RunRecord};
 use crate::train::{TrainConfig, TrainObserver, train};
 use crate::weights::{self, SavedRun};
 
@@ -296,6 +297,17 @@ fn train_command(args: &TrainArgs, out: &mut dyn Write) -> anyhow::Result<()> {
         args.metrics.display(),
         args.plot.display()
     )?;
+    let record = RunRecord::new(&FinishedRun {
+        config: &config,
+        data: &data,
+        arch: &outcome.classifier.mlp.arch,
+        outcome: &outcome,
+        wall_seconds: seconds,
+        weights: &args.weights,
+    });
+    if let Err(err) = runlog::append(&args.run_log, &record) {
+        eprintln!("warning: {err} (the training itself succeeded)");
+    }
     if args.json {
         let json = serde_json::json!({
             "epochs": outcome.history.len(),

@@ -23,6 +23,7 @@ pub mod plot;
 pub mod plot_analysis;
 pub mod predict;
 pub mod rng;
+pub mod runlog;
 pub mod schedule;
 pub mod train;
 pub mod variants;
