@@ -22,6 +22,7 @@ pub mod optim;
 pub mod plot;
 pub mod plot_analysis;
 pub mod predict;
+pub mod report;
 pub mod rng;
 pub mod runlog;
 pub mod schedule;
