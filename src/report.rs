@@ -968,7 +968,7 @@ fn attempts_section(data: &ReportData) -> Section {
 /// run against the defaults, with the caveats that apply.
 pub fn conclusions(data: &ReportData) -> Vec<Inline> {
     let runs = comparable_runs(data);
-    let mut out = vec![strong("Conclusions. ")];
+    let mut out = vec![strong("Conclusions."), text(" ")];
     let run = &data.run;
     let kept = run.history.iter().find(|m| m.epoch == kept_epoch(run));
     if let Some(k) = kept {

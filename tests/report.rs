@@ -238,6 +238,7 @@ fn the_report_lists_the_runs_of_the_log_and_compares_them() {
         md.contains("Changing only the seed moved it by up to"),
         "{md}"
     );
+    assert!(md.contains("**Conclusions.** The network"), "{md}");
     assert!(!md.contains("confusion.png"));
     check_pdf(dir.path(), &out, &[&accuracy]);
 }
