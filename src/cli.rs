@@ -73,6 +73,10 @@ pub enum Command {
     Analyze(AnalyzeArgs),
     /// Write a trained network's weights for use from Python (safetensors or NumPy .npz).
     Export(ExportArgs),
+    /// Write the homework's report from the run itself: the gradient derivation, the model,
+    /// the training procedure, the convergence plot and the attempts of the run log, as
+    /// Markdown (and as a PDF when built with `--features pdf`).
+    Report(ReportArgs),
 }
 
 /// Which data set, where its files are, and where to download them from.
@@ -195,6 +199,10 @@ pub struct TrainArgs {
     /// End with one line of JSON on stdout summarising the run.
     #[arg(long)]
     pub json: bool,
+    /// The run log this run appends one line of JSON to (configuration, final figures,
+    /// time, machine), which `mnist-mlp report` reads.
+    #[arg(long, value_name = "PATH", default_value = crate::runlog::DEFAULT_RUN_LOG)]
+    pub run_log: PathBuf,
     /// The ids of the flags given on the command line (filled by [`Cli::parse_args`]).
     #[arg(skip)]
     pub given: Vec<String>,
@@ -362,6 +370,32 @@ pub struct ExportArgs {
     /// Where to write the exported weights.
     #[arg(long)]
     pub output: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The trained network to report on (its architecture, configuration and per-epoch
+    /// history come from this file).
+    #[arg(long, default_value = "weights/mnist-mlp.bin")]
+    pub weights: PathBuf,
+    /// The confusion-matrix picture of `mnist-mlp analyze`, included when the file exists.
+    #[arg(long, value_name = "PNG", default_value = "plots/confusion.png")]
+    pub confusion: PathBuf,
+    /// The run log that `train` appends to: the run's time and machine, and the attempts.
+    #[arg(long, value_name = "PATH", default_value = crate::runlog::DEFAULT_RUN_LOG)]
+    pub run_log: PathBuf,
+    /// An author, e.g. "Ada Lovelace, 000000001" (repeatable: the homework is done in pairs).
+    #[arg(long = "author", value_name = "NAME, ID")]
+    pub authors: Vec<String>,
+    /// The report's title.
+    #[arg(
+        long,
+        default_value = "An MNIST classifier: a multilayer perceptron written by hand"
+    )]
+    pub title: String,
+    /// The folder to write report.md, report.typ, the pictures and report.pdf into.
+    #[arg(long, default_value = "report")]
+    pub out_dir: PathBuf,
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ use crate::augment::Augment;
 use crate::checkpoint::{self, Checkpoint, DataFingerprint, RunInfo};
 use crate::cli::{
     AnalyzeArgs, Cli, Command, DataArgs, DownloadArgs, EvaluateArgs, ExportArgs, PredictArgs,
-    TrainArgs,
+    ReportArgs, TrainArgs,
 };
 use crate::dataset::{DataInfo, DataSource, Split};
 use crate::download::{download_missing, prepare_source, resolve_source};
@@ -25,6 +25,8 @@ use crate::model::{Classifier, Evaluation, accuracy_text};
 use crate::plot::plot_accuracy;
 use crate::plot_analysis::{plot_confusion, plot_mistakes};
 use crate::predict::{PredictError, TOP_CLASSES, predict_files};
+use crate::report::{self, ReportInputs};
+use crate::runlog::{self, FinishedRun, RunRecord};
 use crate::train::{Progress, TrainConfig, TrainError, TrainObserver, train_from};
 use crate::weights::{self, SavedRun};
 
@@ -43,6 +45,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<()> {
         Command::Predict(args) => predict_command(&args, out),
         Command::Analyze(args) => analyze_command(&args, out),
         Command::Export(args) => export_command(&args, out),
+        Command::Report(args) => report_command(&args, out),
     }
 }
 
@@ -153,6 +156,42 @@ fn export_command(args: &ExportArgs, out: &mut dyn Write) -> anyhow::Result<()> 
         format.extension(),
         run.classifier.mlp.arch.describe()
     )?;
+    Ok(())
+}
+
+fn report_command(args: &ReportArgs, out: &mut dyn Write) -> anyhow::Result<()> {
+    let inputs = ReportInputs {
+        weights: args.weights.clone(),
+        confusion: args.confusion.clone(),
+        run_log: args.run_log.clone(),
+        authors: args.authors.clone(),
+        title: args.title.clone(),
+        date: report::today_utc(),
+    };
+    let written = report::write_report(&inputs, &args.out_dir)?;
+    for path in &written.files {
+        writeln!(out, "wrote {}", path.display())?;
+    }
+    match &written.pdf {
+        Some((path, pages)) => {
+            let s = if *pages == 1 { "" } else { "s" };
+            writeln!(out, "wrote {} ({pages} page{s})", path.display())?;
+            if *pages > 2 {
+                writeln!(out, "note: the homework asks for two pages at most")?;
+            }
+        }
+        None => writeln!(
+            out,
+            "no PDF: this mnist-mlp was built without the `pdf` feature; \
+             `cargo run --release --features pdf -- report …` also typesets report.pdf"
+        )?,
+    }
+    if args.authors.is_empty() {
+        writeln!(
+            out,
+            "note: no --author given; pass --author \"Name, ID\" for each author"
+        )?;
+    }
     Ok(())
 }
 
@@ -493,6 +532,17 @@ fn train_command(args: &TrainArgs, out: &mut dyn Write) -> anyhow::Result<()> {
         outputs.metrics.display(),
         outputs.plot.display()
     )?;
+    let record = RunRecord::new(&FinishedRun {
+        config: &config,
+        data: &data,
+        arch: &outcome.classifier.mlp.arch,
+        outcome: &outcome,
+        wall_seconds: seconds,
+        weights: &outputs.weights,
+    });
+    if let Err(err) = runlog::append(&args.run_log, &record) {
+        eprintln!("warning: {err} (the training itself succeeded)");
+    }
     if args.json {
         let json = serde_json::json!({
             "epochs": outcome.history.len(),

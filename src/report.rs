@@ -1,0 +1,1111 @@
+//! `mnist-mlp report`: the homework's written report, made from the run itself — the
+//! weights file (architecture, configuration, per-epoch history), the run log (time,
+//! machine, the other attempts) and the pictures — as Markdown and, with the `pdf` feature,
+//! as a PDF typeset in-process by typst.
+//!
+//! [`build`] makes the content once ([`doc::Document`]); [`doc::to_markdown`] and
+//! [`doc::to_typst`] render it.
+
+pub mod doc;
+#[cfg(feature = "pdf")]
+pub mod pdf;
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+use clap::ValueEnum;
+
+use crate::atomic::{WriteError, write_bytes_atomically};
+use crate::layers::Activation;
+use crate::optim::OptimizerKind;
+use crate::plot::{PlotError, plot_accuracy};
+use crate::runlog::{self, RunLogError, RunRecord};
+use crate::schedule::Schedule;
+use crate::train::TrainConfig;
+use crate::weights::{self, SavedRun, WeightsError};
+use doc::{
+    Align, Block, Document, Figure, Inline, Section, Table, code, column, m, math, strong, text,
+};
+
+/// The runs the attempts table shows at most (the latest), so that the report keeps to two
+/// pages.
+pub const MAX_RUNS_SHOWN: usize = 10;
+
+/// What a report is made from.
+#[derive(Debug, Clone)]
+pub struct ReportInputs {
+    pub weights: PathBuf,
+    /// The confusion-matrix picture of `mnist-mlp analyze`; left out when the file is missing.
+    pub confusion: PathBuf,
+    pub run_log: PathBuf,
+    pub authors: Vec<String>,
+    pub title: String,
+    /// The date printed under the title (UTC), `YYYY-MM-DD`.
+    pub date: String,
+}
+
+/// Everything the content is built from, read and checked.
+#[derive(Debug, Clone)]
+pub struct ReportData {
+    pub run: SavedRun,
+    pub weights_path: PathBuf,
+    /// The run log's runs, oldest first, and how many lines could not be read.
+    pub runs: Vec<RunRecord>,
+    pub unreadable_runs: usize,
+    /// The run log entry of this weights file, if any: the run that wrote it (same sha256),
+    /// else the latest run with the same settings, data set and test accuracy.
+    pub this_run: Option<usize>,
+    /// Whether that entry wrote this very file (false: a reproduction of it).
+    pub this_run_exact: bool,
+    pub has_confusion: bool,
+    pub authors: Vec<String>,
+    pub title: String,
+    pub date: String,
+}
+
+/// A report that cannot be made.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error(transparent)]
+    Weights(#[from] WeightsError),
+    #[error(transparent)]
+    RunLog(#[from] RunLogError),
+    #[error("cannot read {}: {source}", path.display())]
+    Read { path: PathBuf, source: io::Error },
+    #[error(transparent)]
+    Write(#[from] WriteError),
+    #[error(transparent)]
+    Plot(#[from] PlotError),
+    #[cfg(feature = "pdf")]
+    #[error(transparent)]
+    Pdf(#[from] pdf::PdfError),
+}
+
+/// The files a report wrote.
+#[derive(Debug, Clone, Default)]
+pub struct Written {
+    pub files: Vec<PathBuf>,
+    /// The PDF and its page count, when one was made.
+    pub pdf: Option<(PathBuf, usize)>,
+}
+
+/// Today's date in UTC, `YYYY-MM-DD`.
+pub fn today_utc() -> String {
+    let stamp = runlog::rfc3339_utc(std::time::SystemTime::now());
+    stamp[..10].to_string()
+}
+
+/// Reads the weights file, the run log and what pictures there are.
+pub fn gather(inputs: &ReportInputs) -> Result<ReportData, ReportError> {
+    let run = weights::load(&inputs.weights)?;
+    let (runs, unreadable_runs) = runlog::read(&inputs.run_log)?;
+    let sha = runlog::file_sha256(&inputs.weights).map_err(|source| ReportError::Read {
+        path: inputs.weights.clone(),
+        source,
+    })?;
+    let exact = runs
+        .iter()
+        .rposition(|r| r.weights_sha256.as_deref() == Some(sha.as_str()));
+    let kept = run.history.iter().find(|m| m.epoch == kept_epoch(&run));
+    let reproduction = runs.iter().rposition(|r| {
+        r.config == run.config
+            && r.dataset == run.data.dataset
+            && kept.is_some_and(|k| k.test_accuracy == r.test_accuracy)
+    });
+    Ok(ReportData {
+        run,
+        weights_path: inputs.weights.clone(),
+        runs,
+        unreadable_runs,
+        this_run: exact.or(reproduction),
+        this_run_exact: exact.is_some(),
+        has_confusion: inputs.confusion.is_file(),
+        authors: inputs.authors.clone(),
+        title: inputs.title.clone(),
+        date: inputs.date.clone(),
+    })
+}
+
+/// File names of the pictures inside the report's folder.
+pub const ACCURACY_PNG: &str = "accuracy.png";
+pub const CONFUSION_PNG: &str = "confusion.png";
+
+/// Writes `report.md`, `report.typ`, the pictures and (with the `pdf` feature)
+/// `report.pdf` into `out_dir`.
+pub fn write_report(inputs: &ReportInputs, out_dir: &Path) -> Result<Written, ReportError> {
+    let data = gather(inputs)?;
+    let document = build(&data);
+    let mut written = Written::default();
+    let mut put = |name: &str, bytes: &[u8]| -> Result<(), WriteError> {
+        let path = out_dir.join(name);
+        write_bytes_atomically(&path, bytes)?;
+        written.files.push(path);
+        Ok(())
+    };
+    let accuracy = out_dir.join(ACCURACY_PNG);
+    let title = format!("mnist-mlp {}", data.run.classifier.mlp.arch.describe());
+    plot_accuracy(&accuracy, &data.run.history, &title)?;
+    let accuracy_png = std::fs::read(&accuracy).map_err(|source| ReportError::Read {
+        path: accuracy.clone(),
+        source,
+    })?;
+    let mut pictures = vec![(ACCURACY_PNG.to_string(), accuracy_png)];
+    if data.has_confusion {
+        let bytes = std::fs::read(&inputs.confusion).map_err(|source| ReportError::Read {
+            path: inputs.confusion.clone(),
+            source,
+        })?;
+        put(CONFUSION_PNG, &bytes)?;
+        pictures.push((CONFUSION_PNG.to_string(), bytes));
+    }
+    put("report.md", doc::to_markdown(&document).as_bytes())?;
+    let typst_source = doc::to_typst(&document);
+    put("report.typ", typst_source.as_bytes())?;
+    #[cfg(feature = "pdf")]
+    {
+        let typeset = pdf::typeset(&typst_source, &pictures, &data.date)?;
+        let path = out_dir.join("report.pdf");
+        write_bytes_atomically(&path, &typeset.pdf)?;
+        written.pdf = Some((path, typeset.pages));
+    }
+    #[cfg(not(feature = "pdf"))]
+    let _ = pictures;
+    written.files.insert(0, accuracy);
+    Ok(written)
+}
+
+// ---------------------------------------------------------------------------------------
+// The content
+
+/// The whole report's content.
+pub fn build(data: &ReportData) -> Document {
+    let sha_note = match (data.this_run, data.this_run_exact) {
+        (Some(i), true) => format!("run {} of the run log", i + 1),
+        (Some(i), false) => format!("reproduced by run {} of the run log", i + 1),
+        (None, _) => "no run log entry".to_string(),
+    };
+    Document {
+        title: data.title.clone(),
+        authors: data.authors.clone(),
+        subtitle: format!(
+            "{} · generated by mnist-mlp report from {} ({})",
+            data.date,
+            data.weights_path.display(),
+            sha_note
+        ),
+        sections: vec![
+            theory_section(data),
+            model_section(data),
+            training_section(data),
+            results_section(data),
+            attempts_section(data),
+        ],
+    }
+}
+
+fn para(inlines: Vec<Inline>) -> Block {
+    Block::Paragraph(inlines)
+}
+
+fn percent(fraction: f64) -> String {
+    format!("{:.2}%", 100.0 * fraction)
+}
+
+/// 200960 → "200,960"
+fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// "9.2 s", "5 min 34 s"
+fn duration(seconds: f64) -> String {
+    if seconds < 60.0 {
+        format!("{seconds:.1} s")
+    } else {
+        let s = seconds.round() as u64;
+        format!("{} min {} s", s / 60, s % 60)
+    }
+}
+
+/// A float as the command line would take it: 0.1, 0.0001, 5e-6.
+fn number(x: f64) -> String {
+    format!("{x}")
+}
+
+fn value_name<T: ValueEnum>(v: T) -> String {
+    v.to_possible_value()
+        .map_or_else(String::new, |p| p.get_name().to_string())
+}
+
+fn activation_name(a: Activation) -> &'static str {
+    match a {
+        Activation::Relu => "ReLU",
+        Activation::Tanh => "tanh",
+        Activation::Sigmoid => "sigmoid",
+    }
+}
+
+fn theory_section(data: &ReportData) -> Section {
+    let act = data.run.classifier.mlp.arch.activation;
+    let (sigma_tex, sigma_typ, sigma_words) = match act {
+        Activation::Relu => (
+            r"\sigma'(z) = [z \gt 0] = [h \gt 0]",
+            "sigma'(z) = [z > 0] = [h > 0]",
+            "ReLU",
+        ),
+        Activation::Tanh => (
+            r"\sigma'(z) = 1 - \tanh^2 z = 1 - h^2",
+            "sigma'(z) = 1 - tanh^2 z = 1 - h^2",
+            "tanh",
+        ),
+        Activation::Sigmoid => (
+            r"\sigma'(z) = \sigma(z)(1 - \sigma(z)) = h(1 - h)",
+            "sigma'(z) = sigma(z)(1 - sigma(z)) = h(1 - h)",
+            "the sigmoid",
+        ),
+    };
+    let blocks = vec![
+        para(vec![
+            text("The network of "),
+            m("K", "K"),
+            text(" layers maps a row vector "),
+            m(r"x \in \mathbb{R}^{1 \times n_0}", "x in RR^(1 times n_0)"),
+            text(" (the code keeps one sample per row: a batch is "),
+            code("x[B, in]"),
+            text(" and a layer computes "),
+            code("x[B, in] · W[in, out]"),
+            text(") to class probabilities, and the loss compares them with the one-hot label "),
+            m("y", "y"),
+            text(":"),
+        ]),
+        Block::Equation(math(
+            r"z_k = h_{k-1} W_k + b_k,\quad h_k = \sigma(z_k)\ (k \lt K),\quad h_0 = x,\qquad \hat y_i = \frac{e^{z_i}}{\sum_{j=1}^{C} e^{z_j}},\quad L = -\sum_{i=1}^{C} y_i \ln \hat y_i",
+            "z_k = h_(k-1) W_k + b_k, quad h_k = sigma(z_k) space (k < K), quad h_0 = x, wide hat(y)_i = e^(z_i) / (sum_(j=1)^C e^(z_j)), quad L = - sum_(i=1)^C y_i ln hat(y)_i",
+        )),
+        para(vec![
+            text("with "),
+            m(r"z = z_K", "z = z_K"),
+            text(" the logits, "),
+            m(
+                r"W_k \in \mathbb{R}^{n_{k-1} \times n_k}",
+                "W_k in RR^(n_(k-1) times n_k)",
+            ),
+            text(" and "),
+            m(r"\sigma", "sigma"),
+            text(" the hidden activation ("),
+            code("dense_forward"),
+            text(", "),
+            code("Activation::forward"),
+            text(" and "),
+            code("Mlp::forward"),
+            text("; softmax and loss in "),
+            code("softmax_cross_entropy_forward"),
+            text(", which subtracts the row maximum first). "),
+            strong("Step 1: the softmax Jacobian."),
+            text(" With "),
+            m(r"S = \sum_k e^{z_k}", "S = sum_k e^(z_k)"),
+            text(" and Kronecker's "),
+            m(r"\delta_{ij}", "delta_(i j)"),
+            text(", the quotient rule gives"),
+        ]),
+        Block::Equation(math(
+            r"\frac{\partial \hat y_i}{\partial z_j} = \frac{\delta_{ij} e^{z_i} S - e^{z_i} e^{z_j}}{S^2} = \hat y_i (\delta_{ij} - \hat y_j).",
+            "(partial hat(y)_i) / (partial z_j) = (delta_(i j) e^(z_i) S - e^(z_i) e^(z_j)) / S^2 = hat(y)_i (delta_(i j) - hat(y)_j).",
+        )),
+        para(vec![
+            strong("Step 2: the chain rule."),
+            text(" For any loss "),
+            m(r"L(\hat y)", "L(hat(y))"),
+            text(" and any weight "),
+            m("w", "w"),
+            text(" that the logits depend on,"),
+        ]),
+        Block::Equation(math(
+            r"\frac{\partial L}{\partial w} = \sum_i \frac{\partial L}{\partial \hat y_i} \sum_j \frac{\partial \hat y_i}{\partial z_j} \frac{\partial z_j}{\partial w}.",
+            "(partial L) / (partial w) = sum_i (partial L) / (partial hat(y)_i) sum_j (partial hat(y)_i) / (partial z_j) (partial z_j) / (partial w).",
+        )),
+        para(vec![
+            strong("Step 3: cross-entropy."),
+            text(" Here "),
+            m(
+                r"\partial L / \partial \hat y_i = -y_i / \hat y_i",
+                "partial L \\/ partial hat(y)_i = -y_i \\/ hat(y)_i",
+            ),
+            text(", and as "),
+            m(r"\sum_i y_i = 1", "sum_i y_i = 1"),
+            text(" the two sums collapse:"),
+        ]),
+        Block::Equation(math(
+            r"\frac{\partial L}{\partial z_j} = \sum_i \left(-\frac{y_i}{\hat y_i}\right) \hat y_i (\delta_{ij} - \hat y_j) = -y_j + \hat y_j \sum_i y_i = \hat y_j - y_j, \qquad \text{i.e.}\quad \frac{\partial L}{\partial z_K} = \hat y - y.",
+            "(partial L) / (partial z_j) = sum_i (- y_i / hat(y)_i) hat(y)_i (delta_(i j) - hat(y)_j) = -y_j + hat(y)_j sum_i y_i = hat(y)_j - y_j, wide \"i.e.\" quad (partial L) / (partial z_K) = hat(y) - y.",
+        )),
+        para(vec![
+            text("("),
+            code("softmax_cross_entropy_backward"),
+            text("; with label smoothing the target "),
+            m(
+                r"y = (1-\varepsilon)\,\text{onehot} + \varepsilon / C",
+                "y = (1 - epsilon) \"onehot\" + epsilon \\/ C",
+            ),
+            text(" still sums to 1, so the formula is the same.) "),
+            strong("Step 4: every layer."),
+            text(" Since "),
+            m(
+                r"(z_k)_j = \sum_m (h_{k-1})_m (W_k)_{mj} + (b_k)_j",
+                "(z_k)_j = sum_m (h_(k-1))_m (W_k)_(m j) + (b_k)_j",
+            ),
+            text(", we have "),
+            m(
+                r"\partial (z_k)_j / \partial (W_k)_{mn} = (h_{k-1})_m \delta_{jn}",
+                "partial (z_k)_j \\/ partial (W_k)_(m n) = (h_(k-1))_m delta_(j n)",
+            ),
+            text(". With the error "),
+            m(
+                r"\delta_k = \partial L / \partial z_k",
+                "delta_k = partial L \\/ partial z_k",
+            ),
+            text(" (a row vector; one index, unlike Kronecker's):"),
+        ]),
+        Block::Equation(math(
+            r"\delta_K = \hat y - y,\qquad \delta_k = \left(\delta_{k+1} W_{k+1}^{\top}\right) \odot \sigma'(z_k)\ \ (k = K-1, \dots, 1),\qquad \frac{\partial L}{\partial W_k} = h_{k-1}^{\top} \delta_k,\qquad \frac{\partial L}{\partial b_k} = \delta_k",
+            "delta_K = hat(y) - y, wide delta_k = (delta_(k+1) W_(k+1)^top) dot.circle sigma'(z_k) space (k = K-1, dots, 1), wide (partial L) / (partial W_k) = h_(k-1)^top delta_k, wide (partial L) / (partial b_k) = delta_k",
+        )),
+        para(vec![
+            text("where "),
+            m(r"h_{k-1}^{\top} \delta_k", "h_(k-1)^top delta_k"),
+            text(" is the outer product ("),
+            m(r"n_{k-1} \times n_k", "n_(k-1) times n_k"),
+            text(", the shape of "),
+            m("W_k", "W_k"),
+            text(") and, for "),
+            text(sigma_words),
+            text(", "),
+            m(sigma_tex, sigma_typ),
+            text(". "),
+            strong("Step 5: the mini-batch."),
+            text(" Training minimises the mean "),
+            m(
+                r"L = \frac{1}{B}\sum_{b=1}^{B} L_b",
+                "L = 1/B sum_(b=1)^B L_b",
+            ),
+            text(" over a batch "),
+            m(r"X = H_0", "X = H_0"),
+            text(" of "),
+            m("B", "B"),
+            text(" rows, so with "),
+            m(r"\hat Y, Y, Z_k, H_k", "hat(Y), Y, Z_k, H_k"),
+            text(" stacking the rows:"),
+        ]),
+        Block::Equation(math(
+            r"\Delta_K = \tfrac{1}{B}(\hat Y - Y),\qquad \Delta_k = \left(\Delta_{k+1} W_{k+1}^{\top}\right) \odot \sigma'(Z_k),\qquad \frac{\partial L}{\partial W_k} = H_{k-1}^{\top} \Delta_k,\qquad \frac{\partial L}{\partial b_k} = \mathbf{1}^{\top} \Delta_k .",
+            "Delta_K = 1/B (hat(Y) - Y), wide Delta_k = (Delta_(k+1) W_(k+1)^top) dot.circle sigma'(Z_k), wide (partial L) / (partial W_k) = H_(k-1)^top Delta_k, wide (partial L) / (partial b_k) = bold(1)^top Delta_k .",
+        )),
+        para(vec![
+            text("In the code: "),
+            m(r"\Delta_K", "Delta_K"),
+            text(" is "),
+            code("softmax_cross_entropy_backward"),
+            text(" (it divides by the mini-batch size); "),
+            m(r"\Delta_{k+1} W_{k+1}^{\top}", "Delta_(k+1) W_(k+1)^top"),
+            text(", "),
+            m(r"H_{k-1}^{\top}\Delta_k", "H_(k-1)^top Delta_k"),
+            text(" and the column sums "),
+            m(r"\mathbf{1}^{\top}\Delta_k", "bold(1)^top Delta_k"),
+            text(" are "),
+            code("dense_backward"),
+            text(" ("),
+            code("dense_weight_gradient"),
+            text(", "),
+            code("bias_gradient"),
+            text("); "),
+            m(r"\odot\,\sigma'", "dot.circle sigma'"),
+            text(" is "),
+            code("Activation::backward"),
+            text(", from the stored outputs "),
+            m("H_k", "H_k"),
+            text("; "),
+            code("Mlp::backprop_to_first_layer"),
+            text(" runs the recursion from the last layer down ("),
+            code("src/layers.rs"),
+            text(", "),
+            code("src/mlp.rs"),
+            text("). "),
+            code("tests/network.rs"),
+            text(" checks every gradient against centred finite differences."),
+        ]),
+    ];
+    Section {
+        title: "The gradient of the softmax cross-entropy loss".into(),
+        blocks,
+    }
+}
+
+fn init_std(act: Activation, fan_in: usize, fan_out: usize) -> f64 {
+    match act {
+        Activation::Relu => (2.0 / fan_in as f64).sqrt(),
+        Activation::Tanh | Activation::Sigmoid => (2.0 / (fan_in + fan_out) as f64).sqrt(),
+    }
+}
+
+fn model_section(data: &ReportData) -> Section {
+    let run = &data.run;
+    let arch = &run.classifier.mlp.arch;
+    let sizes = arch.layer_sizes();
+    let layers = sizes.len() - 1;
+    let mut rows = Vec::new();
+    for (l, io) in sizes.windows(2).enumerate() {
+        let (fan_in, fan_out) = (io[0], io[1]);
+        let last = l + 1 == layers;
+        let kind = if last { "output" } else { "hidden" };
+        rows.push(vec![
+            vec![text(format!("{} ({kind})", l + 1))],
+            vec![text(format!("{fan_in} → {fan_out}"))],
+            vec![text(if last {
+                "softmax".to_string()
+            } else {
+                activation_name(arch.activation).to_string()
+            })],
+            vec![m(
+                format!(r"{fan_in} \times {fan_out}"),
+                format!("{fan_in} times {fan_out}"),
+            )],
+            vec![text(fan_out.to_string())],
+            vec![text(thousands(fan_in * fan_out + fan_out))],
+            vec![text(format!(
+                "{:.4}",
+                init_std(arch.activation, fan_in, fan_out)
+            ))],
+        ]);
+    }
+    rows.push(vec![
+        vec![strong("total")],
+        vec![text(arch.describe())],
+        vec![],
+        vec![],
+        vec![],
+        vec![strong(thousands(arch.parameter_count()))],
+        vec![],
+    ]);
+    let table = Table {
+        columns: vec![
+            column("layer", Align::Left),
+            column("map", Align::Left),
+            column("activation", Align::Left),
+            column("W", Align::Left),
+            column("b", Align::Right),
+            column("parameters", Align::Right),
+            column("init. std", Align::Right),
+        ],
+        rows,
+    };
+    let (init_name, init_rule) = match arch.activation {
+        Activation::Relu => (
+            "He-normal",
+            m(r"\sqrt{2 / n_{\text{in}}}", "sqrt(2 \\/ n_\"in\")"),
+        ),
+        Activation::Tanh | Activation::Sigmoid => (
+            "Xavier/Glorot-normal",
+            m(
+                r"\sqrt{2 / (n_{\text{in}} + n_{\text{out}})}",
+                "sqrt(2 \\/ (n_\"in\" + n_\"out\"))",
+            ),
+        ),
+    };
+    let dataset = run.data.describe();
+    let blocks = vec![
+        para(vec![text(format!(
+            "A multilayer perceptron written by hand on ndarray tensors (no automatic \
+                 differentiation, no ML framework): {} inputs (the {}×{} pixels of an image, \
+                 row by row), {} hidden layer{} of {}, and {} outputs, the classes of {} ({}).",
+            arch.input_size,
+            (arch.input_size as f64).sqrt().round(),
+            (arch.input_size as f64).sqrt().round(),
+            arch.hidden.len(),
+            if arch.hidden.len() == 1 { "" } else { "s" },
+            activation_name(arch.activation),
+            arch.num_classes,
+            dataset,
+            class_list(&run.data.class_names),
+        ))]),
+        Block::Table(table),
+        para(vec![
+            strong("Initialisation"),
+            text(" ("),
+            code("Params::initial"),
+            text(" in "),
+            code("src/mlp.rs"),
+            text(
+                "): every weight drawn from a normal distribution with mean 0 and standard \
+                  deviation ",
+            ),
+            init_rule,
+            text(format!(
+                " ({init_name}, the last column), from a ChaCha8 stream seeded with {}; \
+                 biases 0. ",
+                run.config.seed
+            )),
+            strong("Input scaling"),
+            text(format!(
+                ": each pixel 0–255 becomes {}.",
+                run.classifier.input_scaling.describe()
+            )),
+        ]),
+    ];
+    Section {
+        title: "The model".into(),
+        blocks,
+    }
+}
+
+fn class_list(names: &[String]) -> String {
+    if names.len() <= 12 {
+        names.join(", ")
+    } else {
+        format!("{}, …, {}", names[..3].join(", "), names[names.len() - 1])
+    }
+}
+
+/// Every setting of a configuration as (flag, value), in the order of `train --help`.
+pub fn settings(c: &TrainConfig) -> Vec<(&'static str, String)> {
+    let opt = |v: Option<f64>| v.map_or_else(|| "off".to_string(), number);
+    vec![
+        ("epochs", c.epochs.to_string()),
+        (
+            "hidden",
+            c.hidden
+                .iter()
+                .map(|h| h.to_string())
+                .collect::<Vec<_>>()
+                .join(","),
+        ),
+        ("activation", value_name(c.activation)),
+        ("batch-size", c.batch_size.to_string()),
+        ("lr", number(c.learning_rate)),
+        ("lr-schedule", value_name(c.lr_schedule)),
+        ("warmup-epochs", c.warmup_epochs.to_string()),
+        ("optimizer", value_name(c.optimizer)),
+        ("momentum", number(c.momentum)),
+        ("weight-decay", number(c.weight_decay)),
+        ("clip-grad-norm", opt(c.clip_grad_norm)),
+        ("max-norm", opt(c.max_norm)),
+        ("dropout", number(c.dropout)),
+        ("label-smoothing", number(c.label_smoothing)),
+        ("val-split", c.val_split.to_string()),
+        ("augment", value_name(c.augment)),
+        ("input-scaling", value_name(c.input_scaling)),
+        ("seed", c.seed.to_string()),
+    ]
+}
+
+/// The settings of `c` that differ from `base`, as flags (`--hidden 512 --lr 0.05`).
+pub fn differences(c: &TrainConfig, base: &TrainConfig) -> Vec<String> {
+    settings(c)
+        .into_iter()
+        .zip(settings(base))
+        .filter(|((_, a), (_, b))| a != b)
+        .map(|((flag, value), _)| format!("--{flag} {value}"))
+        .collect()
+}
+
+fn optimizer_text(c: &TrainConfig) -> Vec<Inline> {
+    let mut out = match c.optimizer {
+        OptimizerKind::Sgd => vec![
+            text(format!(
+                "mini-batch SGD with heavy-ball momentum μ = {}: ",
+                number(c.momentum)
+            )),
+            m(
+                r"v \leftarrow \mu v + g,\ \theta \leftarrow \theta - \eta v",
+                "v <- mu v + g, space theta <- theta - eta v",
+            ),
+        ],
+        OptimizerKind::Nesterov => vec![
+            text(format!(
+                "mini-batch SGD with Nesterov momentum μ = {}: ",
+                number(c.momentum)
+            )),
+            m(
+                r"v \leftarrow \mu v + g,\ \theta \leftarrow \theta - \eta (g + \mu v)",
+                "v <- mu v + g, space theta <- theta - eta (g + mu v)",
+            ),
+        ],
+        OptimizerKind::Adam => vec![text(
+            "Adam (β₁ = 0.9, β₂ = 0.999, ε = 10⁻⁸; weight decay added to the gradient)",
+        )],
+        OptimizerKind::Adamw => vec![text(
+            "AdamW (β₁ = 0.9, β₂ = 0.999, ε = 10⁻⁸; decoupled weight decay)",
+        )],
+    };
+    out.push(text(format!(
+        " (src/optim.rs), where g is the gradient of the mean loss over a mini-batch of {} \
+         images, reshuffled every epoch. ",
+        c.batch_size
+    )));
+    let schedule = match c.lr_schedule {
+        Schedule::Constant => format!("constant at {}", number(c.learning_rate)),
+        Schedule::Step => format!(
+            "{}, divided by 10 at 50% and again at 75% of the steps",
+            number(c.learning_rate)
+        ),
+        Schedule::Cosine => format!(
+            "cosine annealing from {} to 0 over the run, step by step",
+            number(c.learning_rate)
+        ),
+        Schedule::Onecycle => format!(
+            "one cycle: up from {} to {} over the first 30% of steps, then down to {}, along \
+             half cosines",
+            number(c.learning_rate / 25.0),
+            number(c.learning_rate),
+            number(c.learning_rate / 25.0 / 1e4)
+        ),
+    };
+    let warmup = if c.warmup_epochs > 0 {
+        format!(" after {} epoch(s) of linear warm-up", c.warmup_epochs)
+    } else {
+        String::new()
+    };
+    out.push(text(format!("The learning rate η is {schedule}{warmup}. ")));
+    let augment = match value_name(c.augment).as_str() {
+        "none" => "Images are used as they are (no augmentation).".to_string(),
+        "shift" => "Each training image is moved by a random whole number of pixels, up to 2 \
+                    each way, drawn anew every epoch."
+            .to_string(),
+        "affine" => "Each training image is rotated (±12°), scaled (0.9–1.1), sheared (±0.15) \
+                     and moved (±2 pixels) at random, drawn anew every epoch."
+            .to_string(),
+        other => format!(
+            "Each training image gets a random affine transform and an elastic distortion \
+             ({other}), drawn anew every epoch."
+        ),
+    };
+    out.push(text(augment));
+    let mut extras = Vec::new();
+    if c.weight_decay > 0.0 {
+        extras.push(format!("weight decay λ = {}", number(c.weight_decay)));
+    }
+    if let Some(n) = c.clip_grad_norm {
+        extras.push(format!("gradients clipped to norm {}", number(n)));
+    }
+    if let Some(n) = c.max_norm {
+        extras.push(format!("max-norm {} on each unit's weights", number(n)));
+    }
+    if c.dropout > 0.0 {
+        extras.push(format!(
+            "inverted dropout p = {} on the hidden layers",
+            number(c.dropout)
+        ));
+    }
+    if c.label_smoothing > 0.0 {
+        extras.push(format!("label smoothing ε = {}", number(c.label_smoothing)));
+    }
+    if !extras.is_empty() {
+        out.push(text(format!(" Regularisation: {}.", extras.join("; "))));
+    }
+    out
+}
+
+fn training_section(data: &ReportData) -> Section {
+    let run = &data.run;
+    let c = &run.config;
+    let pairs = settings(c)
+        .into_iter()
+        .map(|(flag, value)| (flag.to_string(), vec![text(value)]))
+        .collect();
+    let epochs_run = run.history.len();
+    let kept = kept_epoch(run);
+    let mut timing = vec![text(format!(
+        "{epochs_run} epoch{} were run",
+        if epochs_run == 1 { "" } else { "s" }
+    ))];
+    if c.val_split > 0 {
+        timing.push(text(format!(
+            "; {} training images were held out for validation and the network kept is \
+             epoch {kept}'s, the best on them",
+            c.val_split
+        )));
+    } else {
+        timing.push(text(format!(
+            "; the network kept is the last epoch's ({kept})"
+        )));
+    }
+    if let (Some(i), false) = (data.this_run, data.this_run_exact) {
+        timing.push(text(format!(
+            ". The run log has no entry for this very file, but run {} has the same settings \
+             and data and reached the same test accuracy, though not bit for bit (rounding \
+             differs between machines); its time is given",
+            i + 1
+        )));
+    }
+    match data.this_run.map(|i| &data.runs[i]) {
+        Some(r) => timing.push(text(format!(
+            ". The run took {} in all ({:.2} s of training per epoch, evaluation excluded), \
+             on {}, finishing {} (UTC), per the run log.",
+            duration(r.wall_seconds),
+            r.seconds_per_epoch,
+            r.machine.describe(),
+            r.timestamp.replace('T', " ").trim_end_matches('Z')
+        ))),
+        None => timing.push(text(
+            ". Its wall time and machine are unknown: no entry of the run log matches this \
+             weights file (runs are logged from the version that added the run log on).",
+        )),
+    }
+    let blocks = vec![
+        para(vec![
+            text("Every setting of the run, as recorded in the weights file (the flags of "),
+            code("mnist-mlp train"),
+            text("):"),
+        ]),
+        Block::Pairs(pairs),
+        para(optimizer_text(c)),
+        para(timing),
+    ];
+    Section {
+        title: "The training procedure".into(),
+        blocks,
+    }
+}
+
+fn kept_epoch(run: &SavedRun) -> usize {
+    if run.config.val_split > 0 {
+        let best = run
+            .history
+            .iter()
+            .filter_map(|m| m.val_accuracy.map(|v| (m.epoch, v)))
+            .fold(None, |best: Option<(usize, f64)>, (e, v)| match best {
+                Some((_, b)) if b >= v => best,
+                _ => Some((e, v)),
+            });
+        if let Some((epoch, _)) = best {
+            return epoch;
+        }
+    }
+    run.history.last().map_or(0, |m| m.epoch)
+}
+
+fn results_section(data: &ReportData) -> Section {
+    let run = &data.run;
+    let kept = kept_epoch(run);
+    let mut blocks = Vec::new();
+    let mut figures = vec![Figure {
+        file: ACCURACY_PNG.to_string(),
+        caption: "Train and test accuracy per epoch (drawn from the weights file's history)."
+            .to_string(),
+        weight: 1.1,
+    }];
+    if data.has_confusion {
+        figures.push(Figure {
+            file: CONFUSION_PNG.to_string(),
+            caption: "Confusion matrix on the test set (from mnist-mlp analyze).".to_string(),
+            weight: 0.9,
+        });
+    }
+    blocks.push(Block::Figures(figures));
+    if let Some(k) = run.history.iter().find(|m| m.epoch == kept) {
+        let mut figures = vec![
+            text(format!("At the kept epoch {kept}: ")),
+            strong(format!("test accuracy {}", percent(k.test_accuracy))),
+        ];
+        if let Some(r) = data.this_run.map(|i| &data.runs[i]) {
+            figures.push(text(format!(" ({}/{})", r.test_correct, r.test_total)));
+        }
+        figures.push(text(format!(
+            ", test loss {:.4}; train accuracy {}, train loss {:.4}",
+            k.test_loss,
+            percent(k.train_accuracy),
+            k.train_loss
+        )));
+        if let Some(v) = k.val_accuracy {
+            figures.push(text(format!("; validation accuracy {}", percent(v))));
+        }
+        let best = run
+            .history
+            .iter()
+            .max_by(|a, b| a.test_accuracy.total_cmp(&b.test_accuracy));
+        if let Some(best) = best.filter(|b| b.epoch != kept) {
+            figures.push(text(format!(
+                ". The best test accuracy of any epoch was {} (epoch {}), not used to choose \
+                 the network",
+                percent(best.test_accuracy),
+                best.epoch
+            )));
+        }
+        figures.push(text(
+            ". The train figures are measured over each epoch's mini-batches as they were \
+             trained on (with augmentation, by the weights of the moment, unless the run used ",
+        ));
+        figures.push(code("--train-metrics full"));
+        figures.push(text(
+            "), which is why the train curve can lie below the test curve.",
+        ));
+        blocks.push(para(figures));
+    }
+    Section {
+        title: "Convergence and results".into(),
+        blocks,
+    }
+}
+
+/// Runs on the same data set as the report's network, oldest first, with their 1-based
+/// number in the log.
+fn comparable_runs(data: &ReportData) -> Vec<(usize, &RunRecord)> {
+    data.runs
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.dataset == data.run.data.dataset)
+        .map(|(i, r)| (i + 1, r))
+        .collect()
+}
+
+fn attempts_section(data: &ReportData) -> Section {
+    let defaults = TrainConfig::default();
+    let mut blocks = Vec::new();
+    let total = data.runs.len();
+    if total == 0 {
+        blocks.push(para(vec![
+            text("The run log holds no runs yet: every "),
+            code("mnist-mlp train"),
+            text(" appends one line to it, and the next report lists them here."),
+        ]));
+    } else {
+        let mut shown: Vec<usize> = (total.saturating_sub(MAX_RUNS_SHOWN)..total).collect();
+        if let Some(i) = data.this_run.filter(|i| !shown.contains(i)) {
+            shown.remove(0);
+            shown.insert(0, i);
+        }
+        let rows = shown
+            .iter()
+            .map(|&i| {
+                let r = &data.runs[i];
+                let mut changes = differences(&r.config, &defaults);
+                if r.dataset != data.run.data.dataset {
+                    let name = r.dataset.map_or("unrecognised", |d| d.name());
+                    changes.insert(0, format!("--dataset {name}"));
+                }
+                let changes = if changes.is_empty() {
+                    vec![text("defaults")]
+                } else {
+                    vec![code(changes.join(" "))]
+                };
+                let number = if Some(i) == data.this_run {
+                    strong(format!("{} (this)", i + 1))
+                } else {
+                    text((i + 1).to_string())
+                };
+                vec![
+                    vec![number],
+                    vec![text(
+                        r.timestamp
+                            .get(..16)
+                            .unwrap_or(&r.timestamp)
+                            .replace('T', " "),
+                    )],
+                    changes,
+                    vec![text(r.architecture.clone())],
+                    vec![text(format!("{}/{}", r.kept_epoch, r.epochs_run))],
+                    vec![text(percent(r.train_accuracy))],
+                    vec![text(percent(r.test_accuracy))],
+                    vec![text(duration(r.wall_seconds))],
+                ]
+            })
+            .collect();
+        let mut settings_column = column("settings (differences from the defaults)", Align::Left);
+        settings_column.wide = true;
+        let intro = if total > shown.len() {
+            format!(
+                "The run log holds {total} runs; the table shows the latest {}. ",
+                shown.len()
+            )
+        } else {
+            format!(
+                "The run log holds {total} run{}. ",
+                if total == 1 { "" } else { "s" }
+            )
+        };
+        blocks.push(para(vec![
+            text(format!("{intro}Each line is one ")),
+            code("mnist-mlp train"),
+            text(
+                ": its settings where they differ from the defaults, kept/run epochs, and the \
+                 kept network's accuracies; time is the whole command.",
+            ),
+        ]));
+        blocks.push(Block::Table(Table {
+            columns: vec![
+                column("run", Align::Left),
+                column("finished (UTC)", Align::Left),
+                settings_column,
+                column("network", Align::Left),
+                column("epochs", Align::Right),
+                column("train", Align::Right),
+                column("test", Align::Right),
+                column("time", Align::Right),
+            ],
+            rows,
+        }));
+    }
+    if data.unreadable_runs > 0 {
+        blocks.push(para(vec![text(format!(
+            "({} line(s) of the run log could not be read and are left out.)",
+            data.unreadable_runs
+        ))]));
+    }
+    blocks.push(para(conclusions(data)));
+    Section {
+        title: "Attempts and conclusions".into(),
+        blocks,
+    }
+}
+
+/// A short, honest reading of the run log: single-setting comparisons first, then the best
+/// run against the defaults, with the caveats that apply.
+pub fn conclusions(data: &ReportData) -> Vec<Inline> {
+    let runs = comparable_runs(data);
+    let mut out = vec![strong("Conclusions."), text(" ")];
+    let run = &data.run;
+    let kept = run.history.iter().find(|m| m.epoch == kept_epoch(run));
+    if let Some(k) = kept {
+        out.push(text(format!(
+            "The network reported here reaches {} test accuracy{}. ",
+            percent(k.test_accuracy),
+            if k.test_accuracy >= 0.75 {
+                ", above the homework's 75%"
+            } else {
+                ", below the homework's 75%"
+            }
+        )));
+    }
+    if runs.len() < 2 {
+        out.push(text(format!(
+            "The run log holds {} run{} on this data set: too few to say what changes the \
+             accuracy. Train with other settings (each run is logged) and regenerate the report.",
+            runs.len(),
+            if runs.len() == 1 { "" } else { "s" }
+        )));
+        return out;
+    }
+    // Pairs of runs that differ in exactly one setting.
+    let mut effects: Vec<(String, String, f64, usize, usize)> = Vec::new();
+    let mut seed_spread: f64 = 0.0;
+    for (a, (na, ra)) in runs.iter().enumerate() {
+        for (nb, rb) in &runs[a + 1..] {
+            let diff: Vec<_> = settings(&ra.config)
+                .into_iter()
+                .zip(settings(&rb.config))
+                .filter(|(x, y)| x.1 != y.1)
+                .collect();
+            if let [((flag, from), (_, to))] = diff.as_slice() {
+                let delta = rb.test_accuracy - ra.test_accuracy;
+                if *flag == "seed" {
+                    seed_spread = seed_spread.max(delta.abs());
+                } else {
+                    effects.push((flag.to_string(), format!("{from} → {to}"), delta, *na, *nb));
+                }
+            }
+        }
+    }
+    effects.sort_by(|a, b| b.2.abs().total_cmp(&a.2.abs()));
+    if effects.is_empty() {
+        out.push(text(
+            "No two runs of the log differ in exactly one setting, so no difference can be \
+             put down to a single setting. ",
+        ));
+    } else {
+        let sentences: Vec<String> = effects
+            .iter()
+            .take(3)
+            .map(|(flag, change, delta, a, b)| {
+                format!(
+                    "--{flag} {change} moved test accuracy by {:+.2} points (runs {a} and {b})",
+                    100.0 * delta
+                )
+            })
+            .collect();
+        out.push(text(format!(
+            "Between runs that differ in one setting only: {}. ",
+            sentences.join("; ")
+        )));
+    }
+    if seed_spread > 0.0 {
+        out.push(text(format!(
+            "Changing only the seed moved it by up to {:.2} points, so smaller differences \
+             are noise. ",
+            100.0 * seed_spread
+        )));
+    } else {
+        out.push(text(
+            "Each setting was run with one seed only, so differences of about 0.1 points may \
+             be noise. ",
+        ));
+    }
+    let best = runs
+        .iter()
+        .max_by(|a, b| a.1.test_accuracy.total_cmp(&b.1.test_accuracy));
+    if let Some((n, best)) = best {
+        let changes = differences(&best.config, &TrainConfig::default());
+        let what = if changes.is_empty() {
+            "the default settings".to_string()
+        } else {
+            changes.join(" ")
+        };
+        out.push(text(format!(
+            "The most accurate run is run {n} ({}, {}) with {what}",
+            percent(best.test_accuracy),
+            best.architecture
+        )));
+        let default_run = runs
+            .iter()
+            .rev()
+            .find(|(_, r)| r.config == TrainConfig::default());
+        match default_run {
+            Some((d, r)) if d != n => out.push(text(format!(
+                "; the defaults gave {} (run {d}). ",
+                percent(r.test_accuracy)
+            ))),
+            _ => out.push(text(". ")),
+        }
+    }
+    out.push(text(
+        "Picking the best run by its test accuracy uses the test set to choose; a validation \
+         split (--val-split) would keep the test figure unbiased.",
+    ));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_read_well() {
+        assert_eq!(thousands(200_960), "200,960");
+        assert_eq!(thousands(2_570), "2,570");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(duration(9.24), "9.2 s");
+        assert_eq!(duration(334.0), "5 min 34 s");
+        assert_eq!(number(0.1), "0.1");
+        assert_eq!(percent(0.9874), "98.74%");
+    }
+
+    #[test]
+    fn differences_are_flags() {
+        let defaults = TrainConfig::default();
+        assert!(differences(&defaults, &defaults).is_empty());
+        let other = TrainConfig {
+            hidden: vec![512, 256],
+            learning_rate: 0.05,
+            ..defaults.clone()
+        };
+        assert_eq!(
+            differences(&other, &defaults),
+            vec!["--hidden 512,256", "--lr 0.05"]
+        );
+    }
+}
