@@ -34,6 +34,28 @@ fn bincode_config() -> impl bincode::config::Config {
     bincode::config::standard().with_limit::<PAYLOAD_LIMIT>()
 }
 
+/// bincode counts a decoded value by its size in memory (8 bytes for a `usize` that took one
+/// byte in the file), so a payload of `n` bytes may count up to this many times `n`.
+const DECODED_PER_ENCODED_BYTE: usize = 8;
+
+/// Decodes `bytes` with a bincode limit proportional to their length: a corrupt length
+/// field can then never make decoding allocate more than a small multiple of the input
+/// (bincode allocates a string's bytes before reading them). The limit is a compile-time
+/// constant, hence the tiers; the last is [`PAYLOAD_LIMIT`].
+fn decode_bounded<T: serde::de::DeserializeOwned>(
+    bytes: &[u8],
+) -> Result<(T, usize), bincode::error::DecodeError> {
+    use bincode::serde::decode_from_slice;
+    let standard = bincode::config::standard();
+    match bytes.len().saturating_mul(DECODED_PER_ENCODED_BYTE) {
+        0..=0x1_0000 => decode_from_slice(bytes, standard.with_limit::<0x1_0000>()),
+        0x1_0001..=0x10_0000 => decode_from_slice(bytes, standard.with_limit::<0x10_0000>()),
+        0x10_0001..=0x100_0000 => decode_from_slice(bytes, standard.with_limit::<0x100_0000>()),
+        0x100_0001..=0x1000_0000 => decode_from_slice(bytes, standard.with_limit::<0x1000_0000>()),
+        _ => decode_from_slice(bytes, bincode_config()),
+    }
+}
+
 /// A trained network with its history, as stored in a weights file.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SavedRun {
@@ -211,8 +233,8 @@ pub fn decode(bytes: &[u8]) -> Result<SavedRun, WeightsProblem> {
 
 /// Decodes `bytes` as one `T` with nothing after it.
 fn decode_whole<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, WeightsProblem> {
-    let (value, used): (T, usize) = bincode::serde::decode_from_slice(bytes, bincode_config())
-        .map_err(|e| WeightsProblem::Corrupt(e.to_string()))?;
+    let (value, used): (T, usize) =
+        decode_bounded(bytes).map_err(|e| WeightsProblem::Corrupt(e.to_string()))?;
     if used != bytes.len() {
         return Err(WeightsProblem::Corrupt(format!(
             "{} unexpected bytes after the end of the data",
@@ -339,6 +361,19 @@ mod tests {
         let mut longer = bytes.clone();
         longer.push(0);
         assert!(problem(&longer).contains("unexpected bytes"));
+    }
+
+    #[test]
+    fn a_huge_length_field_is_refused_before_allocating() {
+        // The name "w1" (length 2) claims 2,130,706,432 bytes instead: refused by the limit
+        // that the file's length sets, not allocated and then found missing.
+        let bytes = saved_bytes(&run());
+        let at = bytes.windows(3).position(|w| w == b"\x02w1").unwrap();
+        let mut huge = bytes[..at].to_vec();
+        huge.extend_from_slice(&[0xfc, 0, 0, 0, 0x7f]);
+        huge.extend_from_slice(&bytes[at + 1..]);
+        let msg = problem(&huge);
+        assert!(msg.contains("LimitExceeded"), "{msg}");
     }
 
     #[test]
