@@ -245,6 +245,9 @@ fn decode_whole<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, Weigh
 }
 
 /// Checks that the stored tensors are exactly the ones `arch` needs and moves them in.
+/// Everything is checked before the parameters are allocated, so an architecture that a
+/// damaged file inflates is refused by the tensors' lengths (bounded by the file's) instead
+/// of being allocated.
 fn params_from_tensors(
     arch: &Architecture,
     tensors: Vec<Tensor>,
@@ -256,7 +259,6 @@ fn params_from_tensors(
             arch.describe()
         )));
     }
-    let mut params = Params::<f32>::zeros(arch);
     let expected = 2 * arch.num_layers();
     if tensors.len() != expected {
         return Err(shape_err(format!(
@@ -265,8 +267,13 @@ fn params_from_tensors(
             arch.describe()
         )));
     }
-    let slots = params.tensors_mut().zip(tensors).enumerate();
-    for (i, (slot, tensor)) in slots {
+    // The number of values of each tensor, w1, b1, w2, …; None where it overflows.
+    let needed = arch
+        .layer_sizes()
+        .windows(2)
+        .flat_map(|io| [io[0].checked_mul(io[1]), Some(io[1])])
+        .collect::<Vec<_>>();
+    for (i, (tensor, &needs)) in tensors.iter().zip(&needed).enumerate() {
         let (w_name, b_name) = tensor_names(i / 2);
         let name = if i % 2 == 0 { w_name } else { b_name };
         if tensor.name != name {
@@ -275,20 +282,26 @@ fn params_from_tensors(
                 name, tensor.name
             )));
         }
-        let size: usize = tensor.shape.iter().product();
-        if size != slot.len() || tensor.data.len() != slot.len() {
+        let size = tensor
+            .shape
+            .iter()
+            .try_fold(1usize, |acc, &d| acc.checked_mul(d));
+        if needs.is_none() || size != needs || tensor.data.len() != size.unwrap_or(0) {
             let dims: Vec<String> = tensor.shape.iter().map(|d| d.to_string()).collect();
+            let needs = needs.map_or("more".to_string(), |n| n.to_string());
             return Err(shape_err(format!(
-                "{name} is {} ({} values) but the architecture {} needs {} values",
+                "{name} is {} ({} values) but the architecture {} needs {needs} values",
                 dims.join("x"),
                 tensor.data.len(),
                 arch.describe(),
-                slot.len()
             )));
         }
         if tensor.data.iter().any(|v| !v.is_finite()) {
             return Err(WeightsProblem::NonFinite(name));
         }
+    }
+    let mut params = Params::<f32>::zeros(arch);
+    for (slot, tensor) in params.tensors_mut().zip(tensors) {
         slot.copy_from_slice(&tensor.data);
     }
     Ok(params)
@@ -374,6 +387,27 @@ mod tests {
         huge.extend_from_slice(&bytes[at + 1..]);
         let msg = problem(&huge);
         assert!(msg.contains("LimitExceeded"), "{msg}");
+    }
+
+    #[test]
+    fn an_inflated_architecture_is_refused_before_allocating() {
+        // Found by the `weights` fuzzer: a 94-byte version-2 file whose architecture claims
+        // layers so wide that allocating the parameters panicked in ndarray.
+        let crash: &[u8] = &[
+            0x4d, 0x4e, 0x49, 0x53, 0x54, 0x4d, 0x4c, 0x50, 0x02, 0x00, 0x00, 0x00, 0x60, 0x0e,
+            0x05, 0x55, 0x55, 0x55, 0x55, 0xfd, 0xff, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x55,
+            0x55, 0x4e, 0x49, 0x53, 0x54, 0x4d, 0x4c, 0x50, 0x03, 0x00, 0x00, 0x00, 0x00, 0x00,
+            0x00, 0x02, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+            0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xfe, 0x02, 0x00,
+            0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xfa, 0x00, 0x00,
+            0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+        ];
+        assert!(decode(crash).is_err());
+        // The same in a well-formed file: a 6-5-4-10 network recorded as 2^40 inputs wide.
+        let mut inflated = run();
+        inflated.classifier.mlp.arch.input_size = 1 << 40;
+        let msg = problem(&saved_bytes(&inflated));
+        assert!(msg.contains("w1 is 6x5 (30 values)"), "{msg}");
     }
 
     #[test]
