@@ -9,8 +9,12 @@ use std::path::{Path, PathBuf};
 /// Errors from writing an output file, always naming the file.
 #[derive(Debug, thiserror::Error)]
 pub enum WriteError {
-    #[error("cannot create the folder {}: {source}", path.display())]
-    CreateDir { path: PathBuf, source: io::Error },
+    #[error("cannot create the folder {} for {}: {source}", path.display(), file.display())]
+    CreateDir {
+        path: PathBuf,
+        file: PathBuf,
+        source: io::Error,
+    },
     #[error("cannot write {}: {source}", path.display())]
     Write { path: PathBuf, source: io::Error },
     /// The contents are unusable (e.g. NaN weights): nothing was written.
@@ -31,6 +35,7 @@ pub fn write_atomically(
     };
     fs::create_dir_all(parent).map_err(|source| WriteError::CreateDir {
         path: parent.to_path_buf(),
+        file: path.to_path_buf(),
         source,
     })?;
     let write_err = |source| WriteError::Write {

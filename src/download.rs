@@ -50,6 +50,24 @@ pub struct MirrorFailure {
     pub reason: String,
 }
 
+/// Whether a data folder exists, for messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FolderState {
+    Present,
+    Missing,
+    File,
+}
+
+impl FolderState {
+    pub fn of(dir: &Path) -> Self {
+        match (dir.is_dir(), dir.exists()) {
+            (true, _) => FolderState::Present,
+            (false, true) => FolderState::File,
+            (false, false) => FolderState::Missing,
+        }
+    }
+}
+
 /// Errors from getting the data files in place.
 #[derive(Debug, thiserror::Error)]
 pub enum DownloadError {
@@ -73,15 +91,19 @@ pub enum DownloadError {
     },
 
     #[error(
-        "{what} files missing in {}: {}. Working offline, so nothing was downloaded: \
+        "{what} files missing in {}{}: {}. Working offline, so nothing was downloaded: \
          run `mnist-mlp download` with network access, put the files in that folder by hand, \
          or point --data-dir (or MNIST_DATA_DIR) at a folder that holds them",
         dir.display(),
+        match folder { FolderState::Missing => " (the folder does not exist)",
+                       FolderState::File => " (it is a file, not a folder)",
+                       FolderState::Present => "" },
         missing.join(", ")
     )]
     Offline {
         what: String,
         dir: PathBuf,
+        folder: FolderState,
         missing: Vec<String>,
     },
 
@@ -215,6 +237,7 @@ pub fn ensure_data(
         return Err(DownloadError::Offline {
             what: source.describe(),
             dir: source.dir.clone(),
+            folder: FolderState::of(&source.dir),
             missing: missing.into_iter().map(String::from).collect(),
         });
     }

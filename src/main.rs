@@ -4,13 +4,39 @@ use mnist_mlp::cli::Cli;
 use mnist_mlp::commands::{exit_code, is_broken_pipe, run};
 
 fn main() -> ExitCode {
+    ignore_file_size_signal();
     let cli = Cli::parse_args();
     match run(cli, &mut std::io::stdout().lock()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("error: {err:#}");
+            eprintln!("error: {}", error_chain(&err));
             exit_code(&err)
         }
+    }
+}
+
+/// The error and its causes, joined by ": ", each cause left out when the text already says
+/// it (many messages quote their source, e.g. "cannot write a.bin: File too large").
+fn error_chain(err: &anyhow::Error) -> String {
+    let mut text = err.to_string();
+    for cause in err.chain().skip(1).map(|c| c.to_string()) {
+        if !text.contains(&cause) {
+            text.push_str(": ");
+            text.push_str(&cause);
+        }
+    }
+    text
+}
+
+/// A write past the file-size limit (`ulimit -f`) would kill the process with SIGXFSZ,
+/// leaving no message; ignored, the write fails with EFBIG ("File too large") instead, which
+/// becomes an error naming the file, like a full disk.
+fn ignore_file_size_signal() {
+    #[cfg(unix)]
+    // SAFETY: called first thing in main, before any other thread exists; SIG_IGN installs
+    // no handler code.
+    unsafe {
+        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
     }
 }

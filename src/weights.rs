@@ -34,6 +34,28 @@ fn bincode_config() -> impl bincode::config::Config {
     bincode::config::standard().with_limit::<PAYLOAD_LIMIT>()
 }
 
+/// bincode counts a decoded value by its size in memory (8 bytes for a `usize` that took one
+/// byte in the file), so a payload of `n` bytes may count up to this many times `n`.
+const DECODED_PER_ENCODED_BYTE: usize = 8;
+
+/// Decodes `bytes` with a bincode limit proportional to their length: a corrupt length
+/// field can then never make decoding allocate more than a small multiple of the input
+/// (bincode allocates a string's bytes before reading them). The limit is a compile-time
+/// constant, hence the tiers; the last is [`PAYLOAD_LIMIT`].
+fn decode_bounded<T: serde::de::DeserializeOwned>(
+    bytes: &[u8],
+) -> Result<(T, usize), bincode::error::DecodeError> {
+    use bincode::serde::decode_from_slice;
+    let standard = bincode::config::standard();
+    match bytes.len().saturating_mul(DECODED_PER_ENCODED_BYTE) {
+        0..=0x1_0000 => decode_from_slice(bytes, standard.with_limit::<0x1_0000>()),
+        0x1_0001..=0x10_0000 => decode_from_slice(bytes, standard.with_limit::<0x10_0000>()),
+        0x10_0001..=0x100_0000 => decode_from_slice(bytes, standard.with_limit::<0x100_0000>()),
+        0x100_0001..=0x1000_0000 => decode_from_slice(bytes, standard.with_limit::<0x1000_0000>()),
+        _ => decode_from_slice(bytes, bincode_config()),
+    }
+}
+
 /// A trained network with its history, as stored in a weights file.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SavedRun {
@@ -218,8 +240,8 @@ pub fn decode(bytes: &[u8]) -> Result<SavedRun, WeightsProblem> {
 
 /// Decodes `bytes` as one `T` with nothing after it.
 fn decode_whole<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, WeightsProblem> {
-    let (value, used): (T, usize) = bincode::serde::decode_from_slice(bytes, bincode_config())
-        .map_err(|e| WeightsProblem::Corrupt(e.to_string()))?;
+    let (value, used): (T, usize) =
+        decode_bounded(bytes).map_err(|e| WeightsProblem::Corrupt(e.to_string()))?;
     if used != bytes.len() {
         return Err(WeightsProblem::Corrupt(format!(
             "{} unexpected bytes after the end of the data",
@@ -230,6 +252,9 @@ fn decode_whole<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, Weigh
 }
 
 /// Checks that the stored tensors are exactly the ones `arch` needs and moves them in.
+/// Everything is checked before the parameters are allocated, so an architecture that a
+/// damaged file inflates is refused by the tensors' lengths (bounded by the file's) instead
+/// of being allocated.
 fn params_from_tensors(
     arch: &Architecture,
     tensors: Vec<Tensor>,
@@ -241,7 +266,6 @@ fn params_from_tensors(
             arch.describe()
         )));
     }
-    let mut params = Params::<f32>::zeros(arch);
     let expected = 2 * arch.num_layers();
     if tensors.len() != expected {
         return Err(shape_err(format!(
@@ -250,8 +274,13 @@ fn params_from_tensors(
             arch.describe()
         )));
     }
-    let slots = params.tensors_mut().zip(tensors).enumerate();
-    for (i, (slot, tensor)) in slots {
+    // The number of values of each tensor, w1, b1, w2, …; None where it overflows.
+    let needed = arch
+        .layer_sizes()
+        .windows(2)
+        .flat_map(|io| [io[0].checked_mul(io[1]), Some(io[1])])
+        .collect::<Vec<_>>();
+    for (i, (tensor, &needs)) in tensors.iter().zip(&needed).enumerate() {
         let (w_name, b_name) = tensor_names(i / 2);
         let name = if i % 2 == 0 { w_name } else { b_name };
         if tensor.name != name {
@@ -260,20 +289,26 @@ fn params_from_tensors(
                 name, tensor.name
             )));
         }
-        let size: usize = tensor.shape.iter().product();
-        if size != slot.len() || tensor.data.len() != slot.len() {
+        let size = tensor
+            .shape
+            .iter()
+            .try_fold(1usize, |acc, &d| acc.checked_mul(d));
+        if needs.is_none() || size != needs || tensor.data.len() != size.unwrap_or(0) {
             let dims: Vec<String> = tensor.shape.iter().map(|d| d.to_string()).collect();
+            let needs = needs.map_or("more".to_string(), |n| n.to_string());
             return Err(shape_err(format!(
-                "{name} is {} ({} values) but the architecture {} needs {} values",
+                "{name} is {} ({} values) but the architecture {} needs {needs} values",
                 dims.join("x"),
                 tensor.data.len(),
                 arch.describe(),
-                slot.len()
             )));
         }
         if tensor.data.iter().any(|v| !v.is_finite()) {
             return Err(WeightsProblem::NonFinite(name));
         }
+    }
+    let mut params = Params::<f32>::zeros(arch);
+    for (slot, tensor) in params.tensors_mut().zip(tensors) {
         slot.copy_from_slice(&tensor.data);
     }
     Ok(params)
@@ -347,6 +382,40 @@ pub(crate) mod tests {
         let mut longer = bytes.clone();
         longer.push(0);
         assert!(problem(&longer).contains("unexpected bytes"));
+    }
+
+    #[test]
+    fn a_huge_length_field_is_refused_before_allocating() {
+        // The name "w1" (length 2) claims 2,130,706,432 bytes instead: refused by the limit
+        // that the file's length sets, not allocated and then found missing.
+        let bytes = saved_bytes(&run());
+        let at = bytes.windows(3).position(|w| w == b"\x02w1").unwrap();
+        let mut huge = bytes[..at].to_vec();
+        huge.extend_from_slice(&[0xfc, 0, 0, 0, 0x7f]);
+        huge.extend_from_slice(&bytes[at + 1..]);
+        let msg = problem(&huge);
+        assert!(msg.contains("LimitExceeded"), "{msg}");
+    }
+
+    #[test]
+    fn an_inflated_architecture_is_refused_before_allocating() {
+        // Found by the `weights` fuzzer: a 94-byte version-2 file whose architecture claims
+        // layers so wide that allocating the parameters panicked in ndarray.
+        let crash: &[u8] = &[
+            0x4d, 0x4e, 0x49, 0x53, 0x54, 0x4d, 0x4c, 0x50, 0x02, 0x00, 0x00, 0x00, 0x60, 0x0e,
+            0x05, 0x55, 0x55, 0x55, 0x55, 0xfd, 0xff, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x55,
+            0x55, 0x4e, 0x49, 0x53, 0x54, 0x4d, 0x4c, 0x50, 0x03, 0x00, 0x00, 0x00, 0x00, 0x00,
+            0x00, 0x02, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+            0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xfe, 0x02, 0x00,
+            0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xfa, 0x00, 0x00,
+            0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+        ];
+        assert!(decode(crash).is_err());
+        // The same in a well-formed file: a 6-5-4-10 network recorded as 2^40 inputs wide.
+        let mut inflated = run();
+        inflated.classifier.mlp.arch.input_size = 1 << 40;
+        let msg = problem(&saved_bytes(&inflated));
+        assert!(msg.contains("w1 is 6x5 (30 values)"), "{msg}");
     }
 
     #[test]

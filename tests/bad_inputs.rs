@@ -1,0 +1,671 @@
+//! The table of bad inputs, through the real binary: every one must end with a non-zero
+//! exit status (never a panic), a message that names the file or flag and the problem, and
+//! no half-written output.
+//!
+//! One `#[test]` per row; the helpers below build the cases.
+
+mod common;
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use assert_cmd::cargo::cargo_bin_cmd;
+use flate2::Compression;
+use flate2::write::GzEncoder;
+use mnist_mlp::dataset::DataInfo;
+use mnist_mlp::input::InputScaling;
+use mnist_mlp::mlp::Mlp;
+use mnist_mlp::model::Classifier;
+use mnist_mlp::train::TrainConfig;
+use mnist_mlp::weights::{self, SavedRun};
+
+/// The test images file of the synthetic data, the one most cases damage.
+const TEST_IMAGES: &str = "t10k-images-idx3-ubyte.gz";
+const TEST_LABELS: &str = "t10k-labels-idx1-ubyte.gz";
+
+/// A temp folder with small synthetic MNIST-named data (`side`×`side` images) in `data/`.
+struct Case {
+    dir: tempfile::TempDir,
+}
+
+impl Case {
+    fn new(side: usize) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir(dir.path().join("data")).unwrap();
+        common::write_synthetic_mnist(&dir.path().join("data"), 100, 50, side);
+        Case { dir }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn data(&self, name: &str) -> PathBuf {
+        self.path("data").join(name)
+    }
+
+    /// `mnist-mlp <sub> --offline --data-dir data`, run in the folder.
+    fn cmd(&self, sub: &str) -> assert_cmd::Command {
+        let mut cmd = cargo_bin_cmd!("mnist-mlp");
+        cmd.current_dir(self.dir.path())
+            .env_remove("MNIST_DATA_DIR")
+            .args([sub, "--offline", "--data-dir", "data"]);
+        cmd
+    }
+
+    /// A quick `train` (one epoch, 8 hidden units) with `extra` flags.
+    fn train(&self, extra: &[&str]) -> assert_cmd::Command {
+        let mut cmd = self.cmd("train");
+        cmd.args(["--epochs", "1", "--hidden", "8"]).args(extra);
+        cmd
+    }
+
+    /// `train` run in a shell whose file-size limit is `kib` KiB: writing past it fails as
+    /// on a full disk (EFBIG; the binary ignores SIGXFSZ).
+    #[cfg(unix)]
+    fn train_with_file_limit(&self, kib: u32, extra: &[&str]) -> assert_cmd::Command {
+        let mut cmd = assert_cmd::Command::new("bash");
+        cmd.current_dir(self.dir.path())
+            .env_remove("MNIST_DATA_DIR")
+            .arg("-c")
+            .arg(format!("ulimit -f {kib} && exec \"$0\" \"$@\""))
+            .arg(env!("CARGO_BIN_EXE_mnist-mlp"))
+            .args(["train", "--offline", "--data-dir", "data"])
+            .args(["--epochs", "1", "--hidden", "8"])
+            .args(extra);
+        cmd
+    }
+
+    /// Replaces the data file `name` with `bytes`.
+    fn replace(&self, name: &str, bytes: &[u8]) {
+        fs::write(self.data(name), bytes).unwrap();
+    }
+
+    /// Writes a weights file `name` for 28×28 images, after `damage` changed the run.
+    fn weights(&self, name: &str, damage: impl FnOnce(&mut SavedRun)) -> PathBuf {
+        let mut run = valid_run(784);
+        damage(&mut run);
+        let path = self.path(name);
+        weights::save(&path, &run).unwrap();
+        path
+    }
+
+    /// `evaluate-hw1` of the weights file `path`.
+    fn evaluate(&self, path: &Path) -> assert_cmd::Command {
+        let mut cmd = self.cmd("evaluate-hw1");
+        cmd.arg("--weights").arg(path);
+        cmd
+    }
+
+    /// The names of temporary files (of interrupted atomic writes) left anywhere inside.
+    fn temp_files(&self) -> Vec<PathBuf> {
+        fn walk(dir: &Path, found: &mut Vec<PathBuf>) {
+            for entry in fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    walk(&path, found);
+                } else if path
+                    .file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .starts_with(".tmp-")
+                {
+                    found.push(path);
+                }
+            }
+        }
+        let mut found = Vec::new();
+        walk(self.dir.path(), &mut found);
+        found
+    }
+}
+
+/// An untrained 784-8-10 network as `train` would save it.
+fn valid_run(inputs: usize) -> SavedRun {
+    let config = TrainConfig {
+        hidden: vec![8],
+        ..TrainConfig::default()
+    };
+    let arch = config.architecture(inputs, 10);
+    SavedRun {
+        classifier: Classifier {
+            mlp: Mlp::initial(arch, 1),
+            input_scaling: InputScaling::UnitInterval,
+        },
+        config,
+        history: vec![],
+        data: DataInfo::mnist(),
+    }
+}
+
+/// Runs `cmd` and checks that it failed with `code` (1 for our errors, 2 for clap's), did
+/// not panic, and said every one of `needles` on stderr. Returns stderr.
+fn refused_with(cmd: &mut assert_cmd::Command, code: i32, needles: &[&str]) -> String {
+    let Output { status, stderr, .. } = cmd.output().unwrap();
+    let stderr = String::from_utf8_lossy(&stderr).into_owned();
+    // Shown with --nocapture: the table's messages at a glance.
+    eprint!("{stderr}");
+    assert_eq!(
+        status.code(),
+        Some(code),
+        "status {status}; stderr:\n{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "panic:\n{stderr}");
+    assert!(
+        stderr.matches("(os error").count() <= 1,
+        "the cause is repeated:\n{stderr}"
+    );
+    for needle in needles {
+        assert!(stderr.contains(needle), "no {needle:?} in:\n{stderr}");
+    }
+    stderr
+}
+
+/// [`refused_with`] for an error of ours: status 1 and a message starting with "error:".
+fn refused(cmd: &mut assert_cmd::Command, needles: &[&str]) -> String {
+    let stderr = refused_with(cmd, 1, needles);
+    assert!(stderr.starts_with("error: "), "{stderr}");
+    stderr
+}
+
+/// A raw IDX image file: the header (magic 0x00000803 unless `type_code` differs) and
+/// `payload`.
+fn idx_images(type_code: u8, [count, rows, cols]: [u32; 3], payload: &[u8]) -> Vec<u8> {
+    let mut bytes = vec![0, 0, type_code, 3];
+    for d in [count, rows, cols] {
+        bytes.extend_from_slice(&d.to_be_bytes());
+    }
+    bytes.extend_from_slice(payload);
+    bytes
+}
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut encoder = GzEncoder::new(Vec::new(), Compression::default());
+    encoder.write_all(bytes).unwrap();
+    encoder.finish().unwrap()
+}
+
+/// The raw content of a gzip data file.
+fn gunzip(path: &Path) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(
+        &mut flate2::read::GzDecoder::new(fs::File::open(path).unwrap()),
+        &mut bytes,
+    )
+    .unwrap();
+    bytes
+}
+
+/// A training run with damaged data must write nothing.
+fn assert_no_output(case: &Case) {
+    for name in ["weights", "plots"] {
+        assert!(!case.path(name).exists(), "a refused run wrote {name}/");
+    }
+    assert_eq!(case.temp_files(), Vec::<PathBuf>::new());
+}
+
+// ---- data files ----
+
+#[test]
+fn missing_file() {
+    let case = Case::new(12);
+    fs::remove_file(case.data(TEST_LABELS)).unwrap();
+    refused(&mut case.train(&[]), &[TEST_LABELS, "missing in", "data"]);
+    assert_no_output(&case);
+}
+
+#[test]
+fn missing_data_directory() {
+    let case = Case::new(12);
+    let mut cmd = case.train(&["--data-dir", "nowhere"]);
+    refused(
+        &mut cmd,
+        &["files missing in nowhere (the folder does not exist)"],
+    );
+    assert_no_output(&case);
+}
+
+#[test]
+fn a_directory_where_a_file_is_expected() {
+    let case = Case::new(12);
+    fs::remove_file(case.data(TEST_IMAGES)).unwrap();
+    fs::create_dir(case.data(TEST_IMAGES)).unwrap();
+    // A folder is never taken for the file: the file is missing.
+    refused(&mut case.train(&[]), &[TEST_IMAGES, "missing in"]);
+    assert_no_output(&case);
+}
+
+#[test]
+fn empty_file() {
+    let case = Case::new(12);
+    case.replace(TEST_IMAGES, b"");
+    refused(&mut case.train(&[]), &[TEST_IMAGES, "is empty"]);
+    assert_no_output(&case);
+}
+
+#[test]
+fn wrong_magic() {
+    let case = Case::new(12);
+    case.replace(TEST_IMAGES, b"<html><body>Not Found</body></html>");
+    let stderr = refused(
+        &mut case.train(&[]),
+        &[TEST_IMAGES, "is not an IDX image file"],
+    );
+    assert!(stderr.contains("expected 2051"), "{stderr}");
+    assert_no_output(&case);
+}
+
+#[test]
+fn images_of_another_type_than_u8() {
+    let case = Case::new(12);
+    case.replace(TEST_IMAGES, &idx_images(0x0d, [1, 2, 2], &[0; 16]));
+    refused(
+        &mut case.train(&[]),
+        &[TEST_IMAGES, "data type 0x0d", "images must be 0x08"],
+    );
+    assert_no_output(&case);
+}
+
+#[test]
+fn dimensions_whose_product_overflows() {
+    let case = Case::new(12);
+    case.replace(TEST_IMAGES, &idx_images(8, [u32::MAX; 3], &[0; 16]));
+    refused(
+        &mut case.train(&[]),
+        &[TEST_IMAGES, "more data than can be addressed"],
+    );
+    assert_no_output(&case);
+}
+
+#[test]
+fn dimensions_that_exceed_the_raw_file() {
+    let case = Case::new(12);
+    case.replace(
+        TEST_IMAGES,
+        &idx_images(8, [4_000_000_000, 28, 28], &[0; 16]),
+    );
+    refused(
+        &mut case.train(&[]),
+        &[
+            TEST_IMAGES,
+            "header says 4000000000 images of 28x28",
+            "file has 16",
+        ],
+    );
+    assert_no_output(&case);
+}
+
+#[test]
+fn dimensions_that_exceed_the_gzip_file() {
+    let case = Case::new(12);
+    let gz = gzip(&idx_images(8, [4_000_000_000, 28, 28], &[0; 16]));
+    case.replace(TEST_IMAGES, &gz);
+    refused(
+        &mut case.train(&[]),
+        &[TEST_IMAGES, "more than a gzip file of"],
+    );
+    assert_no_output(&case);
+}
+
+#[test]
+fn truncated_raw_payload() {
+    let case = Case::new(12);
+    let raw = gunzip(&case.data(TEST_IMAGES));
+    case.replace(TEST_IMAGES, &raw[..raw.len() - 100]);
+    let stderr = refused(&mut case.train(&[]), &[TEST_IMAGES, "is truncated"]);
+    assert!(
+        stderr.contains("50 images of 12x12 = 7200 bytes, file has 7100"),
+        "{stderr}"
+    );
+    assert_no_output(&case);
+}
+
+#[test]
+fn truncated_gzip_payload() {
+    let case = Case::new(12);
+    let gz = fs::read(case.data(TEST_IMAGES)).unwrap();
+    case.replace(TEST_IMAGES, &gz[..gz.len() / 2]);
+    refused(
+        &mut case.train(&[]),
+        &[TEST_IMAGES, "cannot decompress", "damaged or incomplete"],
+    );
+    assert_no_output(&case);
+}
+
+#[test]
+fn corrupt_gzip_stream() {
+    let case = Case::new(12);
+    let mut gz = fs::read(case.data(TEST_IMAGES)).unwrap();
+    let crc = gz.len() - 8;
+    gz[crc] ^= 0xff;
+    case.replace(TEST_IMAGES, &gz);
+    refused(
+        &mut case.train(&[]),
+        &[TEST_IMAGES, "cannot decompress", "damaged or incomplete"],
+    );
+    assert_no_output(&case);
+}
+
+#[test]
+fn label_count_differs_from_image_count() {
+    let case = Case::new(12);
+    mnist_mlp::idx::write_idx_labels(&case.data(TEST_LABELS), &[1; 49], true).unwrap();
+    refused(
+        &mut case.train(&[]),
+        &[
+            TEST_IMAGES,
+            "holds 50 images but",
+            TEST_LABELS,
+            "holds 49 labels",
+        ],
+    );
+    assert_no_output(&case);
+}
+
+#[test]
+fn label_out_of_range_for_the_class_count() {
+    let case = Case::new(12);
+    let mut labels = vec![1; 50];
+    labels[7] = 12;
+    mnist_mlp::idx::write_idx_labels(&case.data(TEST_LABELS), &labels, true).unwrap();
+    refused(
+        &mut case.train(&["--dataset", "mnist"]),
+        &[
+            TEST_LABELS,
+            "label 12 at index 7 is out of range for 10 classes",
+        ],
+    );
+    assert_no_output(&case);
+}
+
+#[test]
+fn images_of_another_size_than_the_network_takes() {
+    let case = Case::new(28);
+    let weights = case.weights("small.bin", |run| *run = valid_run(144));
+    refused(
+        &mut case.evaluate(&weights),
+        &["the images are 28x28 = 784 pixels but the network takes 144 inputs"],
+    );
+}
+
+// ---- weights files ----
+
+#[test]
+fn weights_file_missing() {
+    let case = Case::new(28);
+    refused(
+        &mut case.evaluate(&case.path("absent.bin")),
+        &["absent.bin", "cannot read the weights file"],
+    );
+}
+
+#[test]
+fn weights_file_is_a_directory() {
+    let case = Case::new(28);
+    fs::create_dir(case.path("folder.bin")).unwrap();
+    refused(
+        &mut case.evaluate(&case.path("folder.bin")),
+        &["folder.bin", "cannot read the weights file"],
+    );
+}
+
+#[test]
+fn weights_file_empty() {
+    let case = Case::new(28);
+    fs::write(case.path("empty.bin"), b"").unwrap();
+    refused(
+        &mut case.evaluate(&case.path("empty.bin")),
+        &["empty.bin", "not an mnist-mlp weights file"],
+    );
+}
+
+#[test]
+fn weights_file_truncated() {
+    let case = Case::new(28);
+    let path = case.weights("cut.bin", |_| {});
+    let bytes = fs::read(&path).unwrap();
+    fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();
+    refused(
+        &mut case.evaluate(&path),
+        &["cut.bin", "truncated or corrupt weights file"],
+    );
+}
+
+#[test]
+fn weights_file_of_another_format() {
+    let case = Case::new(28);
+    let png = case.path("picture.png");
+    fs::write(
+        &png,
+        b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\0\0\0\0",
+    )
+    .unwrap();
+    refused(
+        &mut case.evaluate(&png),
+        &["picture.png", "not an mnist-mlp weights file"],
+    );
+}
+
+#[test]
+fn weights_file_of_a_newer_version() {
+    let case = Case::new(28);
+    let path = case.weights("newer.bin", |_| {});
+    let mut bytes = fs::read(&path).unwrap();
+    bytes[8..12].copy_from_slice(&(weights::FORMAT_VERSION + 1).to_le_bytes());
+    fs::write(&path, bytes).unwrap();
+    refused(
+        &mut case.evaluate(&path),
+        &[
+            "newer.bin",
+            "written by a newer mnist-mlp",
+            "update mnist-mlp",
+        ],
+    );
+}
+
+#[test]
+fn weights_file_of_another_architecture() {
+    let case = Case::new(28);
+    let path = case.weights("other.bin", |run| {
+        run.classifier.mlp.params.layers[1].w = ndarray::Array2::zeros((3, 4));
+    });
+    refused(
+        &mut case.evaluate(&path),
+        &[
+            "other.bin",
+            "w2 is 3x4 (12 values) but the architecture 784-8-10 relu needs 80 values",
+        ],
+    );
+}
+
+/// A value no trained weight has, written where a test then puts a value `weights::save`
+/// refuses to write (NaN, infinity).
+const MARKER: f32 = 12345.678;
+
+/// Replaces the one little-endian [`MARKER`] in the file at `path` with `value`.
+fn replace_marker(path: &Path, value: f32) {
+    let mut bytes = fs::read(path).unwrap();
+    let marker = MARKER.to_le_bytes();
+    let at = bytes.windows(4).position(|w| w == marker).unwrap();
+    assert!(
+        bytes[at + 4..].windows(4).all(|w| w != marker),
+        "the marker is unique"
+    );
+    bytes[at..at + 4].copy_from_slice(&value.to_le_bytes());
+    fs::write(path, bytes).unwrap();
+}
+
+#[test]
+fn weights_file_with_nan() {
+    let case = Case::new(28);
+    let path = case.weights("nan.bin", |run| {
+        run.classifier.mlp.params.layers[0].w[[3, 2]] = MARKER;
+    });
+    replace_marker(&path, f32::NAN);
+    refused(
+        &mut case.evaluate(&path),
+        &["nan.bin", "tensor w1 holds a NaN or infinite value"],
+    );
+}
+
+#[test]
+fn weights_file_with_infinity() {
+    let case = Case::new(28);
+    let path = case.weights("inf.bin", |run| {
+        run.classifier.mlp.params.layers[1].b[9] = MARKER;
+    });
+    replace_marker(&path, f32::NEG_INFINITY);
+    refused(
+        &mut case.evaluate(&path),
+        &["inf.bin", "tensor b2 holds a NaN or infinite value"],
+    );
+}
+
+// ---- outputs ----
+
+/// A file where the output's folder should be: the output cannot be created.
+fn unwritable_output(flag: &str, name: &str) {
+    let case = Case::new(12);
+    fs::write(case.path("blocker"), b"a file, not a folder").unwrap();
+    let target = format!("blocker/{name}");
+    let problem = format!("cannot create the folder blocker for {target}: File exists");
+    refused(&mut case.train(&[flag, &target]), &[&problem]);
+    assert_eq!(
+        fs::read(case.path("blocker")).unwrap(),
+        b"a file, not a folder"
+    );
+    assert_eq!(case.temp_files(), Vec::<PathBuf>::new());
+}
+
+#[test]
+fn unwritable_weights_path() {
+    unwritable_output("--weights", "w.bin");
+}
+
+#[test]
+fn unwritable_plot_path() {
+    unwritable_output("--plot", "accuracy.png");
+}
+
+#[test]
+fn unwritable_metrics_path() {
+    unwritable_output("--metrics", "metrics.csv");
+}
+
+#[test]
+fn output_path_is_a_directory() {
+    let case = Case::new(12);
+    fs::create_dir(case.path("out.bin")).unwrap();
+    refused(
+        &mut case.train(&["--weights", "out.bin"]),
+        &["cannot write", "out.bin", "it is a folder, not a file"],
+    );
+    assert_eq!(case.temp_files(), Vec::<PathBuf>::new());
+}
+
+/// Every file the train command writes, with content the failed run must leave as it was.
+#[cfg(unix)]
+fn old_outputs(case: &Case) -> Vec<(PathBuf, &'static [u8])> {
+    let old: [(&str, &[u8]); 3] = [
+        ("weights/mnist-mlp.bin", b"old weights"),
+        ("plots/metrics.csv", b"old metrics"),
+        ("plots/accuracy.png", b"old plot"),
+    ];
+    old.into_iter()
+        .map(|(name, bytes)| {
+            let path = case.path(name);
+            fs::create_dir_all(path.parent().unwrap()).unwrap();
+            fs::write(&path, bytes).unwrap();
+            (path, bytes)
+        })
+        .collect()
+}
+
+#[cfg(unix)]
+#[test]
+fn disk_full_while_writing_the_weights() {
+    let case = Case::new(12);
+    let old = old_outputs(&case);
+    // 144-512-10 weights take about 300 KiB, more than the 64 KiB allowed.
+    let mut cmd = case.train_with_file_limit(64, &["--hidden", "512"]);
+    refused(
+        &mut cmd,
+        &["cannot write", "weights/mnist-mlp.bin", "File too large"],
+    );
+    for (path, bytes) in old {
+        assert_eq!(fs::read(&path).unwrap(), bytes, "{}", path.display());
+    }
+    assert_eq!(case.temp_files(), Vec::<PathBuf>::new());
+}
+
+#[cfg(unix)]
+#[test]
+fn disk_full_while_writing_the_plot() {
+    let case = Case::new(12);
+    let old = old_outputs(&case);
+    // 144-8-10 weights (5 KiB) and the metrics fit in 10 KiB; the plot (a PNG of about
+    // 15 KiB) does not.
+    let mut cmd = case.train_with_file_limit(10, &[]);
+    refused(
+        &mut cmd,
+        &["cannot write", "plots/accuracy.png", "File too large"],
+    );
+    let plot = &old[2];
+    assert_eq!(fs::read(&plot.0).unwrap(), plot.1);
+    assert_eq!(case.temp_files(), Vec::<PathBuf>::new());
+}
+
+// ---- hyperparameters ----
+
+#[test]
+fn zero_epochs() {
+    let case = Case::new(12);
+    refused(
+        &mut case.train(&["--epochs", "0"]),
+        &["--epochs must be at least 1"],
+    );
+    assert_no_output(&case);
+}
+
+#[test]
+fn negative_learning_rate() {
+    let case = Case::new(12);
+    refused(
+        &mut case.train(&["--lr", "-1"]),
+        &["--lr must be a positive", "-1"],
+    );
+    assert_no_output(&case);
+}
+
+#[test]
+fn zero_hidden_units() {
+    let case = Case::new(12);
+    refused(
+        &mut case.train(&["--hidden", "0"]),
+        &["--hidden", "at least 1 unit"],
+    );
+    assert_no_output(&case);
+}
+
+#[test]
+fn zero_batch_size() {
+    let case = Case::new(12);
+    refused(
+        &mut case.train(&["--batch-size", "0"]),
+        &["--batch-size must be at least 1"],
+    );
+    assert_no_output(&case);
+}
+
+#[test]
+fn unknown_activation() {
+    let case = Case::new(12);
+    refused_with(
+        &mut case.train(&["--activation", "swish"]),
+        2,
+        &["invalid value 'swish' for '--activation", "relu"],
+    );
+    assert_no_output(&case);
+}
