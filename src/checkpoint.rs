@@ -15,6 +15,7 @@ use sha2::{Digest, Sha256};
 use crate::atomic::{WriteError, write_atomically};
 use crate::dataset::{DataInfo, LabeledImages};
 use crate::train::{Progress, TrainConfig, TrainMetrics};
+use crate::weights::decode_bounded;
 
 pub const MAGIC: [u8; 8] = *b"MNISTCKP";
 pub const FORMAT_VERSION: u32 = 1;
@@ -190,8 +191,7 @@ pub fn decode(bytes: &[u8]) -> Result<Checkpoint, CheckpointProblem> {
     }
     let payload = &bytes[HEADER_LEN..];
     let ((run, progress), used): ((RunInfo, Progress), usize) =
-        bincode::serde::decode_from_slice(payload, bincode_config())
-            .map_err(|e| CheckpointProblem::Corrupt(e.to_string()))?;
+        decode_bounded(payload).map_err(|e| CheckpointProblem::Corrupt(e.to_string()))?;
     if used != payload.len() {
         return Err(CheckpointProblem::Corrupt(format!(
             "{} unexpected bytes after the end of the data",

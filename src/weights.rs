@@ -42,7 +42,7 @@ const DECODED_PER_ENCODED_BYTE: usize = 8;
 /// field can then never make decoding allocate more than a small multiple of the input
 /// (bincode allocates a string's bytes before reading them). The limit is a compile-time
 /// constant, hence the tiers; the last is [`PAYLOAD_LIMIT`].
-fn decode_bounded<T: serde::de::DeserializeOwned>(
+pub(crate) fn decode_bounded<T: serde::de::DeserializeOwned>(
     bytes: &[u8],
 ) -> Result<(T, usize), bincode::error::DecodeError> {
     use bincode::serde::decode_from_slice;
