@@ -7,15 +7,15 @@
 mod common;
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
-use mnist_mlp::augment::Transform;
-use mnist_mlp::dataset::LabeledImages;
-use mnist_mlp::idx::{read_idx_images, write_idx_images};
-use mnist_mlp::input::{BatchBuilder, InputScaling};
-use mnist_mlp::layers::Activation;
-use mnist_mlp::metrics::{EpochMetrics, EpochTiming};
-use mnist_mlp::mlp::{Architecture, Mlp, Params, Workspace};
+use mnist_mlp::data::augment::Transform;
+use mnist_mlp::data::idx::{read_idx_images, write_idx_images};
+use mnist_mlp::data::images::LabeledImages;
+use mnist_mlp::data::input::{BatchBuilder, InputScaling};
 use mnist_mlp::model::Classifier;
-use mnist_mlp::optim::{Optimizer, OptimizerConfig};
+use mnist_mlp::nn::layers::Activation;
+use mnist_mlp::nn::mlp::{Architecture, Mlp, Params, Workspace};
+use mnist_mlp::nn::optim::{Optimizer, OptimizerConfig};
+use mnist_mlp::train::metrics::{EpochMetrics, EpochTiming};
 use mnist_mlp::train::{TrainConfig, TrainObserver, train};
 
 const HIDDEN: usize = 256;
@@ -52,7 +52,7 @@ fn synthetic(count: usize, seed: u64) -> LabeledImages {
 }
 
 fn training_step(c: &mut Criterion) {
-    mnist_mlp::denormals::flush_on_this_thread();
+    mnist_mlp::nn::denormals::flush_on_this_thread();
     let data = synthetic(BATCH, 1);
     let mut mlp = Mlp::<f32>::initial(arch(), 1);
     let mut builder = BatchBuilder::new(&InputScaling::UnitInterval, 784, BATCH);

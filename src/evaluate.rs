@@ -5,10 +5,12 @@ use std::path::Path;
 
 use anyhow::{Context, bail};
 
-use crate::dataset::{DataSource, LabeledImages, Split};
-use crate::download::{DataRequest, resolve_source};
+use crate::data::images::LabeledImages;
+use crate::data::names::Split;
+use crate::data::source::DataSource;
+use crate::data::source::{DataRequest, resolve_source};
 use crate::model::Evaluation;
-use crate::weights::{self, SavedRun};
+use crate::store::weights::{self, SavedRun};
 
 /// The average accuracy (a fraction in [0, 1]) of the network in `weights` on the test set
 /// in `data_dir` (MNIST's, or any variant's that the folder is recognised to hold).

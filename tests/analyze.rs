@@ -7,7 +7,7 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use assert_cmd::cargo::cargo_bin_cmd;
-use mnist_mlp::plot_analysis::{HeatmapLayout, MistakesLayout};
+use mnist_mlp::plot::analysis::{HeatmapLayout, MistakesLayout};
 use predicates::prelude::*;
 use serde_json::Value;
 

@@ -14,12 +14,12 @@ use std::process::Output;
 use assert_cmd::cargo::cargo_bin_cmd;
 use flate2::Compression;
 use flate2::write::GzEncoder;
-use mnist_mlp::dataset::DataInfo;
-use mnist_mlp::input::InputScaling;
-use mnist_mlp::mlp::Mlp;
+use mnist_mlp::data::input::InputScaling;
+use mnist_mlp::data::source::DataInfo;
 use mnist_mlp::model::Classifier;
+use mnist_mlp::nn::mlp::Mlp;
+use mnist_mlp::store::weights::{self, SavedRun};
 use mnist_mlp::train::TrainConfig;
-use mnist_mlp::weights::{self, SavedRun};
 
 /// The test images file of the synthetic data, the one most cases damage.
 const TEST_IMAGES: &str = "t10k-images-idx3-ubyte.gz";
@@ -351,7 +351,7 @@ fn corrupt_gzip_stream() {
 #[test]
 fn label_count_differs_from_image_count() {
     let case = Case::new(12);
-    mnist_mlp::idx::write_idx_labels(&case.data(TEST_LABELS), &[1; 49], true).unwrap();
+    mnist_mlp::data::idx::write_idx_labels(&case.data(TEST_LABELS), &[1; 49], true).unwrap();
     refused(
         &mut case.train(&[]),
         &[
@@ -369,7 +369,7 @@ fn label_out_of_range_for_the_class_count() {
     let case = Case::new(12);
     let mut labels = vec![1; 50];
     labels[7] = 12;
-    mnist_mlp::idx::write_idx_labels(&case.data(TEST_LABELS), &labels, true).unwrap();
+    mnist_mlp::data::idx::write_idx_labels(&case.data(TEST_LABELS), &labels, true).unwrap();
     refused(
         &mut case.train(&["--dataset", "mnist"]),
         &[

@@ -243,9 +243,12 @@ fn a_preset_bundles_settings_and_flags_override_it() {
     assert_eq!(s["config"]["lr_schedule"], "onecycle");
     assert_eq!(s["config"]["learning_rate"], 0.3);
     // The weights file records the resolved configuration, not the preset's name.
-    let saved = mnist_mlp::weights::load(&w.path("weights/mnist-mlp.bin")).unwrap();
+    let saved = mnist_mlp::store::weights::load(&w.path("weights/mnist-mlp.bin")).unwrap();
     assert_eq!(saved.config.epochs, 2);
-    assert_eq!(saved.config.augment, mnist_mlp::augment::Augment::None);
+    assert_eq!(
+        saved.config.augment,
+        mnist_mlp::data::augment::Augment::None
+    );
 }
 
 #[test]

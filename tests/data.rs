@@ -11,15 +11,16 @@ use std::fs;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 
-use mnist_mlp::dataset::{
-    DataSource, Images, MNIST_FILE_NAMES, NUM_CLASSES, Split, TEST_IMAGES, TEST_LABELS,
-    TRAIN_IMAGES, TRAIN_LABELS, find_file, load_split,
+use common::{load_mnist, mnist_files};
+use mnist_mlp::data::catalog::Dataset;
+use mnist_mlp::data::catalog::{Checksum, ExpectedFile};
+use mnist_mlp::data::download::{content_sha256, download_missing_files, ensure_data};
+use mnist_mlp::data::idx::{write_idx_images, write_idx_labels};
+use mnist_mlp::data::images::{Images, NUM_CLASSES};
+use mnist_mlp::data::names::{
+    MNIST_FILE_NAMES, Split, TEST_IMAGES, TEST_LABELS, TRAIN_IMAGES, TRAIN_LABELS, find_file,
 };
-use mnist_mlp::download::{
-    Checksum, ExpectedFile, MNIST_FILES, content_sha256, download_missing_files, ensure_data,
-};
-use mnist_mlp::idx::{write_idx_images, write_idx_labels};
-use mnist_mlp::variants::Dataset;
+use mnist_mlp::data::source::DataSource;
 use sha2::{Digest, Sha256};
 
 // ---------------------------------------------------------------------------------------
@@ -160,9 +161,9 @@ fn falls_through_bad_mirrors_to_the_good_one() {
     for (name, sha256) in &fixture.checksums {
         assert_eq!(&content_sha256(&dir.join(name)).unwrap(), sha256, "{name}");
     }
-    let train = load_split(&dir, Split::Train).unwrap();
+    let train = load_mnist(&dir, Split::Train).unwrap();
     assert_eq!((train.images, train.labels), fixture.train);
-    let test = load_split(&dir, Split::Test).unwrap();
+    let test = load_mnist(&dir, Split::Test).unwrap();
     assert_eq!((test.images, test.labels), fixture.test);
     // Every server mirror was asked for every file, in mirror order.
     let requested = server.requested();
@@ -235,7 +236,7 @@ fn files_already_present_are_not_downloaded_again() {
     assert!(!downloaded.iter().any(|p| p.ends_with(TRAIN_IMAGES)));
     assert!(!server.requested().iter().any(|p| p.ends_with(TRAIN_IMAGES)));
     assert_eq!(
-        load_split(dir.path(), Split::Train).unwrap().images,
+        load_mnist(dir.path(), Split::Train).unwrap().images,
         fixture.train.0
     );
 
@@ -311,11 +312,11 @@ fn real_mnist_loads_and_matches_its_checksums() {
         return;
     };
     for (split, count) in [(Split::Train, 60_000), (Split::Test, 10_000)] {
-        let data = load_split(&dir, split).unwrap_or_else(|e| panic!("{e}"));
+        let data = load_mnist(&dir, split).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!((data.images.len(), data.labels.len()), (count, count));
         assert_eq!((data.images.rows, data.images.cols), (28, 28));
     }
-    for file in MNIST_FILES {
+    for file in mnist_files() {
         let path = find_file(&dir, file.name).unwrap();
         assert_eq!(
             content_sha256(&path).unwrap(),

@@ -13,8 +13,9 @@ use std::path::Path;
 use std::process::Command;
 
 use assert_cmd::cargo::cargo_bin_cmd;
-use mnist_mlp::dataset::{Images, LabeledImages, Split, load_split, locate_split};
-use mnist_mlp::mlp::argmax;
+use mnist_mlp::data::images::{Images, LabeledImages};
+use mnist_mlp::data::names::{Split, TEST_IMAGES, TEST_LABELS, find_file};
+use mnist_mlp::nn::mlp::argmax;
 
 /// How many test images Python classifies.
 const COUNT: usize = 1000;
@@ -88,8 +89,8 @@ fn numpy_predicts_what_mnist_mlp_predicts_from_both_exports() {
     export(&weights, &npz);
     export(&weights, &safetensors);
 
-    let run = mnist_mlp::weights::load(&weights).unwrap();
-    let images = first(&load_split(&data_dir, Split::Test).unwrap(), COUNT);
+    let run = mnist_mlp::store::weights::load(&weights).unwrap();
+    let images = first(&common::load_mnist(&data_dir, Split::Test).unwrap(), COUNT);
     let ours = run.classifier.probabilities(&images);
     let our_correct = ours
         .rows()
@@ -98,7 +99,10 @@ fn numpy_predicts_what_mnist_mlp_predicts_from_both_exports() {
         .filter(|(p, l)| argmax(p.view()) == **l as usize)
         .count();
 
-    let (images_path, labels_path) = locate_split(&data_dir, Split::Test).unwrap();
+    let (images_path, labels_path) = (
+        find_file(&data_dir, TEST_IMAGES).unwrap(),
+        find_file(&data_dir, TEST_LABELS).unwrap(),
+    );
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/export_python.py");
     let output = Command::new(&python)
         .arg(&script)

@@ -9,13 +9,13 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use mnist_mlp::checkpoint;
-use mnist_mlp::dataset::LabeledImages;
-use mnist_mlp::metrics::{EpochMetrics, EpochTiming};
+use mnist_mlp::data::images::LabeledImages;
 use mnist_mlp::model::Classifier;
-use mnist_mlp::rng::SeededRng;
+use mnist_mlp::nn::rng::SeededRng;
+use mnist_mlp::store::checkpoint;
+use mnist_mlp::store::weights;
+use mnist_mlp::train::metrics::{EpochMetrics, EpochTiming};
 use mnist_mlp::train::{Progress, TrainConfig, TrainError, TrainObserver, train, train_from};
-use mnist_mlp::weights;
 
 const BIN: &str = env!("CARGO_BIN_EXE_mnist-mlp");
 
@@ -238,9 +238,9 @@ fn synthetic(count: usize, seed: u64) -> LabeledImages {
 
 #[test]
 fn resuming_mid_epoch_continues_exactly() {
-    use mnist_mlp::augment::Augment;
-    use mnist_mlp::optim::OptimizerKind;
-    use mnist_mlp::schedule::Schedule;
+    use mnist_mlp::data::augment::Augment;
+    use mnist_mlp::nn::optim::OptimizerKind;
+    use mnist_mlp::nn::schedule::Schedule;
     let (train_set, test_set) = (synthetic(500, 1), synthetic(100, 2));
     let configs = [
         TrainConfig {
@@ -292,7 +292,7 @@ fn resuming_mid_epoch_continues_exactly() {
                 version: String::new(),
                 config: config.clone(),
                 train_metrics: config.train_metrics,
-                data: mnist_mlp::dataset::DataInfo::mnist(),
+                data: mnist_mlp::data::source::DataInfo::mnist(),
                 fingerprint: checkpoint::DataFingerprint::of(&train_set, &test_set),
                 weights: "w".into(),
                 plot: "p".into(),

@@ -1,10 +1,10 @@
 //! The network's mathematics: a finite-difference check of every gradient, and sanity
 //! properties of a freshly initialised and a trained network.
 
-use mnist_mlp::layers::Activation;
-use mnist_mlp::mlp::{Architecture, Mlp, Params, Workspace, argmax};
-use mnist_mlp::optim::{Optimizer, OptimizerConfig};
-use mnist_mlp::rng::SeededRng;
+use mnist_mlp::nn::layers::Activation;
+use mnist_mlp::nn::mlp::{Architecture, Mlp, Params, Workspace, argmax};
+use mnist_mlp::nn::optim::{Optimizer, OptimizerConfig};
+use mnist_mlp::nn::rng::SeededRng;
 use ndarray::Array2;
 
 fn random_inputs(rows: usize, cols: usize, seed: u64) -> Array2<f64> {

@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 use assert_cmd::cargo::cargo_bin_cmd;
 use image::imageops::{self, FilterType};
 use image::{GrayImage, Luma, Rgb, RgbImage};
-use mnist_mlp::dataset::{Split, load_split};
-use mnist_mlp::predict::{PIXELS, SIDE, load_mnist_style};
+use mnist_mlp::data::names::Split;
+use mnist_mlp::model::predict::{PIXELS, SIDE, load_mnist_style};
 use predicates::prelude::*;
 use serde_json::Value;
 
@@ -58,7 +58,7 @@ fn real_mnist_digits_drawn_as_user_images_are_recognised() {
         return;
     };
     const DIGITS: usize = 20;
-    let test = load_split(&data, Split::Test).unwrap();
+    let test = common::load_mnist(&data, Split::Test).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let mut paths = Vec::new();
     for extension in ["png", "jpg", "pgm"] {

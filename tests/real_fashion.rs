@@ -24,6 +24,6 @@ fn default_training_on_fashion_mnist_reaches_89_percent() {
     let accuracy = summary["test_accuracy"].as_f64().unwrap();
     assert!(accuracy >= 0.89, "default training reached only {accuracy}");
 
-    let run = mnist_mlp::weights::load(&out.path().join("weights/mnist-mlp.bin")).unwrap();
+    let run = mnist_mlp::store::weights::load(&out.path().join("weights/mnist-mlp.bin")).unwrap();
     assert_eq!(run.data.class_names[0], "T-shirt/top");
 }

@@ -12,11 +12,14 @@ use std::path::Path;
 
 use assert_cmd::cargo::cargo_bin_cmd;
 use md5::{Digest, Md5};
-use mnist_mlp::dataset::{DataSource, Images, Split};
-use mnist_mlp::download::{Checksum, ExpectedFile, download_from_archive, download_missing_files};
-use mnist_mlp::idx::{ElementType, write_idx_array, write_idx_images};
-use mnist_mlp::variants::Dataset;
-use mnist_mlp::weights;
+use mnist_mlp::data::catalog::Dataset;
+use mnist_mlp::data::catalog::{Checksum, ExpectedFile};
+use mnist_mlp::data::download::{download_from_archive, download_missing_files};
+use mnist_mlp::data::idx::{ElementType, write_idx_array, write_idx_images};
+use mnist_mlp::data::images::Images;
+use mnist_mlp::data::names::Split;
+use mnist_mlp::data::source::DataSource;
+use mnist_mlp::store::weights;
 use predicates::prelude::*;
 
 use common::server::{Reply, Server};

@@ -9,7 +9,7 @@ mod scratch;
 
 fuzz_target!(|data: &[u8]| {
     let path = scratch::write_input(data);
-    if let Ok(images) = mnist_mlp::idx::read_idx_images(&path) {
+    if let Ok(images) = mnist_mlp::data::idx::read_idx_images(&path) {
         assert_eq!(
             images.pixels.len(),
             images.len() * images.pixels_per_image()

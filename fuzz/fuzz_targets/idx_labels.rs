@@ -9,8 +9,8 @@ mod scratch;
 
 fuzz_target!(|data: &[u8]| {
     let path = scratch::write_input(data);
-    if let Ok(labels) = mnist_mlp::idx::read_idx_label_values(&path) {
+    if let Ok(labels) = mnist_mlp::data::idx::read_idx_label_values(&path) {
         // The labels a split keeps are checked against its classes the same way.
-        let _ = mnist_mlp::idx::class_indices(&path, &labels, 0, 10);
+        let _ = mnist_mlp::data::idx::class_indices(&path, &labels, 0, 10);
     }
 });

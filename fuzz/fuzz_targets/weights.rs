@@ -5,7 +5,7 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    if let Ok(run) = mnist_mlp::weights::decode(data) {
+    if let Ok(run) = mnist_mlp::store::weights::decode(data) {
         let arch = &run.classifier.mlp.arch;
         assert_eq!(run.data.class_names.len(), arch.num_classes);
         assert_eq!(run.classifier.mlp.params.layers.len(), arch.num_layers());

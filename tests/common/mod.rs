@@ -8,9 +8,13 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
-use mnist_mlp::dataset::Images;
-use mnist_mlp::idx::{write_idx_images, write_idx_labels};
-use mnist_mlp::rng::SeededRng;
+use mnist_mlp::data::catalog::{Dataset, ExpectedFile, Source};
+use mnist_mlp::data::idx::DataError;
+use mnist_mlp::data::idx::{write_idx_images, write_idx_labels};
+use mnist_mlp::data::images::{Images, LabeledImages};
+use mnist_mlp::data::names::Split;
+use mnist_mlp::data::source::DataSource;
+use mnist_mlp::nn::rng::SeededRng;
 use sha2::{Digest, Sha256};
 
 /// `count` images of `side`×`side` pixels; class c is a bright 4-pixel-wide bar whose
@@ -147,4 +151,21 @@ pub fn send_signal(child: &Child, signal: &str) {
         .status()
         .unwrap();
     assert!(status.success(), "kill {signal} failed");
+}
+
+/// A split of the MNIST files in `dir`, loaded as `mnist-mlp` loads them.
+pub fn load_mnist(dir: &Path, split: Split) -> Result<LabeledImages, DataError> {
+    DataSource {
+        dir: dir.to_path_buf(),
+        dataset: Some(Dataset::Mnist),
+    }
+    .load(split)
+}
+
+/// MNIST's four files with their checksums, as the catalogue lists them.
+pub fn mnist_files() -> [ExpectedFile<'static>; 4] {
+    match Dataset::Mnist.source() {
+        Source::Files { files, .. } => files,
+        Source::Archive { .. } => unreachable!("MNIST is four files"),
+    }
 }

@@ -11,8 +11,8 @@ use md5::{Digest, Md5};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
-use crate::dataset::{MNIST_FILE_NAMES, Split, find_file};
-use crate::idx::content_reader;
+use crate::data::idx::content_reader;
+use crate::data::names::{MNIST_FILE_NAMES, Split, find_file};
 
 /// A known dataset of 28×28 greyscale images in IDX files.
 #[derive(
@@ -500,7 +500,7 @@ mod tests {
     fn checksums_of_a_file() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("labels");
-        crate::idx::write_idx_labels(&path, &[1, 2, 3], true).unwrap();
+        crate::data::idx::write_idx_labels(&path, &[1, 2, 3], true).unwrap();
         let md5 = hex_digest::<Md5>(Box::new(File::open(&path).unwrap())).unwrap();
         assert_eq!(md5.len(), 32);
         assert!(FileMd5(&md5).matches(&path).unwrap());
@@ -511,7 +511,7 @@ mod tests {
         );
         // The content hash ignores the compression.
         let raw = dir.path().join("raw");
-        crate::idx::write_idx_labels(&raw, &[1, 2, 3], false).unwrap();
+        crate::data::idx::write_idx_labels(&raw, &[1, 2, 3], false).unwrap();
         let content = ContentSha256("").of(File::open(&path).unwrap()).unwrap();
         assert_eq!(
             content,
@@ -528,7 +528,8 @@ mod tests {
         }
         assert_eq!(Dataset::recognize(dir.path()), Some(Dataset::EmnistLetters));
         let other = tempfile::tempdir().unwrap();
-        crate::idx::write_idx_labels(&other.path().join(MNIST_NAMES[3]), &[1, 2], true).unwrap();
+        crate::data::idx::write_idx_labels(&other.path().join(MNIST_NAMES[3]), &[1, 2], true)
+            .unwrap();
         assert_eq!(
             Dataset::recognize(other.path()),
             None,

@@ -10,13 +10,13 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::atomic::{WriteError, write_atomically};
-use crate::dataset::DataInfo;
-use crate::input::InputScaling;
-use crate::metrics::EpochMetrics;
-use crate::mlp::{Architecture, Mlp, Params};
+use crate::data::input::InputScaling;
+use crate::data::source::DataInfo;
+use crate::io::atomic::{WriteError, write_atomically};
 use crate::model::Classifier;
+use crate::nn::mlp::{Architecture, Mlp, Params};
 use crate::train::TrainConfig;
+use crate::train::metrics::EpochMetrics;
 
 pub const MAGIC: [u8; 8] = *b"MNISTMLP";
 /// 2: the training configuration records the optimizer and learning-rate schedule.
@@ -317,7 +317,7 @@ fn params_from_tensors(
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::layers::Activation;
+    use crate::nn::layers::Activation;
 
     /// A small network (6-5-4-10) with standardised inputs, for tests of the file formats.
     pub(crate) fn run() -> SavedRun {
@@ -337,8 +337,8 @@ pub(crate) mod tests {
             config,
             history: vec![],
             data: DataInfo {
-                dataset: Some(crate::variants::Dataset::FashionMnist),
-                class_names: crate::variants::Dataset::FashionMnist.class_names(),
+                dataset: Some(crate::data::catalog::Dataset::FashionMnist),
+                class_names: crate::data::catalog::Dataset::FashionMnist.class_names(),
             },
         }
     }

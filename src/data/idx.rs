@@ -18,8 +18,8 @@ use flate2::Compression;
 use flate2::read::MultiGzDecoder;
 use flate2::write::GzEncoder;
 
-use crate::atomic::{WriteError, write_atomically};
-use crate::dataset::Images;
+use crate::data::images::Images;
+use crate::io::atomic::{WriteError, write_atomically};
 
 /// The first two bytes of every gzip stream.
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];

@@ -8,27 +8,29 @@ use std::time::Instant;
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::analysis::{Analysis, json_report, text_report};
-use crate::augment::Augment;
-use crate::checkpoint::{self, Checkpoint, DataFingerprint, RunInfo};
+use crate::cli::interrupt::{self, StopRequest};
 use crate::cli::{
     AnalyzeArgs, Cli, Command, DataArgs, DownloadArgs, EvaluateArgs, ExportArgs, PredictArgs,
     ReportArgs, TrainArgs,
 };
-use crate::dataset::{DataInfo, DataSource, Split};
-use crate::download::{download_missing, prepare_source, resolve_source};
+use crate::data::augment::Augment;
+use crate::data::download::{download_missing, prepare_source};
+use crate::data::names::Split;
+use crate::data::source::resolve_source;
+use crate::data::source::{DataInfo, DataSource};
 use crate::evaluate::{evaluate_test_set, load_with_test_set};
-use crate::export::{self, ExportFormat};
-use crate::interrupt::{self, StopRequest};
-use crate::metrics::{EpochMetrics, EpochTiming, write_metrics_csv};
+use crate::model::analysis::{Analysis, json_report, text_report};
+use crate::model::predict::{PredictError, TOP_CLASSES, predict_files};
 use crate::model::{Classifier, Evaluation, accuracy_text};
+use crate::plot::analysis::{plot_confusion, plot_mistakes};
 use crate::plot::plot_accuracy;
-use crate::plot_analysis::{plot_confusion, plot_mistakes};
-use crate::predict::{PredictError, TOP_CLASSES, predict_files};
 use crate::report::{self, ReportInputs};
-use crate::runlog::{self, FinishedRun, RunRecord};
+use crate::store::checkpoint::{self, Checkpoint, DataFingerprint, RunInfo};
+use crate::store::export::{self, ExportFormat};
+use crate::store::runlog::{self, FinishedRun, RunRecord};
+use crate::store::weights::{self, SavedRun};
+use crate::train::metrics::{EpochMetrics, EpochTiming, write_metrics_csv};
 use crate::train::{Progress, TrainConfig, TrainError, TrainObserver, train_from};
-use crate::weights::{self, SavedRun};
 
 /// Runs the parsed command, writing its report to `out`.
 pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<()> {

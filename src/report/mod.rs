@@ -15,14 +15,14 @@ use std::path::{Path, PathBuf};
 
 use clap::ValueEnum;
 
-use crate::atomic::{WriteError, write_bytes_atomically};
-use crate::layers::Activation;
-use crate::optim::OptimizerKind;
+use crate::io::atomic::{WriteError, write_bytes_atomically};
+use crate::nn::layers::Activation;
+use crate::nn::optim::OptimizerKind;
+use crate::nn::schedule::Schedule;
 use crate::plot::{PlotError, plot_accuracy};
-use crate::runlog::{self, RunLogError, RunRecord};
-use crate::schedule::Schedule;
+use crate::store::runlog::{self, RunLogError, RunRecord};
+use crate::store::weights::{self, SavedRun, WeightsError};
 use crate::train::TrainConfig;
-use crate::weights::{self, SavedRun, WeightsError};
 use doc::{
     Align, Block, Document, Figure, Inline, Section, Table, code, column, m, math, strong, text,
 };

@@ -12,10 +12,11 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::atomic::{WriteError, write_atomically};
-use crate::dataset::{DataInfo, LabeledImages};
+use crate::data::images::LabeledImages;
+use crate::data::source::DataInfo;
+use crate::io::atomic::{WriteError, write_atomically};
+use crate::store::weights::decode_bounded;
 use crate::train::{Progress, TrainConfig, TrainMetrics};
-use crate::weights::decode_bounded;
 
 pub const MAGIC: [u8; 8] = *b"MNISTCKP";
 pub const FORMAT_VERSION: u32 = 1;
@@ -210,10 +211,10 @@ pub fn decode(bytes: &[u8]) -> Result<Checkpoint, CheckpointProblem> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dataset::Images;
-    use crate::input::{InputScaling, ScalingKind};
-    use crate::optim::OptimizerState;
-    use crate::rng::SeededRng;
+    use crate::data::images::Images;
+    use crate::data::input::{InputScaling, ScalingKind};
+    use crate::nn::optim::OptimizerState;
+    use crate::nn::rng::SeededRng;
 
     fn checkpoint() -> Checkpoint {
         let set = LabeledImages {

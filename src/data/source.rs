@@ -4,72 +4,86 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::idx::{DataError, class_indices, read_idx_images, read_idx_label_values};
-use crate::variants::Dataset;
+use crate::data::catalog::Dataset;
+use crate::data::idx::{DataError, class_indices, read_idx_images, read_idx_label_values};
+use crate::data::images::{LabeledImages, MAX_CLASSES};
+use crate::data::names::{Split, accepted_names, find_file};
 
-/// Number of classes in MNIST (digits 0–9).
-pub const NUM_CLASSES: usize = 10;
-
-/// The most classes a folder of unrecognised files may have: labels are stored as u8.
-pub const MAX_CLASSES: usize = 256;
-
-/// Greyscale images kept as u8 in memory, row-major, one image after another.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Images {
-    pub rows: usize,
-    pub cols: usize,
-    /// `len() * rows * cols` bytes.
-    pub pixels: Vec<u8>,
+/// Which data the user asked for: a data set, a folder, both or neither.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DataRequest {
+    pub dataset: Option<Dataset>,
+    /// The folder named on the command line, or for MNIST by `MNIST_DATA_DIR`.
+    pub dir: Option<PathBuf>,
 }
 
-impl Images {
-    pub fn pixels_per_image(&self) -> usize {
-        self.rows * self.cols
-    }
-    pub fn len(&self) -> usize {
-        self.pixels
-            .len()
-            .checked_div(self.pixels_per_image())
-            .unwrap_or(0)
-    }
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-    /// The pixels of image `i`.
-    pub fn image(&self, i: usize) -> &[u8] {
-        let n = self.pixels_per_image();
-        &self.pixels[i * n..(i + 1) * n]
+impl DataRequest {
+    /// The request of `--dataset` and `--data-dir`; MNIST (asked for, or by default) is
+    /// looked for in the folder `mnist_data_dir` (the environment's `MNIST_DATA_DIR`) when
+    /// no folder is named.
+    pub fn new(
+        dataset: Option<Dataset>,
+        data_dir: Option<PathBuf>,
+        mnist_data_dir: Option<PathBuf>,
+    ) -> Self {
+        let mnist = matches!(dataset, None | Some(Dataset::Mnist));
+        DataRequest {
+            dataset,
+            dir: data_dir.or(mnist_data_dir.filter(|_| mnist)),
+        }
     }
 
-    /// The images with rows and columns swapped: what EMNIST stores column by column
-    /// becomes upright.
-    pub fn transposed(&self) -> Images {
-        let (rows, cols) = (self.rows, self.cols);
-        let mut pixels = vec![0; self.pixels.len()];
-        for (from, to) in self
-            .pixels
-            .chunks_exact(rows * cols)
-            .zip(pixels.chunks_exact_mut(rows * cols))
-        {
-            for r in 0..rows {
-                for c in 0..cols {
-                    to[c * rows + r] = from[r * cols + c];
-                }
+    /// The folder to use: the one asked for, or `data/<dataset>`.
+    pub fn folder(&self) -> PathBuf {
+        self.dir
+            .clone()
+            .unwrap_or_else(|| Path::new("data").join(self.dataset.unwrap_or_default().name()))
+    }
+}
+
+/// The folder and data set `request` means. A named folder without `--dataset` holds
+/// whatever it is recognised to hold; an unrecognised folder of MNIST-named files is used
+/// as it is, and one without them is MNIST's. With `--dataset`, a folder recognised to hold
+/// another data set is refused.
+pub fn resolve_source(request: &DataRequest) -> Result<DataSource, SourceError> {
+    let dir = request.folder();
+    let recognized = match request.dir {
+        Some(_) => Dataset::recognize(&dir),
+        None => None,
+    };
+    let dataset = match (request.dataset, recognized) {
+        (Some(asked), Some(found)) if asked != found => {
+            return Err(SourceError::WrongDataset { dir, asked, found });
+        }
+        (Some(asked), _) => Some(asked),
+        (None, Some(found)) => Some(found),
+        (None, None) => {
+            let unknown = DataSource {
+                dir: dir.clone(),
+                dataset: None,
+            };
+            match request.dir.is_some() && unknown.missing_files().is_empty() {
+                true => return Ok(unknown),
+                false => Some(Dataset::Mnist),
             }
         }
-        Images {
-            rows: cols,
-            cols: rows,
-            pixels,
-        }
-    }
+    };
+    Ok(DataSource { dir, dataset })
 }
 
-/// Images with one label each (labels are class indices below the class count).
-#[derive(Debug, Clone, PartialEq)]
-pub struct LabeledImages {
-    pub images: Images,
-    pub labels: Vec<u8>,
+/// A folder that holds another data set than the one asked for.
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    #[error(
+        "--dataset {asked} was asked for, but {} holds {found}: drop --dataset, or point \
+         --data-dir at a folder of {asked}",
+        dir.display()
+    )]
+    WrongDataset {
+        dir: PathBuf,
+        asked: Dataset,
+        found: Dataset,
+    },
 }
 
 /// A data folder and the data set its files hold: a known one, or (`None`) MNIST-named
@@ -158,75 +172,6 @@ impl DataInfo {
     }
 }
 
-/// Which half of a data set.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Split {
-    Train,
-    Test,
-}
-
-impl Split {
-    /// "training" or "test", for messages.
-    pub fn name(self) -> &'static str {
-        match self {
-            Split::Train => "training",
-            Split::Test => "test",
-        }
-    }
-
-    /// The canonical names of the split's (images, labels) files.
-    pub fn file_names(self) -> (&'static str, &'static str) {
-        match self {
-            Split::Train => (TRAIN_IMAGES, TRAIN_LABELS),
-            Split::Test => (TEST_IMAGES, TEST_LABELS),
-        }
-    }
-}
-
-/// The canonical names of the four MNIST files, as the mirrors serve them.
-pub const TRAIN_IMAGES: &str = "train-images-idx3-ubyte.gz";
-pub const TRAIN_LABELS: &str = "train-labels-idx1-ubyte.gz";
-pub const TEST_IMAGES: &str = "t10k-images-idx3-ubyte.gz";
-pub const TEST_LABELS: &str = "t10k-labels-idx1-ubyte.gz";
-pub const MNIST_FILE_NAMES: [&str; 4] = [TRAIN_IMAGES, TRAIN_LABELS, TEST_IMAGES, TEST_LABELS];
-
-/// The names under which a file with canonical name `canonical` is accepted, preferred first:
-/// the canonical name, without `.gz`, and the dotted spelling (`train-images.idx3-ubyte`)
-/// with and without `.gz`. Whether a file is compressed is read from its content, not its name.
-pub fn accepted_names(canonical: &str) -> Vec<String> {
-    let plain = canonical.strip_suffix(".gz").unwrap_or(canonical);
-    let dotted = plain.replacen("-idx", ".idx", 1);
-    let mut names = vec![
-        canonical.to_string(),
-        plain.to_string(),
-        format!("{dotted}.gz"),
-        dotted,
-    ];
-    names.dedup();
-    names
-}
-
-/// The file in `dir` with canonical name `canonical`, under the first accepted name present.
-pub fn find_file(dir: &Path, canonical: &str) -> Option<PathBuf> {
-    accepted_names(canonical)
-        .into_iter()
-        .map(|name| dir.join(name))
-        .find(|path| path.is_file())
-}
-
-/// The canonical names of the MNIST files absent from `dir` under every accepted name.
-pub fn missing_files(dir: &Path) -> Vec<&'static str> {
-    MNIST_FILE_NAMES
-        .into_iter()
-        .filter(|name| find_file(dir, name).is_none())
-        .collect()
-}
-
-/// Finds the (images, labels) MNIST files of a split in `dir`, under any accepted name.
-pub fn locate_split(dir: &Path, split: Split) -> Result<(PathBuf, PathBuf), DataError> {
-    locate_files(dir, split, split.file_names(), "MNIST")
-}
-
 /// Finds the files `(images_name, labels_name)` of a split of the data set `what` in `dir`.
 fn locate_files(
     dir: &Path,
@@ -256,16 +201,6 @@ fn locate_files(
 fn describe_names(canonical: &str) -> String {
     let names = accepted_names(canonical);
     format!("{} (or {})", names[0], names[1..].join(", "))
-}
-
-/// Loads and validates a split of MNIST from `dir`: both files readable, as many images as
-/// labels, at least one image, every label below [`NUM_CLASSES`].
-pub fn load_split(dir: &Path, split: Split) -> Result<LabeledImages, DataError> {
-    DataSource {
-        dir: dir.to_path_buf(),
-        dataset: Some(Dataset::Mnist),
-    }
-    .load(split)
 }
 
 /// Loads an images file and a labels file that belong together, and checks that they match
@@ -298,19 +233,18 @@ pub fn load_files(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::idx::{write_idx_images, write_idx_labels};
+    use crate::data::idx::{write_idx_images, write_idx_labels};
+    use crate::data::images::{Images, NUM_CLASSES};
+    use crate::data::names::{
+        MNIST_FILE_NAMES, TEST_IMAGES, TEST_LABELS, TRAIN_IMAGES, TRAIN_LABELS,
+    };
 
-    #[test]
-    fn transposing_swaps_rows_and_columns_of_each_image() {
-        let images = Images {
-            rows: 2,
-            cols: 3,
-            pixels: vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12],
-        };
-        let t = images.transposed();
-        assert_eq!((t.rows, t.cols), (3, 2));
-        assert_eq!(t.pixels, [1, 4, 2, 5, 3, 6, 7, 10, 8, 11, 9, 12]);
-        assert_eq!(t.transposed(), images);
+    /// The folder `dir` as MNIST's.
+    fn mnist(dir: &Path) -> DataSource {
+        DataSource {
+            dir: dir.to_path_buf(),
+            dataset: Some(Dataset::Mnist),
+        }
     }
 
     fn images(count: usize) -> Images {
@@ -349,10 +283,13 @@ mod tests {
             ("train-images.idx3-ubyte", "train-labels-idx1-ubyte.gz"),
             5,
         );
-        let split = load_split(dir.path(), Split::Train).unwrap();
+        let split = mnist(dir.path()).load(Split::Train).unwrap();
         assert_eq!(split.images, images(5));
         assert_eq!(split.labels, [0, 1, 2, 3, 4]);
-        assert_eq!(missing_files(dir.path()), [TEST_IMAGES, TEST_LABELS]);
+        assert_eq!(
+            mnist(dir.path()).missing_files(),
+            [TEST_IMAGES, TEST_LABELS]
+        );
     }
 
     #[test]
@@ -364,7 +301,8 @@ mod tests {
             1,
         );
         write_split(dir.path(), Split::Test.file_names(), 1);
-        let (images, labels) = locate_split(dir.path(), Split::Test).unwrap();
+        let (images, labels) =
+            locate_files(dir.path(), Split::Test, Split::Test.file_names(), "MNIST").unwrap();
         assert_eq!(images, dir.path().join(TEST_IMAGES));
         assert_eq!(labels, dir.path().join(TEST_LABELS));
     }
@@ -373,7 +311,7 @@ mod tests {
     fn missing_split_names_the_folder_the_names_and_the_remedy() {
         let dir = tempfile::tempdir().unwrap();
         write_split(dir.path(), ("t10k-images-idx3-ubyte.gz", "unrelated"), 1);
-        let err = load_split(dir.path(), Split::Test).unwrap_err().to_string();
+        let err = mnist(dir.path()).load(Split::Test).unwrap_err().to_string();
         for needle in [
             "test files",
             &dir.path().display().to_string(),
@@ -393,7 +331,7 @@ mod tests {
     fn a_folder_with_a_file_name_is_not_the_file() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir(dir.path().join(TRAIN_IMAGES)).unwrap();
-        assert_eq!(missing_files(dir.path()), MNIST_FILE_NAMES);
+        assert_eq!(mnist(dir.path()).missing_files(), MNIST_FILE_NAMES);
     }
 
     #[test]
@@ -401,7 +339,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         write_split(dir.path(), Split::Test.file_names(), 3);
         write_idx_labels(&dir.path().join(TEST_LABELS), &[1, 2], true).unwrap();
-        let err = load_split(dir.path(), Split::Test).unwrap_err().to_string();
+        let err = mnist(dir.path()).load(Split::Test).unwrap_err().to_string();
         for needle in [TEST_IMAGES, "3 images", TEST_LABELS, "2 labels"] {
             assert!(err.contains(needle), "missing {needle:?} in: {err}");
         }
@@ -412,7 +350,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         write_split(dir.path(), Split::Train.file_names(), 2);
         write_idx_labels(&dir.path().join(TRAIN_LABELS), &[3, 10], true).unwrap();
-        let err = load_split(dir.path(), Split::Train)
+        let err = mnist(dir.path())
+            .load(Split::Train)
             .unwrap_err()
             .to_string();
         assert!(
@@ -425,7 +364,8 @@ mod tests {
     fn empty_split_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         write_split(dir.path(), Split::Train.file_names(), 0);
-        let err = load_split(dir.path(), Split::Train)
+        let err = mnist(dir.path())
+            .load(Split::Train)
             .unwrap_err()
             .to_string();
         assert!(err.contains("holds no images"), "{err}");

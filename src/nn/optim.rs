@@ -9,8 +9,8 @@
 use arrayvec::ArrayVec;
 use serde::{Deserialize, Serialize};
 
-use crate::layers::Real;
-use crate::mlp::{Architecture, Params};
+use crate::nn::linalg::Real;
+use crate::nn::mlp::{Architecture, Params};
 
 /// The update rule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -368,7 +368,7 @@ fn update<T: Real>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::layers::Activation;
+    use crate::nn::layers::Activation;
     use approx::assert_abs_diff_eq;
 
     fn tiny() -> Architecture {

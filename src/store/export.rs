@@ -11,9 +11,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::io::{self, Cursor, Write};
 use std::path::{Path, PathBuf};
 
-use crate::atomic::{WriteError, write_bytes_atomically};
-use crate::input::InputScaling;
-use crate::weights::{SavedRun, tensor_names};
+use crate::data::input::InputScaling;
+use crate::io::atomic::{WriteError, write_bytes_atomically};
+use crate::store::weights::{SavedRun, tensor_names};
 
 /// The layout of the exported files (tensor names and metadata keys): raised when it
 /// changes in a way a reader would notice.
@@ -406,13 +406,13 @@ mod tests {
     use std::io::Read;
 
     use super::*;
-    use crate::metrics::EpochMetrics;
     use crate::train::TrainConfig;
+    use crate::train::metrics::EpochMetrics;
 
     /// The weights module's test network, with MNIST's input statistics and one epoch of
     /// history.
     fn run() -> SavedRun {
-        let mut run = crate::weights::tests::run();
+        let mut run = crate::store::weights::tests::run();
         run.classifier.input_scaling = InputScaling::Standardized {
             mean: 0.1307,
             std: 0.3081,
@@ -426,7 +426,7 @@ mod tests {
             val_loss: None,
             val_accuracy: None,
         }];
-        run.data = crate::dataset::DataInfo::mnist();
+        run.data = crate::data::source::DataInfo::mnist();
         run
     }
 

@@ -17,17 +17,12 @@ use indicatif::{HumanBytes, ProgressBar, ProgressStyle};
 
 use tempfile::NamedTempFile;
 
-use crate::atomic::temp_file_builder;
-use crate::dataset::{self, DataSource};
-use crate::idx::content_reader;
-pub use crate::variants::{Checksum, ExpectedFile};
-use crate::variants::{Dataset, Source};
-
-/// The four MNIST files and the sha256 of their decompressed content.
-pub const MNIST_FILES: [ExpectedFile<'static>; 4] = match Dataset::Mnist.source() {
-    Source::Files { files, .. } => files,
-    Source::Archive { .. } => panic!("MNIST is four files"),
-};
+use crate::data::catalog::{Checksum, ExpectedFile};
+use crate::data::catalog::{Dataset, Source};
+use crate::data::idx::content_reader;
+use crate::data::names;
+use crate::data::source::{DataRequest, DataSource, SourceError, resolve_source};
+use crate::io::atomic::temp_file_builder;
 
 /// The mirrors of `dataset`, tried in order unless the user gives others.
 pub fn default_mirrors(dataset: Dataset) -> Vec<String> {
@@ -125,48 +120,8 @@ pub enum DownloadError {
     )]
     Unknown { dir: PathBuf },
 
-    #[error(
-        "--dataset {asked} was asked for, but {} holds {found}: drop --dataset, or point \
-         --data-dir at a folder of {asked}",
-        dir.display()
-    )]
-    WrongDataset {
-        dir: PathBuf,
-        asked: Dataset,
-        found: Dataset,
-    },
-}
-
-/// Which data the user asked for: a data set, a folder, both or neither.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct DataRequest {
-    pub dataset: Option<Dataset>,
-    /// The folder named on the command line, or for MNIST by `MNIST_DATA_DIR`.
-    pub dir: Option<PathBuf>,
-}
-
-impl DataRequest {
-    /// The request of `--dataset` and `--data-dir`; MNIST (asked for, or by default) is
-    /// looked for in the folder `mnist_data_dir` (the environment's `MNIST_DATA_DIR`) when
-    /// no folder is named.
-    pub fn new(
-        dataset: Option<Dataset>,
-        data_dir: Option<PathBuf>,
-        mnist_data_dir: Option<PathBuf>,
-    ) -> Self {
-        let mnist = matches!(dataset, None | Some(Dataset::Mnist));
-        DataRequest {
-            dataset,
-            dir: data_dir.or(mnist_data_dir.filter(|_| mnist)),
-        }
-    }
-
-    /// The folder to use: the one asked for, or `data/<dataset>`.
-    pub fn folder(&self) -> PathBuf {
-        self.dir
-            .clone()
-            .unwrap_or_else(|| Path::new("data").join(self.dataset.unwrap_or_default().name()))
-    }
+    #[error(transparent)]
+    Source(#[from] SourceError),
 }
 
 /// Resolves `request` to a folder and its data set, then downloads what is missing unless
@@ -180,36 +135,6 @@ pub fn prepare_source(
     let source = resolve_source(request)?;
     ensure_data(&source, offline, mirrors, show_progress)?;
     Ok(source)
-}
-
-/// The folder and data set `request` means. A named folder without `--dataset` holds
-/// whatever it is recognised to hold; an unrecognised folder of MNIST-named files is used
-/// as it is, and one without them is MNIST's. With `--dataset`, a folder recognised to hold
-/// another data set is refused.
-pub fn resolve_source(request: &DataRequest) -> Result<DataSource, DownloadError> {
-    let dir = request.folder();
-    let recognized = match request.dir {
-        Some(_) => Dataset::recognize(&dir),
-        None => None,
-    };
-    let dataset = match (request.dataset, recognized) {
-        (Some(asked), Some(found)) if asked != found => {
-            return Err(DownloadError::WrongDataset { dir, asked, found });
-        }
-        (Some(asked), _) => Some(asked),
-        (None, Some(found)) => Some(found),
-        (None, None) => {
-            let unknown = DataSource {
-                dir: dir.clone(),
-                dataset: None,
-            };
-            match request.dir.is_some() && unknown.missing_files().is_empty() {
-                true => return Ok(unknown),
-                false => Some(Dataset::Mnist),
-            }
-        }
-    };
-    Ok(DataSource { dir, dataset })
 }
 
 /// One indented line per failed mirror.
@@ -288,7 +213,7 @@ pub fn download_from_archive(
     let wanted: Vec<(&str, &str)> = members
         .iter()
         .copied()
-        .filter(|(_, name)| dataset::find_file(dir, name).is_none())
+        .filter(|(_, name)| names::find_file(dir, name).is_none())
         .collect();
     if wanted.is_empty() {
         return Ok(Vec::new());
@@ -356,7 +281,7 @@ pub fn download_missing_files(
 ) -> Result<Vec<PathBuf>, DownloadError> {
     let missing: Vec<_> = files
         .iter()
-        .filter(|file| dataset::find_file(dir, file.name).is_none())
+        .filter(|file| names::find_file(dir, file.name).is_none())
         .collect();
     if missing.is_empty() {
         return Ok(Vec::new());
@@ -593,7 +518,7 @@ impl Progress {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dataset::TRAIN_IMAGES;
+    use crate::data::names::TRAIN_IMAGES;
     use sha2::{Digest, Sha256};
 
     #[test]
@@ -610,16 +535,23 @@ mod tests {
 
     #[test]
     fn mnist_files_are_the_canonical_names() {
-        let names: Vec<_> = MNIST_FILES.iter().map(|f| f.name).collect();
-        assert_eq!(names, dataset::MNIST_FILE_NAMES);
+        let names: Vec<_> = mnist_files().iter().map(|f| f.name).collect();
+        assert_eq!(names, crate::data::names::MNIST_FILE_NAMES);
+    }
+
+    fn mnist_files() -> [ExpectedFile<'static>; 4] {
+        match Dataset::Mnist.source() {
+            Source::Files { files, .. } => files,
+            Source::Archive { .. } => unreachable!("MNIST is four files"),
+        }
     }
 
     #[test]
     fn content_hash_is_the_same_for_raw_and_gzip() {
         let dir = tempfile::tempdir().unwrap();
         let (raw, gz) = (dir.path().join("raw"), dir.path().join("gz"));
-        crate::idx::write_idx_labels(&raw, &[1, 2, 3], false).unwrap();
-        crate::idx::write_idx_labels(&gz, &[1, 2, 3], true).unwrap();
+        crate::data::idx::write_idx_labels(&raw, &[1, 2, 3], false).unwrap();
+        crate::data::idx::write_idx_labels(&gz, &[1, 2, 3], true).unwrap();
         let expected: String = Sha256::digest(fs::read(&raw).unwrap())
             .iter()
             .map(|b| format!("{b:02x}"))
@@ -631,7 +563,7 @@ mod tests {
     #[test]
     fn no_mirrors_is_an_error_only_when_something_is_missing() {
         let dir = tempfile::tempdir().unwrap();
-        let err = download_missing_files(dir.path(), &MNIST_FILES, &[], false).unwrap_err();
+        let err = download_missing_files(dir.path(), &mnist_files(), &[], false).unwrap_err();
         assert!(matches!(err, DownloadError::NoMirrors), "{err}");
         let nothing: [ExpectedFile; 0] = [];
         assert!(

@@ -10,7 +10,7 @@ use image::{DynamicImage, GrayImage, ImageFormat};
 use ndarray::ArrayView1;
 use serde::Serialize;
 
-use crate::dataset::{Images, LabeledImages};
+use crate::data::images::{Images, LabeledImages};
 use crate::model::{Classifier, MismatchError};
 
 /// How many of the most probable classes `predict` reports.
@@ -294,9 +294,9 @@ fn centre_by_mass(ink: &GrayImage) -> [u8; PIXELS] {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::input::InputScaling;
-    use crate::layers::Activation;
-    use crate::mlp::{Architecture, Mlp};
+    use crate::data::input::InputScaling;
+    use crate::nn::layers::Activation;
+    use crate::nn::mlp::{Architecture, Mlp};
     use image::{Luma, LumaA, Rgb, RgbImage};
 
     /// A `width`×`height` image of `background` with `ink` wherever `on(x, y)`.
@@ -480,7 +480,7 @@ mod tests {
             assert!(err.contains(expected), "{err}");
         }
 
-        let digits = crate::variants::Dataset::Mnist.class_names();
+        let digits = crate::data::catalog::Dataset::Mnist.class_names();
         let err = predict_files(&classifier(100), &digits, &[], 3).unwrap_err();
         assert!(matches!(err, PredictError::Network(_)), "{err}");
         let err = predict_files(&classifier(PIXELS), &digits[..3], &[], 3).unwrap_err();

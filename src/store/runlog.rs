@@ -13,10 +13,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::dataset::DataInfo;
-use crate::mlp::Architecture;
+use crate::data::catalog::Dataset;
+use crate::data::source::DataInfo;
+use crate::nn::mlp::Architecture;
 use crate::train::{TrainConfig, TrainOutcome};
-use crate::variants::Dataset;
 
 /// The default run log, relative to the working folder.
 pub const DEFAULT_RUN_LOG: &str = "report/runs.jsonl";

@@ -1,6 +1,8 @@
 //! The training loop: mini-batch SGD over reshuffled epochs, with the train and test sets
 //! evaluated after every epoch.
 
+pub mod metrics;
+
 use std::ops::Range;
 use std::time::Instant;
 
@@ -9,19 +11,19 @@ use ndarray::{Array2, ArrayView2, ArrayViewMut2, Axis, s};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::augment::{Augment, Transform};
-use crate::dataset::LabeledImages;
-use crate::denormals;
-use crate::input::{InputScaling, ScalingKind, fill_batch};
-use crate::layers::{Activation, bias_gradient, dense_weight_gradient};
-use crate::metrics::{EpochMetrics, EpochTiming};
-use crate::mlp::{Architecture, Dense, Mlp, Params, Workspace, count_correct};
+use crate::data::augment::{Augment, Transform};
+use crate::data::images::LabeledImages;
+use crate::data::input::{InputScaling, ScalingKind, fill_batch};
 use crate::model::{Classifier, Evaluation, MismatchError};
-use crate::optim::{
+use crate::nn::denormals;
+use crate::nn::layers::{Activation, bias_gradient, dense_weight_gradient};
+use crate::nn::mlp::{Architecture, Dense, Mlp, Params, Workspace, count_correct};
+use crate::nn::optim::{
     MAX_SHARDS, Optimizer, OptimizerConfig, OptimizerKind, OptimizerState, apply_max_norm,
 };
-use crate::rng::{RngState, SeededRng};
-use crate::schedule::{Schedule, learning_rate};
+use crate::nn::rng::{RngState, SeededRng};
+use crate::nn::schedule::{Schedule, learning_rate};
+use crate::train::metrics::{EpochMetrics, EpochTiming};
 
 /// Everything that determines a training run; recorded in the weights file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -939,7 +941,7 @@ fn split_validation(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::layers::dense_parameter_gradient;
+    use crate::nn::layers::dense_parameter_gradient;
     use ndarray::Array1;
 
     #[test]

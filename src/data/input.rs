@@ -4,8 +4,8 @@
 use ndarray::{Array2, ArrayView2, ArrayViewMut2, s};
 use serde::{Deserialize, Serialize};
 
-use crate::augment::Transform;
-use crate::dataset::{Images, LabeledImages};
+use crate::data::augment::Transform;
+use crate::data::images::{Images, LabeledImages};
 
 /// How pixel values 0..=255 become network inputs; recorded in the weights file so that
 /// evaluation scales exactly as training did.

@@ -1,19 +1,22 @@
 //! The command line: clap definitions only. Doc comments are the help text.
 
+pub mod commands;
+pub mod interrupt;
+
 use std::path::PathBuf;
 
 use clap::parser::ValueSource;
 use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
-use crate::augment::Augment;
-use crate::download::DataRequest;
-use crate::export::ExportFormat;
-use crate::input::ScalingKind;
-use crate::layers::Activation;
-use crate::optim::OptimizerKind;
-use crate::schedule::Schedule;
+use crate::data::augment::Augment;
+use crate::data::catalog::Dataset;
+use crate::data::input::ScalingKind;
+use crate::data::source::DataRequest;
+use crate::nn::layers::Activation;
+use crate::nn::optim::OptimizerKind;
+use crate::nn::schedule::Schedule;
+use crate::store::export::ExportFormat;
 use crate::train::{Preset, TrainConfig, TrainMetrics};
-use crate::variants::Dataset;
 
 /// Train and evaluate a hand-written multilayer perceptron on MNIST.
 #[derive(Debug, Parser)]
@@ -201,7 +204,7 @@ pub struct TrainArgs {
     pub json: bool,
     /// The run log this run appends one line of JSON to (configuration, final figures,
     /// time, machine), which `mnist-mlp report` reads.
-    #[arg(long, value_name = "PATH", default_value = crate::runlog::DEFAULT_RUN_LOG)]
+    #[arg(long, value_name = "PATH", default_value = crate::store::runlog::DEFAULT_RUN_LOG)]
     pub run_log: PathBuf,
     /// The ids of the flags given on the command line (filled by [`Cli::parse_args`]).
     #[arg(skip)]
@@ -382,7 +385,7 @@ pub struct ReportArgs {
     #[arg(long, value_name = "PNG", default_value = "plots/confusion.png")]
     pub confusion: PathBuf,
     /// The run log that `train` appends to: the run's time and machine, and the attempts.
-    #[arg(long, value_name = "PATH", default_value = crate::runlog::DEFAULT_RUN_LOG)]
+    #[arg(long, value_name = "PATH", default_value = crate::store::runlog::DEFAULT_RUN_LOG)]
     pub run_log: PathBuf,
     /// An author, e.g. "Ada Lovelace, 000000001" (repeatable: the homework is done in pairs).
     #[arg(long = "author", value_name = "NAME, ID")]

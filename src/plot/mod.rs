@@ -5,6 +5,8 @@
 //! output does not depend on the fonts installed on the machine, then encoded as PNG and written
 //! atomically: a failed run never leaves a half-written picture behind.
 
+pub mod analysis;
+
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -16,8 +18,8 @@ use plotters::prelude::*;
 use plotters::style::{FontStyle, register_font};
 use plotters_backend::{BackendCoord, DrawingErrorKind};
 
-use crate::atomic::{WriteError, write_atomically};
-use crate::metrics::EpochMetrics;
+use crate::io::atomic::{WriteError, write_atomically};
+use crate::train::metrics::EpochMetrics;
 
 /// Size of the PNGs in pixels.
 pub const WIDTH: u32 = 900;

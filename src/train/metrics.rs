@@ -4,7 +4,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::atomic::{WriteError, write_atomically};
+use crate::io::atomic::{WriteError, write_atomically};
 
 /// What one epoch of training achieved, measured with the end-of-epoch weights.
 /// Accuracies are fractions in [0, 1]; losses are mean cross-entropy per sample.

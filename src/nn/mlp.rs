@@ -6,11 +6,12 @@
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Zip, s};
 use serde::{Deserialize, Serialize};
 
-use crate::layers::{
-    Activation, Real, dense_backward, dense_forward, dense_parameter_gradient,
+use crate::nn::layers::{
+    Activation, dense_backward, dense_forward, dense_parameter_gradient,
     softmax_cross_entropy_backward, softmax_cross_entropy_forward,
 };
-use crate::rng::SeededRng;
+use crate::nn::linalg::Real;
+use crate::nn::rng::SeededRng;
 
 /// The shape of an MLP: input → hidden layers (with one activation) → class logits.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

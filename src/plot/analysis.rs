@@ -8,8 +8,8 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use plotters::style::{FontStyle, FontTransform};
 
-use crate::analysis::{ConfusionMatrix, Mistake, abbreviate};
-use crate::dataset::Images;
+use crate::data::images::Images;
+use crate::model::analysis::{ConfusionMatrix, Mistake, abbreviate};
 use crate::plot::{FONT, PlotError, draw_error, font_is_registered, require_font, write_png};
 
 const MARGIN: u32 = 16;

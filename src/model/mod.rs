@@ -1,14 +1,17 @@
 //! A trained classifier (network + the input scaling it was trained with) and its
 //! evaluation on a labelled data set.
 
+pub mod analysis;
+pub mod predict;
+
 use ndarray::{Array2, Axis};
 use rayon::prelude::*;
 
-use crate::augment::Transform;
-use crate::dataset::LabeledImages;
-use crate::denormals;
-use crate::input::{BatchBuilder, InputScaling};
-use crate::mlp::{Mlp, Workspace, count_correct};
+use crate::data::augment::Transform;
+use crate::data::images::LabeledImages;
+use crate::data::input::{BatchBuilder, InputScaling};
+use crate::nn::denormals;
+use crate::nn::mlp::{Mlp, Workspace, count_correct};
 
 /// Rows per forward pass when evaluating: large, for fast matrix products.
 pub const EVAL_BATCH: usize = 1000;
@@ -176,9 +179,9 @@ impl Classifier {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dataset::Images;
-    use crate::layers::Activation;
-    use crate::mlp::{Architecture, argmax};
+    use crate::data::images::Images;
+    use crate::nn::layers::Activation;
+    use crate::nn::mlp::{Architecture, argmax};
 
     #[test]
     fn probabilities_are_rows_of_the_evaluation() {

@@ -2,9 +2,25 @@
 //! AVX-512/AVX2/NEON chosen at run time) underneath. Single-threaded by design: the training
 //! loop parallelises over batch shards itself, so that results do not depend on threads.
 
-use ndarray::{ArrayView2, ArrayViewMut2};
+use std::fmt::Debug;
 
-use crate::layers::Real;
+use ndarray::{ArrayView2, ArrayViewMut2, LinalgScalar, ScalarOperand};
+use num_traits::Float;
+
+/// The floating-point types the network runs in: f32 for training, f64 for gradient checks.
+pub trait Real: Float + LinalgScalar + ScalarOperand + Debug + Send + Sync + 'static {
+    fn from_f64(x: f64) -> Self;
+}
+impl Real for f32 {
+    fn from_f64(x: f64) -> Self {
+        x as f32
+    }
+}
+impl Real for f64 {
+    fn from_f64(x: f64) -> Self {
+        x
+    }
+}
 
 /// c[M,N] ← alpha · a[M,K] · b[K,N] + beta · c.  With beta = 0, c is overwritten without
 /// being read (so it may hold anything, even NaN). Any strides work, so `.t()` views of
@@ -29,7 +45,7 @@ pub fn matmul<T: Real>(
         return;
     }
     // gemm's kernels write columns of c: a row-major c is computed as cᵀ = bᵀ·aᵀ, which
-    // reads the same memory and runs faster (about 10% at the first layer's shapes).
+    // reads the same memory and runs faster.
     if c.strides()[1] == 1 && c.strides()[0] != 1 {
         let (at, bt) = (a.t(), b.t());
         let mut ct = c.view_mut().reversed_axes();
@@ -83,7 +99,7 @@ fn gemm_column_major<T: Real>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rng::SeededRng;
+    use crate::nn::rng::SeededRng;
     use ndarray::Array2;
 
     fn random(rows: usize, cols: usize, seed: u64) -> Array2<f64> {

@@ -6,28 +6,10 @@
 
 use std::fmt::Debug;
 
-use ndarray::{
-    ArrayView1, ArrayView2, ArrayViewMut1, ArrayViewMut2, LinalgScalar, ScalarOperand, Zip,
-};
-use num_traits::Float;
+use ndarray::{ArrayView1, ArrayView2, ArrayViewMut1, ArrayViewMut2, Zip};
 use serde::{Deserialize, Serialize};
 
-use crate::linalg::matmul;
-
-/// The floating-point types the network runs in: f32 for training, f64 for gradient checks.
-pub trait Real: Float + LinalgScalar + ScalarOperand + Debug + Send + Sync + 'static {
-    fn from_f64(x: f64) -> Self;
-}
-impl Real for f32 {
-    fn from_f64(x: f64) -> Self {
-        x as f32
-    }
-}
-impl Real for f64 {
-    fn from_f64(x: f64) -> Self {
-        x
-    }
-}
+use crate::nn::linalg::{Real, matmul};
 
 // ---------------------------------------------------------------------------------------
 // Dense: y = x W + b

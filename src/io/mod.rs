@@ -1,0 +1,3 @@
+//! File plumbing under every layer: outputs written atomically.
+
+pub mod atomic;
