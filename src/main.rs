@@ -1,7 +1,7 @@
 use std::process::ExitCode;
 
-use mnist_mlp::cli::Cli;
-use mnist_mlp::cli::commands::{exit_code, is_broken_pipe, run};
+use mnist_mlp::cli::args::Cli;
+use mnist_mlp::cli::{exit_code, is_broken_pipe, run};
 
 fn main() -> ExitCode {
     ignore_file_size_signal();

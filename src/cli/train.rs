@@ -1,201 +1,26 @@
-//! What each subcommand does: the glue between the command line and the library.
+//! `mnist-mlp train`: training with per-epoch output, checkpoints, Ctrl-C, and the outputs
+//! (weights, metrics, plot, run log) written atomically.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::cli::interrupt::{self, StopRequest};
-use crate::cli::{
-    AnalyzeArgs, Cli, Command, DataArgs, DownloadArgs, EvaluateArgs, ExportArgs, PredictArgs,
-    ReportArgs, TrainArgs,
-};
+use crate::cli::args::TrainArgs;
+use crate::cli::interrupt::StopRequest;
+use crate::cli::{accuracy_line, prepare_data, stderr_is_terminal};
 use crate::data::augment::Augment;
-use crate::data::download::{download_missing, prepare_source};
 use crate::data::names::Split;
-use crate::data::source::resolve_source;
-use crate::data::source::{DataInfo, DataSource};
-use crate::evaluate::{evaluate_test_set, load_with_test_set};
-use crate::model::analysis::{Analysis, json_report, text_report};
-use crate::model::predict::{PredictError, TOP_CLASSES, predict_files};
-use crate::model::{Classifier, Evaluation, accuracy_text};
-use crate::plot::analysis::{plot_confusion, plot_mistakes};
+use crate::data::source::DataInfo;
+use crate::model::Classifier;
 use crate::plot::plot_accuracy;
-use crate::report::{self, ReportInputs};
 use crate::store::checkpoint::{self, Checkpoint, DataFingerprint, RunInfo};
-use crate::store::export::{self, ExportFormat};
 use crate::store::runlog::{self, FinishedRun, RunRecord};
 use crate::store::weights::{self, SavedRun};
 use crate::train::metrics::{EpochMetrics, EpochTiming, write_metrics_csv};
 use crate::train::{Progress, TrainConfig, TrainError, TrainObserver, train_from};
-
-/// Runs the parsed command, writing its report to `out`.
-pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<()> {
-    if let Some(threads) = cli.threads {
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(threads.into())
-            .build_global()
-            .context("cannot start the worker threads")?;
-    }
-    match cli.command {
-        Command::Train(args) => train_command(&args, out),
-        Command::EvaluateHw1(args) => evaluate_command(&args, out),
-        Command::Download(args) => download_command(&args, out),
-        Command::Predict(args) => predict_command(&args, out),
-        Command::Analyze(args) => analyze_command(&args, out),
-        Command::Export(args) => export_command(&args, out),
-        Command::Report(args) => report_command(&args, out),
-    }
-}
-
-fn stderr_is_terminal() -> bool {
-    std::io::stderr().is_terminal()
-}
-
-/// The folder and data set the flags ask for, with its files in place.
-fn prepare_data(data: &DataArgs, offline: bool) -> anyhow::Result<DataSource> {
-    Ok(prepare_source(
-        &data.request(),
-        offline,
-        &data.mirrors,
-        stderr_is_terminal(),
-    )?)
-}
-
-fn download_command(args: &DownloadArgs, out: &mut dyn Write) -> anyhow::Result<()> {
-    let source = resolve_source(&args.data.request())?;
-    let fetched = download_missing(&source, &args.data.mirrors, stderr_is_terminal())?;
-    if fetched.is_empty() {
-        writeln!(
-            out,
-            "all {} files already in {}",
-            source.describe(),
-            source.dir.display()
-        )?;
-    }
-    for path in fetched {
-        writeln!(out, "downloaded {}", path.display())?;
-    }
-    Ok(())
-}
-
-fn accuracy_line(eval: &Evaluation) -> String {
-    format!("test {}", accuracy_text(eval.correct, eval.total))
-}
-
-fn evaluate_command(args: &EvaluateArgs, out: &mut dyn Write) -> anyhow::Result<()> {
-    let test = &args.test;
-    let source = prepare_data(&test.data, test.offline)?;
-    let eval = evaluate_test_set(&source, &test.weights)?;
-    if args.json {
-        let json = serde_json::json!({
-            "accuracy": eval.accuracy(),
-            "correct": eval.correct,
-            "total": eval.total,
-            "loss": eval.loss,
-            "weights": test.weights,
-            "dataset": source.dataset,
-            "data_dir": source.dir,
-        });
-        writeln!(out, "{json}")?;
-    } else {
-        writeln!(out, "{}", accuracy_line(&eval))?;
-    }
-    Ok(())
-}
-
-fn analyze_command(args: &AnalyzeArgs, out: &mut dyn Write) -> anyhow::Result<()> {
-    let source = prepare_data(&args.test.data, args.test.offline)?;
-    let (run, test) = load_with_test_set(&source, &args.test.weights)?;
-    let names = &run.data.class_names;
-    let probabilities = run.classifier.probabilities(&test);
-    let analysis = Analysis::new(&test.labels, probabilities.view())?;
-    let title = format!(
-        "mnist-mlp {}: test {}",
-        run.classifier.mlp.arch.describe(),
-        analysis.accuracy_line()
-    );
-    plot_confusion(&args.confusion, &analysis.confusion, names, &title)?;
-    let count = args.mistakes_count.into();
-    plot_mistakes(
-        &args.mistakes,
-        &test.images,
-        &analysis.mistakes,
-        count,
-        names,
-    )?;
-    if args.json {
-        let mut json = json_report(&analysis, names, count)?;
-        json["weights"] = serde_json::json!(args.test.weights);
-        json["dataset"] = serde_json::json!(source.dataset);
-        json["data_dir"] = serde_json::json!(source.dir);
-        json["confusion_plot"] = serde_json::json!(args.confusion);
-        json["mistakes_plot"] = serde_json::json!(args.mistakes);
-        writeln!(out, "{json}")?;
-    } else {
-        write!(out, "{}", text_report(&analysis, names)?)?;
-        writeln!(
-            out,
-            "\nwrote {} and {}",
-            args.confusion.display(),
-            args.mistakes.display()
-        )?;
-    }
-    Ok(())
-}
-
-fn export_command(args: &ExportArgs, out: &mut dyn Write) -> anyhow::Result<()> {
-    let format = ExportFormat::resolve(args.format, &args.output)?;
-    let run = weights::load(&args.weights)?;
-    export::export(&run, format, &args.output)?;
-    writeln!(
-        out,
-        "wrote {} ({}, {})",
-        args.output.display(),
-        format.extension(),
-        run.classifier.mlp.arch.describe()
-    )?;
-    Ok(())
-}
-
-fn report_command(args: &ReportArgs, out: &mut dyn Write) -> anyhow::Result<()> {
-    let inputs = ReportInputs {
-        weights: args.weights.clone(),
-        confusion: args.confusion.clone(),
-        run_log: args.run_log.clone(),
-        authors: args.authors.clone(),
-        title: args.title.clone(),
-        date: report::today_utc(),
-    };
-    let written = report::write_report(&inputs, &args.out_dir)?;
-    for path in &written.files {
-        writeln!(out, "wrote {}", path.display())?;
-    }
-    match &written.pdf {
-        Some((path, pages)) => {
-            let s = if *pages == 1 { "" } else { "s" };
-            writeln!(out, "wrote {} ({pages} page{s})", path.display())?;
-            if *pages > 2 {
-                writeln!(out, "note: the homework asks for two pages at most")?;
-            }
-        }
-        None => writeln!(
-            out,
-            "no PDF: this mnist-mlp was built without the `pdf` feature; \
-             `cargo run --release --features pdf -- report …` also typesets report.pdf"
-        )?,
-    }
-    if args.authors.is_empty() {
-        writeln!(
-            out,
-            "note: no --author given; pass --author \"Name, ID\" for each author"
-        )?;
-    }
-    Ok(())
-}
 
 /// Where a training run writes.
 struct Outputs {
@@ -327,14 +152,6 @@ pub enum TrainCommandError {
     },
 }
 
-/// The exit status of a failed command: 130 when a signal stopped training, else 1.
-pub fn exit_code(err: &anyhow::Error) -> ExitCode {
-    match err.downcast_ref::<TrainCommandError>() {
-        Some(TrainCommandError::Interrupted { .. }) => ExitCode::from(interrupt::EXIT_STATUS),
-        _ => ExitCode::FAILURE,
-    }
-}
-
 /// The checkpoint `--resume` names, after refusing the flags that would change its run.
 fn checkpoint_to_resume(args: &TrainArgs, path: &Path) -> anyhow::Result<Checkpoint> {
     let refused = args.run_flags_given();
@@ -354,7 +171,7 @@ fn checkpoint_to_resume(args: &TrainArgs, path: &Path) -> anyhow::Result<Checkpo
     Ok(saved)
 }
 
-fn train_command(args: &TrainArgs, out: &mut dyn Write) -> anyhow::Result<()> {
+pub fn train_command(args: &TrainArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     let started = Instant::now();
     let resumed = match &args.resume {
         Some(path) => Some(checkpoint_to_resume(args, path)?),
@@ -568,41 +385,4 @@ fn train_command(args: &TrainArgs, out: &mut dyn Write) -> anyhow::Result<()> {
         writeln!(out, "{json}")?;
     }
     Ok(())
-}
-
-fn predict_command(args: &PredictArgs, out: &mut dyn Write) -> anyhow::Result<()> {
-    let SavedRun {
-        classifier, data, ..
-    } = weights::load(&args.weights)?;
-    let names = data.class_names;
-    let predictions =
-        predict_files(&classifier, &names, &args.images, TOP_CLASSES).map_err(|e| match e {
-            PredictError::Network(_) => {
-                anyhow::Error::new(e).context(args.weights.display().to_string())
-            }
-            e => e.into(),
-        })?;
-    for prediction in predictions {
-        if args.json {
-            writeln!(out, "{}", serde_json::to_string(&prediction)?)?;
-        } else {
-            let top: Vec<String> = prediction
-                .top
-                .iter()
-                .map(|s| format!("{} ({:.2}%)", s.name, 100.0 * s.probability))
-                .collect();
-            writeln!(out, "{}: {}", prediction.path.display(), top.join(", "))?;
-        }
-    }
-    Ok(())
-}
-
-/// Whether an error chain ends in a closed pipe (e.g. `mnist-mlp … | head`), which is
-/// not a failure of ours.
-pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
-    err.chain().any(|cause| {
-        cause
-            .downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
-    })
 }

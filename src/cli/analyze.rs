@@ -1,0 +1,49 @@
+//! `mnist-mlp analyze`: per-class figures, the confusion matrix and the worst mistakes.
+
+use std::io::Write;
+
+use crate::cli::args::AnalyzeArgs;
+use crate::cli::prepare_data;
+use crate::evaluate::load_with_test_set;
+use crate::model::analysis::{Analysis, json_report, text_report};
+use crate::plot::analysis::{plot_confusion, plot_mistakes};
+
+pub fn analyze_command(args: &AnalyzeArgs, out: &mut dyn Write) -> anyhow::Result<()> {
+    let source = prepare_data(&args.test.data, args.test.offline)?;
+    let (run, test) = load_with_test_set(&source, &args.test.weights)?;
+    let names = &run.data.class_names;
+    let probabilities = run.classifier.probabilities(&test);
+    let analysis = Analysis::new(&test.labels, probabilities.view())?;
+    let title = format!(
+        "mnist-mlp {}: test {}",
+        run.classifier.mlp.arch.describe(),
+        analysis.accuracy_line()
+    );
+    plot_confusion(&args.confusion, &analysis.confusion, names, &title)?;
+    let count = args.mistakes_count.into();
+    plot_mistakes(
+        &args.mistakes,
+        &test.images,
+        &analysis.mistakes,
+        count,
+        names,
+    )?;
+    if args.json {
+        let mut json = json_report(&analysis, names, count)?;
+        json["weights"] = serde_json::json!(args.test.weights);
+        json["dataset"] = serde_json::json!(source.dataset);
+        json["data_dir"] = serde_json::json!(source.dir);
+        json["confusion_plot"] = serde_json::json!(args.confusion);
+        json["mistakes_plot"] = serde_json::json!(args.mistakes);
+        writeln!(out, "{json}")?;
+    } else {
+        write!(out, "{}", text_report(&analysis, names)?)?;
+        writeln!(
+            out,
+            "\nwrote {} and {}",
+            args.confusion.display(),
+            args.mistakes.display()
+        )?;
+    }
+    Ok(())
+}

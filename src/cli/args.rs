@@ -1,0 +1,477 @@
+//! The clap definitions, the only place that knows clap. Doc comments are the help text.
+
+use std::path::PathBuf;
+
+use clap::parser::ValueSource;
+use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
+
+use crate::data::augment::Augment;
+use crate::data::catalog::Dataset;
+use crate::data::input::ScalingKind;
+use crate::data::source::DataRequest;
+use crate::nn::layers::Activation;
+use crate::nn::optim::OptimizerKind;
+use crate::nn::schedule::Schedule;
+use crate::store::export::ExportFormat;
+use crate::train::{Preset, TrainConfig, TrainMetrics};
+
+/// Train and evaluate a hand-written multilayer perceptron on MNIST.
+#[derive(Debug, Parser)]
+#[command(name = "mnist-mlp", version, about, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+    /// Worker threads (default: one per CPU core). Results are the same for any number.
+    #[arg(long, global = true, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub threads: Option<u16>,
+}
+
+impl Cli {
+    /// Parses the process's arguments (exiting with clap's message on bad ones), noting
+    /// which `train` flags were given, so that a preset yields to them.
+    pub fn parse_args() -> Self {
+        Self::from_matches(Self::command().get_matches()).unwrap_or_else(|e| e.exit())
+    }
+
+    /// [`Cli::parse_args`] on given arguments.
+    pub fn try_parse_args_from<I, T>(argv: I) -> Result<Self, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        Self::from_matches(Self::command().try_get_matches_from(argv)?)
+    }
+
+    fn from_matches(matches: ArgMatches) -> Result<Self, clap::Error> {
+        let mut cli = Self::from_arg_matches(&matches)?;
+        if let (Command::Train(args), Some(("train", sub))) =
+            (&mut cli.command, matches.subcommand())
+        {
+            let given =
+                |id: &&clap::Id| sub.value_source(id.as_str()) == Some(ValueSource::CommandLine);
+            args.given = sub.ids().filter(given).map(|id| id.to_string()).collect();
+        }
+        Ok(cli)
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Train a network; writes the weights, the metrics CSV and the accuracy plot.
+    #[command(args_override_self = true)]
+    Train(Box<TrainArgs>),
+    /// Print the test accuracy of a trained network (the homework's evaluate_hw1).
+    #[command(name = "evaluate-hw1")]
+    EvaluateHw1(EvaluateArgs),
+    /// Download a data set's files into its data folder (verified by checksum).
+    Download(DownloadArgs),
+    /// Classify your own images (PNG, JPEG, PGM; any size, colour or grey), prepared as
+    /// MNIST's digits were: bright ink on black, scaled into 20×20, centred in 28×28.
+    Predict(PredictArgs),
+    /// Error analysis of a trained network on the test set: per-class precision, recall and
+    /// F1, the confusion matrix, and pictures of it and of the most confident mistakes.
+    Analyze(AnalyzeArgs),
+    /// Write a trained network's weights for use from Python (safetensors or NumPy .npz).
+    Export(ExportArgs),
+    /// Write the homework's report from the run itself: the gradient derivation, the model,
+    /// the training procedure, the convergence plot and the attempts of the run log, as
+    /// Markdown (and as a PDF when built with `--features pdf`).
+    Report(ReportArgs),
+}
+
+/// Which data set, where its files are, and where to download them from.
+#[derive(Debug, Args)]
+pub struct DataArgs {
+    /// The data set (default: mnist, or whatever --data-dir is recognised to hold).
+    #[arg(long, value_enum)]
+    pub dataset: Option<Dataset>,
+    /// Folder with the IDX files (gzip or raw). Default: data/<dataset>, and for MNIST the
+    /// environment variable MNIST_DATA_DIR when it is set.
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// A mirror to download from, tried in the order given (repeatable).
+    /// Default: the data set's own mirrors (torchvision's).
+    #[arg(long = "mirror", value_name = "URL")]
+    pub mirrors: Vec<String>,
+}
+
+impl DataArgs {
+    /// The data these flags ask for, with `MNIST_DATA_DIR` from the environment.
+    pub fn request(&self) -> DataRequest {
+        let env = std::env::var_os("MNIST_DATA_DIR")
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from);
+        DataRequest::new(self.dataset, self.data_dir.clone(), env)
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Never download: fail if the data files are missing.
+    #[arg(long)]
+    pub offline: bool,
+    /// Start from a bundle of settings (the flags below without it show the defaults).
+    #[arg(long, value_enum)]
+    pub preset: Option<Preset>,
+    /// Number of passes over the training set.
+    #[arg(long, default_value_t = TrainConfig::default().epochs)]
+    pub epochs: usize,
+    /// Hidden layer widths, comma-separated (e.g. 256 or 512,256).
+    #[arg(long, value_delimiter = ',', action = clap::ArgAction::Set, default_values_t = TrainConfig::default().hidden)]
+    pub hidden: Vec<usize>,
+    /// Activation of the hidden layers.
+    #[arg(long, value_enum, default_value_t = TrainConfig::default().activation)]
+    pub activation: Activation,
+    /// Samples per mini-batch.
+    #[arg(long, default_value_t = TrainConfig::default().batch_size)]
+    pub batch_size: usize,
+    /// Base (peak) learning rate.
+    #[arg(long, default_value_t = TrainConfig::default().learning_rate, allow_negative_numbers = true)]
+    pub lr: f64,
+    /// How the learning rate changes over the run.
+    #[arg(long, value_enum, default_value_t = TrainConfig::default().lr_schedule)]
+    pub lr_schedule: Schedule,
+    /// Epochs of linear learning-rate warm-up (for one-cycle: of the rise; default 30%).
+    #[arg(long, default_value_t = TrainConfig::default().warmup_epochs)]
+    pub warmup_epochs: usize,
+    /// The update rule.
+    #[arg(long, value_enum, default_value_t = TrainConfig::default().optimizer)]
+    pub optimizer: OptimizerKind,
+    /// Momentum of the SGD variants (0 for plain SGD).
+    #[arg(long, default_value_t = TrainConfig::default().momentum, allow_negative_numbers = true)]
+    pub momentum: f64,
+    /// Weight decay λ (L2 penalty; decoupled for adamw).
+    #[arg(long, default_value_t = TrainConfig::default().weight_decay, allow_negative_numbers = true)]
+    pub weight_decay: f64,
+    /// Rescale each mini-batch gradient to at most this global L2 norm.
+    #[arg(long, allow_negative_numbers = true)]
+    pub clip_grad_norm: Option<f64>,
+    /// Keep every unit's incoming weight vector at most this long (max-norm constraint).
+    #[arg(long, allow_negative_numbers = true)]
+    pub max_norm: Option<f64>,
+    /// Seed of the initial weights and of the batch order.
+    #[arg(long, default_value_t = TrainConfig::default().seed)]
+    pub seed: u64,
+    /// Probability of dropping each hidden unit while training (0: no dropout).
+    #[arg(long, default_value_t = TrainConfig::default().dropout, allow_negative_numbers = true)]
+    pub dropout: f64,
+    /// ε of label smoothing: targets (1 − ε)·onehot + ε/classes.
+    #[arg(long, default_value_t = TrainConfig::default().label_smoothing, allow_negative_numbers = true)]
+    pub label_smoothing: f64,
+    /// Training images held out as a validation set (e.g. 5000); the network kept is then
+    /// the one of the epoch with the best validation accuracy.
+    #[arg(long, default_value_t = TrainConfig::default().val_split)]
+    pub val_split: usize,
+    /// How training images are varied on the fly.
+    #[arg(long, value_enum, default_value_t = TrainConfig::default().augment)]
+    pub augment: Augment,
+    /// How the per-epoch train loss and accuracy are measured: over the epoch's mini-batches
+    /// as trained (free), or by a separate pass with the end-of-epoch weights.
+    #[arg(long, value_enum, default_value_t = TrainConfig::default().train_metrics)]
+    pub train_metrics: TrainMetrics,
+    /// How pixels become inputs.
+    #[arg(long, value_enum, default_value_t = TrainConfig::default().input_scaling)]
+    pub input_scaling: ScalingKind,
+    /// Where to write the trained network.
+    #[arg(long, default_value = "weights/mnist-mlp.bin")]
+    pub weights: PathBuf,
+    /// Where to write the accuracy-per-epoch plot (PNG).
+    #[arg(long, default_value = "plots/accuracy.png")]
+    pub plot: PathBuf,
+    /// Where to write the per-epoch metrics (CSV).
+    #[arg(long, default_value = "plots/metrics.csv")]
+    pub metrics: PathBuf,
+    /// Where to save the checkpoint that --resume continues from: written atomically after
+    /// every epoch and when Ctrl-C or SIGTERM stops the run (after the batch in progress),
+    /// removed when the run finishes. Default: the weights path with the extension .ckpt.
+    #[arg(long, value_name = "PATH")]
+    pub checkpoint: Option<PathBuf>,
+    /// Continue the run saved in this checkpoint; the result is the same, bit for bit, as
+    /// if it had never stopped. The configuration comes from the checkpoint, so the flags
+    /// that shape the run (--preset, --epochs, --hidden, --lr, --seed, --augment, …) are
+    /// refused with it; the data must be the same. Allowed: --data-dir, --dataset, --mirror,
+    /// --offline, --threads, --json, --checkpoint, and --weights, --plot, --metrics (by
+    /// default the run's own).
+    #[arg(long, value_name = "CHECKPOINT")]
+    pub resume: Option<PathBuf>,
+    /// End with one line of JSON on stdout summarising the run.
+    #[arg(long)]
+    pub json: bool,
+    /// The run log this run appends one line of JSON to (configuration, final figures,
+    /// time, machine), which `mnist-mlp report` reads.
+    #[arg(long, value_name = "PATH", default_value = crate::store::runlog::DEFAULT_RUN_LOG)]
+    pub run_log: PathBuf,
+    /// The ids of the flags given on the command line (filled by [`Cli::parse_args`]).
+    #[arg(skip)]
+    pub given: Vec<String>,
+}
+
+/// The configuration `$flags` asks for on top of `$base`: each field from the flags where
+/// the flag `$id` was given on the command line.
+macro_rules! overlay {
+    ($base:expr, $flags:expr, $given:expr; $($field:ident: $id:literal),* $(,)?) => {
+        TrainConfig { $($field: if $given($id) { $flags.$field } else { $base.$field }),* }
+    };
+}
+
+impl TrainArgs {
+    /// The training configuration these flags ask for (not yet validated): every flag's
+    /// value, or with `--preset`, the preset's settings and the flags given on top.
+    pub fn config(&self) -> TrainConfig {
+        let flags = self.flag_values();
+        let Some(preset) = self.preset else {
+            return flags;
+        };
+        let given = |id: &str| self.was_given(id);
+        overlay!(preset.config(), flags, given;
+            epochs: "epochs", hidden: "hidden", activation: "activation",
+            batch_size: "batch_size", learning_rate: "lr", lr_schedule: "lr_schedule",
+            warmup_epochs: "warmup_epochs", optimizer: "optimizer", momentum: "momentum",
+            weight_decay: "weight_decay", clip_grad_norm: "clip_grad_norm",
+            max_norm: "max_norm", seed: "seed", input_scaling: "input_scaling",
+            augment: "augment", dropout: "dropout", label_smoothing: "label_smoothing",
+            val_split: "val_split", train_metrics: "train_metrics",
+        )
+    }
+
+    /// The flags given on the command line that shape the training run (all but the data,
+    /// output and reporting flags), as `--name`: `--resume` refuses them.
+    pub fn run_flags_given(&self) -> Vec<String> {
+        const SHAPING: [&str; 20] = [
+            "preset",
+            "epochs",
+            "hidden",
+            "activation",
+            "batch_size",
+            "lr",
+            "lr_schedule",
+            "warmup_epochs",
+            "optimizer",
+            "momentum",
+            "weight_decay",
+            "clip_grad_norm",
+            "max_norm",
+            "seed",
+            "dropout",
+            "label_smoothing",
+            "val_split",
+            "augment",
+            "train_metrics",
+            "input_scaling",
+        ];
+        SHAPING
+            .iter()
+            .filter(|id| self.was_given(id))
+            .map(|id| format!("--{}", id.replace('_', "-")))
+            .collect()
+    }
+
+    /// Whether the flag with id `id` (e.g. "augment") was given on the command line.
+    pub fn was_given(&self, id: &str) -> bool {
+        self.given.iter().any(|g| g == id)
+    }
+
+    /// The configuration of the flags' values, defaults included.
+    fn flag_values(&self) -> TrainConfig {
+        TrainConfig {
+            epochs: self.epochs,
+            hidden: self.hidden.clone(),
+            activation: self.activation,
+            batch_size: self.batch_size,
+            learning_rate: self.lr,
+            lr_schedule: self.lr_schedule,
+            warmup_epochs: self.warmup_epochs,
+            optimizer: self.optimizer,
+            momentum: self.momentum,
+            weight_decay: self.weight_decay,
+            clip_grad_norm: self.clip_grad_norm,
+            max_norm: self.max_norm,
+            seed: self.seed,
+            input_scaling: self.input_scaling,
+            augment: self.augment,
+            dropout: self.dropout,
+            label_smoothing: self.label_smoothing,
+            val_split: self.val_split,
+            train_metrics: self.train_metrics,
+        }
+    }
+}
+
+/// A trained network and the test set to measure it on.
+#[derive(Debug, Args)]
+pub struct TestSetArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Never download: fail if the data files are missing.
+    #[arg(long)]
+    pub offline: bool,
+    /// The trained network.
+    #[arg(long, default_value = "weights/mnist-mlp.bin")]
+    pub weights: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct EvaluateArgs {
+    #[command(flatten)]
+    pub test: TestSetArgs,
+    /// Print one line of JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct AnalyzeArgs {
+    #[command(flatten)]
+    pub test: TestSetArgs,
+    /// Where to write the heat map of the confusion matrix (PNG).
+    #[arg(long, default_value = "plots/confusion.png")]
+    pub confusion: PathBuf,
+    /// Where to write the grid of the most confident mistakes (PNG).
+    #[arg(long, default_value = "plots/mistakes.png")]
+    pub mistakes: PathBuf,
+    /// How many mistakes the grid shows, the most confident first.
+    #[arg(long, value_name = "N", default_value_t = 48,
+          value_parser = clap::value_parser!(u16).range(1..=1000))]
+    pub mistakes_count: u16,
+    /// Print everything as one JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DownloadArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct PredictArgs {
+    /// The image files to classify.
+    #[arg(required = true, value_name = "IMAGE")]
+    pub images: Vec<PathBuf>,
+    /// The trained network.
+    #[arg(long, default_value = "weights/mnist-mlp.bin")]
+    pub weights: PathBuf,
+    /// Print one line of JSON per image instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The file format (default: from the output's extension, .safetensors or .npz).
+    #[arg(long, value_enum)]
+    pub format: Option<ExportFormat>,
+    /// The trained network to export.
+    #[arg(long, default_value = "weights/mnist-mlp.bin")]
+    pub weights: PathBuf,
+    /// Where to write the exported weights.
+    #[arg(long)]
+    pub output: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The trained network to report on (its architecture, configuration and per-epoch
+    /// history come from this file).
+    #[arg(long, default_value = "weights/mnist-mlp.bin")]
+    pub weights: PathBuf,
+    /// The confusion-matrix picture of `mnist-mlp analyze`, included when the file exists.
+    #[arg(long, value_name = "PNG", default_value = "plots/confusion.png")]
+    pub confusion: PathBuf,
+    /// The run log that `train` appends to: the run's time and machine, and the attempts.
+    #[arg(long, value_name = "PATH", default_value = crate::store::runlog::DEFAULT_RUN_LOG)]
+    pub run_log: PathBuf,
+    /// An author, e.g. "Ada Lovelace, 000000001" (repeatable: the homework is done in pairs).
+    #[arg(long = "author", value_name = "NAME, ID")]
+    pub authors: Vec<String>,
+    /// The report's title.
+    #[arg(
+        long,
+        default_value = "An MNIST classifier: a multilayer perceptron written by hand"
+    )]
+    pub title: String,
+    /// The folder to write report.md, report.typ, the pictures and report.pdf into.
+    #[arg(long, default_value = "report")]
+    pub out_dir: PathBuf,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn verify_cli() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn a_preset_yields_to_the_flags_given() {
+        let argv = [
+            "mnist-mlp",
+            "train",
+            "--preset",
+            "best",
+            "--epochs",
+            "3",
+            "--lr",
+            "0.1",
+        ];
+        let Command::Train(args) = Cli::try_parse_args_from(argv).unwrap().command else {
+            panic!("not train")
+        };
+        let config = args.config();
+        let best = Preset::Best.config();
+        assert_eq!((config.epochs, config.learning_rate), (3, 0.1));
+        assert_eq!(
+            (config.hidden, config.dropout, config.augment),
+            (best.hidden, best.dropout, best.augment)
+        );
+        // A flag left at its default does not undo the preset.
+        assert_eq!(config.val_split, best.val_split);
+    }
+
+    #[test]
+    fn defaults_are_the_library_defaults() {
+        let cli = Cli::try_parse_from(["mnist-mlp", "train"]).unwrap();
+        let Command::Train(args) = cli.command else {
+            panic!("not train")
+        };
+        assert_eq!(args.config(), TrainConfig::default());
+    }
+
+    #[test]
+    fn hidden_takes_a_comma_separated_list() {
+        let cli = Cli::try_parse_from(["mnist-mlp", "train", "--hidden", "512,256"]).unwrap();
+        let Command::Train(args) = cli.command else {
+            panic!("not train")
+        };
+        assert_eq!(args.hidden, vec![512, 256]);
+    }
+
+    #[test]
+    fn a_repeated_flag_replaces_the_earlier_one() {
+        let argv = ["mnist-mlp", "train", "--hidden", "32", "--hidden", "64,16"];
+        let Command::Train(args) = Cli::try_parse_from(argv).unwrap().command else {
+            panic!("not train")
+        };
+        assert_eq!(args.hidden, vec![64, 16]);
+        let argv = [
+            "mnist-mlp",
+            "train",
+            "--epochs",
+            "3",
+            "--lr",
+            "0.5",
+            "--epochs",
+            "7",
+        ];
+        let Command::Train(args) = Cli::try_parse_from(argv).unwrap().command else {
+            panic!("not train")
+        };
+        assert_eq!((args.epochs, args.lr), (7, 0.5));
+    }
+}

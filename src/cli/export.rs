@@ -1,0 +1,21 @@
+//! `mnist-mlp export`: the weights for Python (.npz, .safetensors, .pkl with its evaluate_hw1.py).
+
+use std::io::Write;
+
+use crate::cli::args::ExportArgs;
+use crate::store::export::{self, ExportFormat};
+use crate::store::weights::{self};
+
+pub fn export_command(args: &ExportArgs, out: &mut dyn Write) -> anyhow::Result<()> {
+    let format = ExportFormat::resolve(args.format, &args.output)?;
+    let run = weights::load(&args.weights)?;
+    export::export(&run, format, &args.output)?;
+    writeln!(
+        out,
+        "wrote {} ({}, {})",
+        args.output.display(),
+        format.extension(),
+        run.classifier.mlp.arch.describe()
+    )?;
+    Ok(())
+}
