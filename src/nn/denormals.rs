@@ -1,7 +1,6 @@
 //! Flushing denormal (subnormal) floats to zero. As training converges, momentum and
 //! gradients of rarely used weights decay through the subnormal range, where every x86
-//! floating-point operation takes a slow microcode path (epochs slowed down by 40% and more
-//! here). Numbers that small change nothing in a network's outputs, so every thread that
+//! floating-point operation takes a slow microcode path. Numbers that small change nothing in a network's outputs, so every thread that
 //! computes for the network treats them as zero: FTZ and DAZ on x86-64, FZ on AArch64.
 //! Training and evaluation both switch it on, so they compute alike.
 

@@ -361,7 +361,6 @@ impl<T: Real> Mlp<T> {
     }
 }
 
-/// The index of the largest entry (the first, on ties): the predicted class of a row.
 /// How many rows of probs[B, C] have their largest value at their label.
 pub fn count_correct<T: Real>(probs: ArrayView2<T>, labels: &[u8]) -> usize {
     (probs.rows().into_iter().map(argmax))
@@ -370,6 +369,7 @@ pub fn count_correct<T: Real>(probs: ArrayView2<T>, labels: &[u8]) -> usize {
         .count()
 }
 
+/// The index of the largest entry (the first, on ties): the predicted class of a row.
 pub fn argmax<T: Real>(row: ArrayView1<T>) -> usize {
     let mut best = 0;
     for (j, &v) in row.iter().enumerate() {
