@@ -169,6 +169,15 @@ impl BatchBuilder {
         );
         (self.x.slice(s![..batch, ..]), &self.labels)
     }
+
+    /// [`BatchBuilder::fill`] with the images as they are (for evaluation).
+    pub fn fill_untransformed(
+        &mut self,
+        data: &LabeledImages,
+        samples: impl Iterator<Item = usize> + Clone,
+    ) -> (ArrayView2<'_, f32>, &[u8]) {
+        self.fill(data, samples.map(|i| (i, Transform::NONE)))
+    }
 }
 
 #[cfg(test)]
