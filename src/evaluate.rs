@@ -24,13 +24,13 @@ pub enum EvaluateError {
     Data(#[from] DataError),
     #[error("{misfit}: the network has {outputs} classes, {dataset} has {}", dataset.num_classes())]
     ClassCount {
-        misfit: Misfit,
+        misfit: Box<Misfit>,
         outputs: usize,
         dataset: Dataset,
     },
     #[error("{misfit}")]
     Mismatch {
-        misfit: Misfit,
+        misfit: Box<Misfit>,
         #[source]
         source: MismatchError,
     },
@@ -86,11 +86,13 @@ pub fn load_with_test_set(
     let run = weights::load(weights)?;
     let test = source.load(Split::Test)?;
     let outputs = run.classifier.mlp.arch.num_classes;
-    let misfit = || Misfit {
-        weights: weights.to_path_buf(),
-        trained_on: run.data.describe(),
-        test_set: source.describe(),
-        dir: source.dir.clone(),
+    let misfit = || {
+        Box::new(Misfit {
+            weights: weights.to_path_buf(),
+            trained_on: run.data.describe(),
+            test_set: source.describe(),
+            dir: source.dir.clone(),
+        })
     };
     if let Some(dataset) = source.dataset
         && dataset.num_classes() != outputs
