@@ -6,7 +6,8 @@ pub trait Choice: Copy + 'static {
     /// Every value, in the order they are listed.
     const ALL: &'static [Self];
 
-    /// The value's name, as typed on the command line (serde writes the same name).
+    /// The value's name, as typed on the command line; serde's JSON (the run log) writes the
+    /// same name.
     fn name(self) -> &'static str;
 
     /// One line on what the value means, if there is more to say than its name.

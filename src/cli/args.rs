@@ -455,8 +455,7 @@ mod tests {
         Cli::command().debug_assert();
     }
 
-    /// `--flag` of `sub` offers the names of `T`, each parsing to its value, and the run log
-    /// spells them the same (serde, where `T` is serialized).
+    /// `--flag` of `sub` offers the names of `T`, each parsing to its value; others are refused.
     fn check_choice<T: Choice + Send + Sync + PartialEq + std::fmt::Debug>(sub: &str, flag: &str) {
         let mut cli = Cli::command();
         cli.build();
@@ -480,6 +479,7 @@ mod tests {
         );
     }
 
+    /// The run log (serde's JSON) spells the values of `T` as the command line does.
     fn check_serde_names<T: Choice + serde::Serialize>() {
         for &v in T::ALL {
             let json = serde_json::to_string(&v).unwrap();
