@@ -1,20 +1,67 @@
 //! The homework's `evaluate_hw1()`: load the MNIST test set and the trained network, return
 //! the average test accuracy.
 
-use std::path::Path;
+use std::fmt;
+use std::path::{Path, PathBuf};
 
-use anyhow::{Context, bail};
-
+use crate::data::catalog::Dataset;
+use crate::data::idx::DataError;
 use crate::data::images::LabeledImages;
 use crate::data::names::Split;
 use crate::data::source::DataSource;
-use crate::data::source::{DataRequest, resolve_source};
-use crate::model::Evaluation;
-use crate::store::weights::{self, SavedRun};
+use crate::data::source::{DataRequest, SourceError, resolve_source};
+use crate::model::{Evaluation, MismatchError};
+use crate::store::weights::{self, SavedRun, WeightsError};
+
+/// Why a network could not be evaluated on a test set.
+#[derive(Debug, thiserror::Error)]
+pub enum EvaluateError {
+    #[error(transparent)]
+    Source(#[from] SourceError),
+    #[error(transparent)]
+    Weights(#[from] WeightsError),
+    #[error(transparent)]
+    Data(#[from] DataError),
+    #[error("{misfit}: the network has {outputs} classes, {dataset} has {}", dataset.num_classes())]
+    ClassCount {
+        misfit: Box<Misfit>,
+        outputs: usize,
+        dataset: Dataset,
+    },
+    #[error("{misfit}")]
+    Mismatch {
+        misfit: Box<Misfit>,
+        #[source]
+        source: MismatchError,
+    },
+}
+
+/// A network and a test set that do not fit each other: which network, trained on what,
+/// and which test set, in which folder.
+#[derive(Debug)]
+pub struct Misfit {
+    pub weights: PathBuf,
+    pub trained_on: String,
+    pub test_set: String,
+    pub dir: PathBuf,
+}
+
+impl fmt::Display for Misfit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "the network in {} (trained on {}) does not fit the {} test set in {}",
+            self.weights.display(),
+            self.trained_on,
+            self.test_set,
+            self.dir.display()
+        )
+    }
+}
 
 /// The average accuracy (a fraction in [0, 1]) of the network in `weights` on the test set
 /// in `data_dir` (MNIST's, or any variant's that the folder is recognised to hold).
-pub fn evaluate_hw1(data_dir: &Path, weights: &Path) -> anyhow::Result<f64> {
+pub fn evaluate_hw1(data_dir: &Path, weights: &Path) -> Result<f64, EvaluateError> {
     let source = resolve_source(&DataRequest {
         dataset: None,
         dir: Some(data_dir.to_path_buf()),
@@ -24,7 +71,7 @@ pub fn evaluate_hw1(data_dir: &Path, weights: &Path) -> anyhow::Result<f64> {
 
 /// Correct count, total and mean loss of the network in `weights` on the test set of
 /// `source`: the same computation `train` reports after each epoch.
-pub fn evaluate_test_set(source: &DataSource, weights: &Path) -> anyhow::Result<Evaluation> {
+pub fn evaluate_test_set(source: &DataSource, weights: &Path) -> Result<Evaluation, EvaluateError> {
     let (run, test) = load_with_test_set(source, weights)?;
     Ok(run.classifier.evaluate(&test))
 }
@@ -35,30 +82,32 @@ pub fn evaluate_test_set(source: &DataSource, weights: &Path) -> anyhow::Result<
 pub fn load_with_test_set(
     source: &DataSource,
     weights: &Path,
-) -> anyhow::Result<(SavedRun, LabeledImages)> {
+) -> Result<(SavedRun, LabeledImages), EvaluateError> {
     let run = weights::load(weights)?;
     let test = source.load(Split::Test)?;
     let outputs = run.classifier.mlp.arch.num_classes;
     let misfit = || {
-        format!(
-            "the network in {} (trained on {}) does not fit the {} test set in {}",
-            weights.display(),
-            run.data.describe(),
-            source.describe(),
-            source.dir.display()
-        )
+        Box::new(Misfit {
+            weights: weights.to_path_buf(),
+            trained_on: run.data.describe(),
+            test_set: source.describe(),
+            dir: source.dir.clone(),
+        })
     };
     if let Some(dataset) = source.dataset
         && dataset.num_classes() != outputs
     {
-        bail!(
-            "{}: the network has {outputs} classes, {dataset} has {}",
-            misfit(),
-            dataset.num_classes()
-        );
+        return Err(EvaluateError::ClassCount {
+            misfit: misfit(),
+            outputs,
+            dataset,
+        });
     }
-    run.classifier
-        .check_compatible(&test)
-        .with_context(misfit)?;
+    if let Err(mismatch) = run.classifier.check_compatible(&test) {
+        return Err(EvaluateError::Mismatch {
+            misfit: misfit(),
+            source: mismatch,
+        });
+    }
     Ok((run, test))
 }

@@ -1,10 +1,14 @@
 //! The clap definitions, the only place that knows clap. Doc comments are the help text.
 
+use std::ffi::OsStr;
+use std::marker::PhantomData;
 use std::path::PathBuf;
 
+use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::parser::ValueSource;
 use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
+use crate::choice::Choice;
 use crate::data::augment::Augment;
 use crate::data::catalog::Dataset;
 use crate::data::input::ScalingKind;
@@ -83,7 +87,7 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct DataArgs {
     /// The data set (default: mnist, or whatever --data-dir is recognised to hold).
-    #[arg(long, value_enum)]
+    #[arg(long, value_parser = choice::<Dataset>())]
     pub dataset: Option<Dataset>,
     /// Folder with the IDX files (gzip or raw). Default: data/<dataset>, and for MNIST the
     /// environment variable MNIST_DATA_DIR when it is set.
@@ -113,7 +117,7 @@ pub struct TrainArgs {
     #[arg(long)]
     pub offline: bool,
     /// Start from a bundle of settings (the flags below without it show the defaults).
-    #[arg(long, value_enum)]
+    #[arg(long, value_parser = choice::<Preset>())]
     pub preset: Option<Preset>,
     /// Number of passes over the training set.
     #[arg(long, default_value_t = TrainConfig::default().epochs)]
@@ -122,7 +126,7 @@ pub struct TrainArgs {
     #[arg(long, value_delimiter = ',', action = clap::ArgAction::Set, default_values_t = TrainConfig::default().hidden)]
     pub hidden: Vec<usize>,
     /// Activation of the hidden layers.
-    #[arg(long, value_enum, default_value_t = TrainConfig::default().activation)]
+    #[arg(long, value_parser = choice::<Activation>(), default_value = TrainConfig::default().activation.name())]
     pub activation: Activation,
     /// Samples per mini-batch.
     #[arg(long, default_value_t = TrainConfig::default().batch_size)]
@@ -131,13 +135,13 @@ pub struct TrainArgs {
     #[arg(long, default_value_t = TrainConfig::default().learning_rate, allow_negative_numbers = true)]
     pub lr: f64,
     /// How the learning rate changes over the run.
-    #[arg(long, value_enum, default_value_t = TrainConfig::default().lr_schedule)]
+    #[arg(long, value_parser = choice::<Schedule>(), default_value = TrainConfig::default().lr_schedule.name())]
     pub lr_schedule: Schedule,
     /// Epochs of linear learning-rate warm-up (for one-cycle: of the rise; default 30%).
     #[arg(long, default_value_t = TrainConfig::default().warmup_epochs)]
     pub warmup_epochs: usize,
     /// The update rule.
-    #[arg(long, value_enum, default_value_t = TrainConfig::default().optimizer)]
+    #[arg(long, value_parser = choice::<OptimizerKind>(), default_value = TrainConfig::default().optimizer.name())]
     pub optimizer: OptimizerKind,
     /// Momentum of the SGD variants (0 for plain SGD).
     #[arg(long, default_value_t = TrainConfig::default().momentum, allow_negative_numbers = true)]
@@ -165,14 +169,14 @@ pub struct TrainArgs {
     #[arg(long, default_value_t = TrainConfig::default().val_split)]
     pub val_split: usize,
     /// How training images are varied on the fly.
-    #[arg(long, value_enum, default_value_t = TrainConfig::default().augment)]
+    #[arg(long, value_parser = choice::<Augment>(), default_value = TrainConfig::default().augment.name())]
     pub augment: Augment,
     /// How the per-epoch train loss and accuracy are measured: over the epoch's mini-batches
     /// as trained (free), or by a separate pass with the end-of-epoch weights.
-    #[arg(long, value_enum, default_value_t = TrainConfig::default().train_metrics)]
+    #[arg(long, value_parser = choice::<TrainMetrics>(), default_value = TrainConfig::default().train_metrics.name())]
     pub train_metrics: TrainMetrics,
     /// How pixels become inputs.
-    #[arg(long, value_enum, default_value_t = TrainConfig::default().input_scaling)]
+    #[arg(long, value_parser = choice::<ScalingKind>(), default_value = TrainConfig::default().input_scaling.name())]
     pub input_scaling: ScalingKind,
     /// Where to write the trained network.
     #[arg(long, default_value = "weights/mnist-mlp.bin")]
@@ -362,7 +366,7 @@ pub struct PredictArgs {
 #[derive(Debug, Args)]
 pub struct ExportArgs {
     /// The file format (default: from the output's extension, .safetensors or .npz).
-    #[arg(long, value_enum)]
+    #[arg(long, value_parser = choice::<ExportFormat>())]
     pub format: Option<ExportFormat>,
     /// The trained network to export.
     #[arg(long, default_value = "weights/mnist-mlp.bin")]
@@ -398,6 +402,49 @@ pub struct ReportArgs {
     pub out_dir: PathBuf,
 }
 
+/// The value parser of a [`Choice`]: its names are the possible values, listed with their
+/// help, and parse to the value of that name.
+fn choice<T: Choice>() -> ChoiceParser<T> {
+    ChoiceParser(PhantomData)
+}
+
+#[derive(Debug, Clone, Copy)]
+struct ChoiceParser<T>(PhantomData<fn() -> T>);
+
+fn possible_value<T: Choice>(value: T) -> PossibleValue {
+    let possible = PossibleValue::new(value.name());
+    match value.help() {
+        Some(help) => possible.help(help),
+        None => possible,
+    }
+}
+
+impl<T: Choice + Send + Sync> TypedValueParser for ChoiceParser<T> {
+    type Value = T;
+
+    /// As clap's parser of a `ValueEnum`: a name not known, or not UTF-8, is an invalid value
+    /// (shown lossily) with the possible values listed.
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &OsStr,
+    ) -> Result<T, clap::Error> {
+        let names = PossibleValuesParser::new(T::ALL.iter().map(|v| possible_value(*v)));
+        let name = names.parse_ref(cmd, arg, OsStr::new(value.to_string_lossy().as_ref()))?;
+        let ignore_case = arg.is_some_and(|a| a.is_ignore_case_set());
+        Ok(T::ALL
+            .iter()
+            .copied()
+            .find(|v| possible_value(*v).matches(&name, ignore_case))
+            .expect("the name is a possible value"))
+    }
+
+    fn possible_values(&self) -> Option<Box<dyn Iterator<Item = PossibleValue> + '_>> {
+        Some(Box::new(T::ALL.iter().map(|v| possible_value(*v))))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -406,6 +453,60 @@ mod tests {
     #[test]
     fn verify_cli() {
         Cli::command().debug_assert();
+    }
+
+    /// `--flag` of `sub` offers the names of `T`, each parsing to its value; others are refused.
+    fn check_choice<T: Choice + Send + Sync + PartialEq + std::fmt::Debug>(sub: &str, flag: &str) {
+        let mut cli = Cli::command();
+        cli.build();
+        let cmd = cli.find_subcommand(sub).unwrap();
+        let arg = cmd.get_arguments().find(|a| a.get_id() == flag).unwrap();
+        let offered: Vec<String> = arg
+            .get_possible_values()
+            .iter()
+            .map(|p| p.get_name().to_owned())
+            .collect();
+        let names: Vec<&str> = T::ALL.iter().map(|v| v.name()).collect();
+        assert_eq!(offered, names);
+        for &v in T::ALL {
+            let parsed = choice::<T>().parse_ref(cmd, Some(arg), OsStr::new(v.name()));
+            assert_eq!(parsed.unwrap(), v);
+        }
+        let unknown = choice::<T>().parse_ref(cmd, Some(arg), OsStr::new("no-such-name"));
+        assert_eq!(
+            unknown.unwrap_err().kind(),
+            clap::error::ErrorKind::InvalidValue
+        );
+    }
+
+    /// The run log (serde's JSON) spells the values of `T` as the command line does.
+    fn check_serde_names<T: Choice + serde::Serialize>() {
+        for &v in T::ALL {
+            let json = serde_json::to_string(&v).unwrap();
+            assert_eq!(json, format!("\"{}\"", v.name()));
+        }
+    }
+
+    #[test]
+    fn choices_match_the_command_line_and_the_run_log() {
+        check_choice::<Dataset>("train", "dataset");
+        check_choice::<Dataset>("download", "dataset");
+        check_choice::<Preset>("train", "preset");
+        check_choice::<Activation>("train", "activation");
+        check_choice::<Schedule>("train", "lr_schedule");
+        check_choice::<OptimizerKind>("train", "optimizer");
+        check_choice::<Augment>("train", "augment");
+        check_choice::<TrainMetrics>("train", "train_metrics");
+        check_choice::<ScalingKind>("train", "input_scaling");
+        check_choice::<ExportFormat>("export", "format");
+        check_serde_names::<Dataset>();
+        check_serde_names::<Preset>();
+        check_serde_names::<Activation>();
+        check_serde_names::<Schedule>();
+        check_serde_names::<OptimizerKind>();
+        check_serde_names::<Augment>();
+        check_serde_names::<TrainMetrics>();
+        check_serde_names::<ScalingKind>();
     }
 
     #[test]

@@ -10,7 +10,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::cli::args::TrainArgs;
 use crate::cli::interrupt::StopRequest;
-use crate::cli::{accuracy_line, prepare_data, stderr_is_terminal};
+use crate::cli::shared::{accuracy_line, prepare_data, stderr_is_terminal};
 use crate::data::augment::Augment;
 use crate::data::names::Split;
 use crate::data::source::DataInfo;

@@ -3,23 +3,48 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::choice::Choice;
 use crate::nn::rng::SeededRng;
 
 /// How training images are varied.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Augment {
-    /// The images as they are.
     None,
-    /// Each image moved by a random whole number of pixels, up to 2 in each direction.
     Shift,
-    /// Each image rotated (±12°), scaled (0.9–1.1), sheared (±0.15) and moved (±2 pixels)
-    /// at random about its centre, resampled bilinearly.
     Affine,
-    /// The affine transform plus an elastic distortion: a smooth random displacement field
-    /// (interpolated from a 5×5 grid of displacements of about 1 pixel), after Simard et
-    /// al. 2003.
     Elastic,
+}
+
+impl Choice for Augment {
+    const ALL: &'static [Self] = &[Self::None, Self::Shift, Self::Affine, Self::Elastic];
+
+    fn name(self) -> &'static str {
+        match self {
+            Augment::None => "none",
+            Augment::Shift => "shift",
+            Augment::Affine => "affine",
+            Augment::Elastic => "elastic",
+        }
+    }
+
+    fn help(self) -> Option<&'static str> {
+        Some(match self {
+            Augment::None => "The images as they are",
+            Augment::Shift => {
+                "Each image moved by a random whole number of pixels, up to 2 in each direction"
+            }
+            Augment::Affine => {
+                "Each image rotated (±12°), scaled (0.9–1.1), sheared (±0.15) and moved (±2 \
+                 pixels) at random about its centre, resampled bilinearly"
+            }
+            Augment::Elastic => {
+                "The affine transform plus an elastic distortion: a smooth random displacement \
+                 field (interpolated from a 5×5 grid of displacements of about 1 pixel), after \
+                 Simard et al. 2003"
+            }
+        })
+    }
 }
 
 impl Augment {

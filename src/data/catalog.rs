@@ -11,29 +11,21 @@ use md5::{Digest, Md5};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
+use crate::choice::Choice;
 use crate::data::idx::content_reader;
 use crate::data::names::{MNIST_FILE_NAMES, Split, find_file};
 
 /// A known dataset of 28×28 greyscale images in IDX files.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum, Default,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 #[serde(rename_all = "kebab-case")]
 pub enum Dataset {
-    /// Handwritten digits (LeCun, Cortes, Burges).
     #[default]
     Mnist,
-    /// Zalando's clothing images, 10 classes.
     FashionMnist,
-    /// Kuzushiji-MNIST: 10 cursive Japanese characters.
     Kmnist,
-    /// EMNIST digits: 280,000 handwritten digits from NIST Special Database 19.
     EmnistDigits,
-    /// EMNIST letters: 26 classes, upper and lower case merged, labelled 1 to 26.
     EmnistLetters,
-    /// EMNIST balanced: 47 classes of digits and letters, the same count per class.
     EmnistBalanced,
-    /// QMNIST: MNIST's images regenerated from NIST, with a 60,000-image test set.
     Qmnist,
 }
 
@@ -173,8 +165,8 @@ const TEST_LABEL_FINGERPRINTS: [(Dataset, [Checksum<'static>; 2]); 3] = [
     ),
 ];
 
-impl Dataset {
-    pub const ALL: [Dataset; 7] = [
+impl Choice for Dataset {
+    const ALL: &'static [Self] = &[
         Dataset::Mnist,
         Dataset::FashionMnist,
         Dataset::Kmnist,
@@ -185,7 +177,7 @@ impl Dataset {
     ];
 
     /// The name on the command line, and of the default data folder `data/<name>`.
-    pub fn name(self) -> &'static str {
+    fn name(self) -> &'static str {
         match self {
             Dataset::Mnist => "mnist",
             Dataset::FashionMnist => "fashion-mnist",
@@ -197,11 +189,28 @@ impl Dataset {
         }
     }
 
-    /// The dataset called `name` (as [`Dataset::name`] spells it).
-    pub fn from_name(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|d| d.name() == name)
+    fn help(self) -> Option<&'static str> {
+        Some(match self {
+            Dataset::Mnist => "Handwritten digits (LeCun, Cortes, Burges)",
+            Dataset::FashionMnist => "Zalando's clothing images, 10 classes",
+            Dataset::Kmnist => "Kuzushiji-MNIST: 10 cursive Japanese characters",
+            Dataset::EmnistDigits => {
+                "EMNIST digits: 280,000 handwritten digits from NIST Special Database 19"
+            }
+            Dataset::EmnistLetters => {
+                "EMNIST letters: 26 classes, upper and lower case merged, labelled 1 to 26"
+            }
+            Dataset::EmnistBalanced => {
+                "EMNIST balanced: 47 classes of digits and letters, the same count per class"
+            }
+            Dataset::Qmnist => {
+                "QMNIST: MNIST's images regenerated from NIST, with a 60,000-image test set"
+            }
+        })
     }
+}
 
+impl Dataset {
     /// The names of the classes, in the order of the class indices.
     pub fn class_names(self) -> Vec<String> {
         let strings = |names: &[&str]| names.iter().map(|n| n.to_string()).collect();
@@ -363,7 +372,8 @@ impl Dataset {
     pub fn recognize(dir: &Path) -> Option<Dataset> {
         let has_all = |d: Dataset| d.file_names().iter().all(|n| find_file(dir, n).is_some());
         let by_name = Self::ALL
-            .into_iter()
+            .iter()
+            .copied()
             .filter(|d| d.file_names() != MNIST_NAMES)
             .find(|&d| has_all(d));
         if by_name.is_some() {
@@ -443,11 +453,8 @@ mod tests {
 
     #[test]
     fn names_round_trip_and_match_the_command_line() {
-        use clap::ValueEnum;
-        for d in Dataset::ALL {
+        for &d in Dataset::ALL {
             assert_eq!(Dataset::from_name(d.name()), Some(d));
-            let value = d.to_possible_value().unwrap();
-            assert_eq!(value.get_name(), d.name());
             assert_eq!(serde_json::to_string(&d).unwrap(), format!("\"{d}\""));
         }
     }
@@ -464,7 +471,7 @@ mod tests {
 
     #[test]
     fn every_dataset_names_four_distinct_files_and_checks_them() {
-        for d in Dataset::ALL {
+        for &d in Dataset::ALL {
             let names = d.file_names();
             for (i, a) in names.iter().enumerate() {
                 assert!(a.ends_with(".gz"), "{a}");

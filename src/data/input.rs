@@ -4,6 +4,7 @@
 use ndarray::{Array2, ArrayView2, ArrayViewMut2, s};
 use serde::{Deserialize, Serialize};
 
+use crate::choice::Choice;
 use crate::data::augment::Transform;
 use crate::data::images::{Images, LabeledImages};
 
@@ -18,13 +19,29 @@ pub enum InputScaling {
 }
 
 /// The choice of scaling on the command line; the statistics come from the training data.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ScalingKind {
-    /// pixel / 255
     Unit,
-    /// (pixel / 255 − mean) / std over the training pixels
     Standardize,
+}
+
+impl Choice for ScalingKind {
+    const ALL: &'static [Self] = &[Self::Unit, Self::Standardize];
+
+    fn name(self) -> &'static str {
+        match self {
+            ScalingKind::Unit => "unit",
+            ScalingKind::Standardize => "standardize",
+        }
+    }
+
+    fn help(self) -> Option<&'static str> {
+        Some(match self {
+            ScalingKind::Unit => "pixel / 255",
+            ScalingKind::Standardize => "(pixel / 255 − mean) / std over the training pixels",
+        })
+    }
 }
 
 impl InputScaling {
@@ -151,6 +168,15 @@ impl BatchBuilder {
             &self.scaling,
         );
         (self.x.slice(s![..batch, ..]), &self.labels)
+    }
+
+    /// [`BatchBuilder::fill`] with the images as they are (for evaluation).
+    pub fn fill_untransformed(
+        &mut self,
+        data: &LabeledImages,
+        samples: impl Iterator<Item = usize> + Clone,
+    ) -> (ArrayView2<'_, f32>, &[u8]) {
+        self.fill(data, samples.map(|i| (i, Transform::NONE)))
     }
 }
 

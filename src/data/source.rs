@@ -4,6 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::choice::Choice;
 use crate::data::catalog::Dataset;
 use crate::data::idx::{DataError, class_indices, read_idx_images, read_idx_label_values};
 use crate::data::images::{LabeledImages, MAX_CLASSES};

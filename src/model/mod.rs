@@ -7,7 +7,6 @@ pub mod predict;
 use ndarray::{Array2, Axis};
 use rayon::prelude::*;
 
-use crate::data::augment::Transform;
 use crate::data::images::LabeledImages;
 use crate::data::input::{BatchBuilder, InputScaling};
 use crate::nn::denormals;
@@ -166,8 +165,8 @@ impl Classifier {
                 },
                 |(builder, ws), c| {
                     let range = c * batch..((c + 1) * batch).min(total);
-                    let samples = range.map(|k| (sample(k), Transform::NONE));
-                    let (inputs, labels) = builder.fill(data, samples);
+                    let samples = range.map(&sample);
+                    let (inputs, labels) = builder.fill_untransformed(data, samples);
                     let loss_sum = self.mlp.forward(ws, inputs, labels);
                     per_chunk(ws, labels, loss_sum)
                 },

@@ -9,6 +9,7 @@ use std::fmt::Debug;
 use ndarray::{ArrayView1, ArrayView2, ArrayViewMut1, ArrayViewMut2, Zip};
 use serde::{Deserialize, Serialize};
 
+use crate::choice::Choice;
 use crate::nn::linalg::{Real, matmul};
 
 // ---------------------------------------------------------------------------------------
@@ -78,7 +79,7 @@ pub fn bias_gradient<T: Real>(mut db: ArrayViewMut1<T>, dout: ArrayView2<T>) {
 // from which each derivative is cheap: ReLU' = [a > 0], tanh' = 1 − a², σ' = a(1 − a).
 
 /// The hidden layers' nonlinearity.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Activation {
     Relu,
@@ -86,15 +87,19 @@ pub enum Activation {
     Sigmoid,
 }
 
-impl Activation {
-    pub fn name(self) -> &'static str {
+impl Choice for Activation {
+    const ALL: &'static [Self] = &[Self::Relu, Self::Tanh, Self::Sigmoid];
+
+    fn name(self) -> &'static str {
         match self {
             Activation::Relu => "relu",
             Activation::Tanh => "tanh",
             Activation::Sigmoid => "sigmoid",
         }
     }
+}
 
+impl Activation {
     /// z[B,O] → a[B,O] in place.
     pub fn forward<T: Real>(self, mut z: ArrayViewMut2<T>) {
         match self {

@@ -6,6 +6,7 @@
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Zip, s};
 use serde::{Deserialize, Serialize};
 
+use crate::choice::Choice;
 use crate::nn::layers::{
     Activation, dense_backward, dense_forward, dense_parameter_gradient,
     softmax_cross_entropy_backward, softmax_cross_entropy_forward,

@@ -9,21 +9,44 @@
 use arrayvec::ArrayVec;
 use serde::{Deserialize, Serialize};
 
+use crate::choice::Choice;
 use crate::nn::linalg::Real;
 use crate::nn::mlp::{Architecture, Params};
 
 /// The update rule.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum OptimizerKind {
-    /// SGD with heavy-ball momentum (PyTorch's convention): v ← μv + g;  θ ← θ − ηv.
     Sgd,
-    /// SGD with Nesterov momentum: v ← μv + g;  θ ← θ − η(g + μv).
     Nesterov,
-    /// Adam (Kingma & Ba 2015), weight decay added to the gradient (L2).
     Adam,
-    /// AdamW (Loshchilov & Hutter 2019): Adam with weight decay applied to θ directly.
     Adamw,
+}
+
+impl Choice for OptimizerKind {
+    const ALL: &'static [Self] = &[Self::Sgd, Self::Nesterov, Self::Adam, Self::Adamw];
+
+    fn name(self) -> &'static str {
+        match self {
+            Self::Sgd => "sgd",
+            Self::Nesterov => "nesterov",
+            Self::Adam => "adam",
+            Self::Adamw => "adamw",
+        }
+    }
+
+    fn help(self) -> Option<&'static str> {
+        Some(match self {
+            Self::Sgd => {
+                "SGD with heavy-ball momentum (PyTorch's convention): v ← μv + g;  θ ← θ − ηv"
+            }
+            Self::Nesterov => "SGD with Nesterov momentum: v ← μv + g;  θ ← θ − η(g + μv)",
+            Self::Adam => "Adam (Kingma & Ba 2015), weight decay added to the gradient (L2)",
+            Self::Adamw => {
+                "AdamW (Loshchilov & Hutter 2019): Adam with weight decay applied to θ directly"
+            }
+        })
+    }
 }
 
 /// An optimizer's settings; the learning rate comes with every step (see `schedule`).

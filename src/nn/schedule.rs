@@ -3,30 +3,43 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::choice::Choice;
+
 /// How the learning rate changes during training.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Schedule {
-    /// The base rate throughout (after any warm-up).
     Constant,
-    /// The base rate, multiplied by 0.1 at 50% and again at 75% of training.
     Step,
-    /// Cosine annealing from the base rate down to 0.
     Cosine,
-    /// One cycle (Smith 2018, as PyTorch's OneCycleLR): up from base/25 to the base rate over
-    /// the first 30% of steps (or the warm-up, if given), then down to base/25e4, both along
-    /// a half cosine.
     Onecycle,
 }
 
-impl Schedule {
-    pub fn name(self) -> &'static str {
+impl Choice for Schedule {
+    const ALL: &'static [Self] = &[Self::Constant, Self::Step, Self::Cosine, Self::Onecycle];
+
+    fn name(self) -> &'static str {
         match self {
             Schedule::Constant => "constant",
             Schedule::Step => "step",
             Schedule::Cosine => "cosine",
             Schedule::Onecycle => "onecycle",
         }
+    }
+
+    fn help(self) -> Option<&'static str> {
+        Some(match self {
+            Schedule::Constant => "The base rate throughout (after any warm-up)",
+            Schedule::Step => {
+                "The base rate, multiplied by 0.1 at 50% and again at 75% of training"
+            }
+            Schedule::Cosine => "Cosine annealing from the base rate down to 0",
+            Schedule::Onecycle => {
+                "One cycle (Smith 2018, as PyTorch's OneCycleLR): up from base/25 to the base \
+                 rate over the first 30% of steps (or the warm-up, if given), then down to \
+                 base/25e4, both along a half cosine"
+            }
+        })
     }
 }
 

@@ -13,8 +13,7 @@ pub mod pdf;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use clap::ValueEnum;
-
+use crate::choice::Choice;
 use crate::io::atomic::{WriteError, write_bytes_atomically};
 use crate::nn::layers::Activation;
 use crate::nn::optim::OptimizerKind;
@@ -239,9 +238,8 @@ fn number(x: f64) -> String {
     format!("{x}")
 }
 
-fn value_name<T: ValueEnum>(v: T) -> String {
-    v.to_possible_value()
-        .map_or_else(String::new, |p| p.get_name().to_string())
+fn value_name<T: Choice>(v: T) -> String {
+    v.name().to_string()
 }
 
 fn activation_name(a: Activation) -> &'static str {

@@ -11,6 +11,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::io::{self, Cursor, Write};
 use std::path::{Path, PathBuf};
 
+use crate::choice::Choice;
 use crate::data::input::InputScaling;
 use crate::io::atomic::{WriteError, write_bytes_atomically};
 use crate::store::weights::{SavedRun, tensor_names};
@@ -20,12 +21,30 @@ use crate::store::weights::{SavedRun, tensor_names};
 pub const EXPORT_VERSION: i64 = 1;
 
 /// A file format the network can be exported to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExportFormat {
-    /// safetensors (Hugging Face): `safetensors.torch.load_file`, or a few lines of Python
     Safetensors,
-    /// NumPy's .npz: `numpy.load(path, allow_pickle=False)`
     Npz,
+}
+
+impl Choice for ExportFormat {
+    const ALL: &'static [Self] = &[Self::Safetensors, Self::Npz];
+
+    fn name(self) -> &'static str {
+        match self {
+            ExportFormat::Safetensors => "safetensors",
+            ExportFormat::Npz => "npz",
+        }
+    }
+
+    fn help(self) -> Option<&'static str> {
+        Some(match self {
+            ExportFormat::Safetensors => {
+                "safetensors (Hugging Face): `safetensors.torch.load_file`, or a few lines of Python"
+            }
+            ExportFormat::Npz => "NumPy's .npz: `numpy.load(path, allow_pickle=False)`",
+        })
+    }
 }
 
 impl ExportFormat {

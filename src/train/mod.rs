@@ -11,6 +11,7 @@ use ndarray::{Array2, ArrayView2, ArrayViewMut2, Axis, s};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::choice::Choice;
 use crate::data::augment::{Augment, Transform};
 use crate::data::images::LabeledImages;
 use crate::data::input::{InputScaling, ScalingKind, fill_batch};
@@ -61,16 +62,37 @@ pub struct TrainConfig {
 }
 
 /// How each epoch's train loss and accuracy are measured.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum TrainMetrics {
-    /// Over the epoch's mini-batches as they were trained on (with their augmentation and
-    /// dropout, by the weights of the moment): free, as the training passes compute them.
     #[default]
     Running,
-    /// A separate pass over the training images with the end-of-epoch weights (about 0.12 s
-    /// an epoch for 784-256-10 on two cores).
     Full,
+}
+
+impl Choice for TrainMetrics {
+    const ALL: &'static [Self] = &[Self::Running, Self::Full];
+
+    fn name(self) -> &'static str {
+        match self {
+            TrainMetrics::Running => "running",
+            TrainMetrics::Full => "full",
+        }
+    }
+
+    fn help(self) -> Option<&'static str> {
+        Some(match self {
+            TrainMetrics::Running => {
+                "Over the epoch's mini-batches as they were trained on (with their augmentation \
+                 and dropout, by the weights of the moment): free, as the training passes \
+                 compute them"
+            }
+            TrainMetrics::Full => {
+                "A separate pass over the training images with the end-of-epoch weights (about \
+                 0.12 s an epoch for 784-256-10 on two cores)"
+            }
+        })
+    }
 }
 
 impl Default for TrainConfig {
@@ -103,15 +125,36 @@ impl Default for TrainConfig {
 }
 
 /// Named bundles of settings; any flag given on the command line still overrides them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Preset {
-    /// The quickest way to 98%: 4 epochs of the default network on a one-cycle schedule
-    /// peaking at 0.3, without augmentation (98.2% in about 2 seconds).
     Fast,
-    /// Two layers of 1024, elastic distortions, cosine schedule from 0.05, 50 epochs,
-    /// keeping the best epoch on 5,000 validation images (99.3–99.4% in about 6 minutes).
     Best,
+}
+
+impl Choice for Preset {
+    const ALL: &'static [Self] = &[Self::Fast, Self::Best];
+
+    fn name(self) -> &'static str {
+        match self {
+            Preset::Fast => "fast",
+            Preset::Best => "best",
+        }
+    }
+
+    fn help(self) -> Option<&'static str> {
+        Some(match self {
+            Preset::Fast => {
+                "The quickest way to 98%: 4 epochs of the default network on a one-cycle \
+                 schedule peaking at 0.3, without augmentation (98.2% in about 2 seconds)"
+            }
+            Preset::Best => {
+                "Two layers of 1024, elastic distortions, cosine schedule from 0.05, 50 epochs, \
+                 keeping the best epoch on 5,000 validation images (99.3–99.4% in about 6 \
+                 minutes)"
+            }
+        })
+    }
 }
 
 impl Preset {
