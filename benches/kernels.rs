@@ -15,8 +15,9 @@ use mnist_mlp::model::Classifier;
 use mnist_mlp::nn::layers::Activation;
 use mnist_mlp::nn::mlp::{Architecture, Mlp, Params, Workspace};
 use mnist_mlp::nn::optim::{Optimizer, OptimizerConfig};
+use mnist_mlp::train::config::TrainConfig;
 use mnist_mlp::train::metrics::{EpochMetrics, EpochTiming};
-use mnist_mlp::train::{TrainConfig, TrainObserver, train};
+use mnist_mlp::train::{TrainObserver, train};
 
 const HIDDEN: usize = 256;
 const BATCH: usize = 128;

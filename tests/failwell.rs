@@ -14,8 +14,10 @@ use mnist_mlp::model::Classifier;
 use mnist_mlp::nn::rng::SeededRng;
 use mnist_mlp::store::checkpoint;
 use mnist_mlp::store::weights;
+use mnist_mlp::train::config::TrainConfig;
 use mnist_mlp::train::metrics::{EpochMetrics, EpochTiming};
-use mnist_mlp::train::{Progress, TrainConfig, TrainError, TrainObserver, train, train_from};
+use mnist_mlp::train::progress::Progress;
+use mnist_mlp::train::{TrainError, TrainObserver, train, train_from};
 
 const BIN: &str = env!("CARGO_BIN_EXE_mnist-mlp");
 

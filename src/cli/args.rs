@@ -13,7 +13,7 @@ use crate::nn::layers::Activation;
 use crate::nn::optim::OptimizerKind;
 use crate::nn::schedule::Schedule;
 use crate::store::export::ExportFormat;
-use crate::train::{Preset, TrainConfig, TrainMetrics};
+use crate::train::config::{Preset, TrainConfig, TrainMetrics};
 
 /// Train and evaluate a hand-written multilayer perceptron on MNIST.
 #[derive(Debug, Parser)]

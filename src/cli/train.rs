@@ -19,8 +19,10 @@ use crate::plot::plot_accuracy;
 use crate::store::checkpoint::{self, Checkpoint, DataFingerprint, RunInfo};
 use crate::store::runlog::{self, FinishedRun, RunRecord};
 use crate::store::weights::{self, SavedRun};
+use crate::train::config::TrainConfig;
 use crate::train::metrics::{EpochMetrics, EpochTiming, write_metrics_csv};
-use crate::train::{Progress, TrainConfig, TrainError, TrainObserver, train_from};
+use crate::train::progress::Progress;
+use crate::train::{TrainError, TrainObserver, train_from};
 
 /// Where a training run writes.
 struct Outputs {

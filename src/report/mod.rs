@@ -22,7 +22,7 @@ use crate::nn::schedule::Schedule;
 use crate::plot::{PlotError, plot_accuracy};
 use crate::store::runlog::{self, RunLogError, RunRecord};
 use crate::store::weights::{self, SavedRun, WeightsError};
-use crate::train::TrainConfig;
+use crate::train::config::TrainConfig;
 use doc::{
     Align, Block, Document, Figure, Inline, Section, Table, code, column, m, math, strong, text,
 };
