@@ -66,7 +66,7 @@ fn training_step(c: &mut Criterion) {
         b.iter(|| {
             let (x, labels) = builder.fill(&data, (0..BATCH).map(|i| (i, Transform::NONE)));
             mlp.loss_and_gradient(&mut ws, &mut grads, x, labels, BATCH);
-            sgd.step(0.01, &mut mlp.params, std::slice::from_ref(&grads), 0);
+            sgd.step(0.01, &mut mlp.params, &grads);
         })
     });
     group.finish();

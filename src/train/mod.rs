@@ -212,7 +212,7 @@ impl Run {
         stepper
             .optimizer
             .restore(&saved.optimizer)
-            .map_err(TrainError::Resume)?;
+            .map_err(|e| TrainError::Resume(e.to_string()))?;
         stepper.augmenter = SeededRng::from_state(saved.augmenter);
         std::mem::swap(&mut self.order, &mut order);
         self.shuffler = SeededRng::from_state(saved.shuffler);

@@ -12,11 +12,15 @@ use crate::data::images::LabeledImages;
 use crate::data::input::fill_batch;
 use crate::model::Classifier;
 use crate::nn::layers::{bias_gradient, dense_weight_gradient};
+use crate::nn::linalg::Real;
 use crate::nn::mlp::{Architecture, Dense, Params, Workspace, count_correct};
-use crate::nn::optim::{MAX_SHARDS, Optimizer, apply_max_norm};
+use crate::nn::optim::{Optimizer, apply_max_norm};
 use crate::nn::rng::SeededRng;
 use crate::nn::schedule::learning_rate;
 use crate::train::config::TrainConfig;
+
+/// The most shards a mini-batch is split into.
+pub const MAX_SHARDS: usize = 8;
 
 /// Rows per shard up to which a mini-batch is split into as few shards as possible: matrix
 /// products of this height run near full speed, so larger shards gain little.
@@ -91,6 +95,37 @@ fn first_layer_gradient(
         .par_iter_mut()
         .for_each(|(dw, x)| dense_weight_gradient(dw.view_mut(), delta, x.view()));
     bias_gradient(grad.b.view_mut(), delta);
+}
+
+/// Gradient values added per task when the shards' gradients are reduced.
+const REDUCE_CHUNK: usize = 1 << 12;
+
+/// Adds the shards' gradients into the first, shard by shard in shard order (so the sum
+/// does not depend on the threads), except the first `whole` tensors (in
+/// [`Params::tensors`] order), whose gradient over the whole mini-batch is already in the
+/// first shard.
+fn reduce_shards<T: Real>(grads: &mut [Params<T>], whole: usize) {
+    let Some((sum, rest)) = grads.split_first_mut() else {
+        return;
+    };
+    if rest.is_empty() {
+        return;
+    }
+    for t in whole..sum.tensor_count() {
+        let rest: &[Params<T>] = rest;
+        sum.tensor_mut(t)
+            .par_chunks_mut(REDUCE_CHUNK)
+            .enumerate()
+            .for_each(|(i, chunk)| {
+                let start = i * REDUCE_CHUNK;
+                for shard in rest {
+                    let shard = &shard.tensor(t)[start..start + chunk.len()];
+                    for (s, &g) in chunk.iter_mut().zip(shard) {
+                        *s = *s + g;
+                    }
+                }
+            });
+    }
 }
 
 /// What a run's mini-batch steps need and keep: the shards' buffers, the mini-batch, the
@@ -214,7 +249,8 @@ impl<'a> Stepper<'a> {
         );
         let params = &mut classifier.mlp.params;
         // The first layer's two tensors are whole in the first shard.
-        self.optimizer.step(lr as f32, params, &self.grads, 2);
+        reduce_shards(&mut self.grads, 2);
+        self.optimizer.step(lr as f32, params, &self.grads[0]);
         if let Some(max_norm) = config.max_norm {
             apply_max_norm(params, max_norm, &mut self.max_norm_scratch);
         }
@@ -227,7 +263,63 @@ impl<'a> Stepper<'a> {
 mod tests {
     use super::*;
     use crate::nn::layers::dense_parameter_gradient;
+    use crate::nn::optim::OptimizerConfig;
     use ndarray::Array1;
+
+    fn tiny() -> Architecture {
+        Architecture {
+            input_size: 1,
+            hidden: vec![],
+            num_classes: 1,
+            activation: crate::nn::layers::Activation::Relu,
+        }
+    }
+
+    #[test]
+    fn shard_gradients_are_summed_except_whole_tensors() {
+        let arch = tiny();
+        for config in [
+            OptimizerConfig::sgd(0.0),
+            OptimizerConfig {
+                clip_grad_norm: Some(10.0),
+                ..OptimizerConfig::sgd(0.0)
+            },
+        ] {
+            let mut one = Params::<f64>::zeros(&arch);
+            let mut two = [Params::<f64>::zeros(&arch), Params::<f64>::zeros(&arch)];
+            one.layers[0].w[[0, 0]] = 4.0;
+            one.layers[0].b[0] = 3.0;
+            two[0].layers[0].w[[0, 0]] = 4.0; // whole: the other shard's value is ignored
+            two[1].layers[0].w[[0, 0]] = 100.0;
+            two[0].layers[0].b[0] = 1.0;
+            two[1].layers[0].b[0] = 2.0;
+            reduce_shards(&mut two, 1);
+            let (mut p1, mut p2) = (Params::zeros(&arch), Params::zeros(&arch));
+            Optimizer::new(&arch, config).step(0.5, &mut p1, &one);
+            Optimizer::new(&arch, config).step(0.5, &mut p2, &two[0]);
+            assert_eq!(p1, p2);
+            assert_eq!(p2.layers[0].b[0], -1.5);
+            assert_eq!(p2.layers[0].w[[0, 0]], -2.0);
+        }
+    }
+
+    #[test]
+    fn clipping_measures_the_norm_of_the_summed_shards() {
+        let arch = tiny();
+        let config = OptimizerConfig {
+            clip_grad_norm: Some(1.0),
+            ..OptimizerConfig::sgd(0.0)
+        };
+        let mut two = [Params::<f64>::zeros(&arch), Params::<f64>::zeros(&arch)];
+        two[0].layers[0].w[[0, 0]] = 1.0;
+        two[1].layers[0].w[[0, 0]] = 2.0; // summed: 3
+        two[0].layers[0].b[0] = 4.0; // the whole gradient (3, 4) has norm 5
+        reduce_shards(&mut two, 0);
+        let mut p = Params::zeros(&arch);
+        Optimizer::new(&arch, config).step(1.0, &mut p, &two[0]);
+        approx::assert_abs_diff_eq!(p.layers[0].w[[0, 0]], -0.6, epsilon = 1e-12);
+        approx::assert_abs_diff_eq!(p.layers[0].b[0], -0.8, epsilon = 1e-12);
+    }
 
     #[test]
     fn first_layer_gradient_in_blocks_equals_the_whole_product() {
