@@ -17,7 +17,7 @@ use mnist_mlp::nn::mlp::{Architecture, Mlp, Params, Workspace};
 use mnist_mlp::nn::optim::{Optimizer, OptimizerConfig};
 use mnist_mlp::train::config::TrainConfig;
 use mnist_mlp::train::metrics::{EpochMetrics, EpochTiming};
-use mnist_mlp::train::{TrainObserver, train};
+use mnist_mlp::train::{ObserverError, TrainObserver, train};
 
 const HIDDEN: usize = 256;
 const BATCH: usize = 128;
@@ -81,7 +81,7 @@ impl TrainObserver for Quiet {
         _: &[EpochMetrics],
         _: EpochTiming,
         _: bool,
-    ) -> anyhow::Result<()> {
+    ) -> Result<(), ObserverError> {
         Ok(())
     }
 }

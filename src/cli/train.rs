@@ -22,7 +22,7 @@ use crate::store::weights::{self, SavedRun};
 use crate::train::config::TrainConfig;
 use crate::train::metrics::{EpochMetrics, EpochTiming, write_metrics_csv};
 use crate::train::progress::Progress;
-use crate::train::{TrainError, TrainObserver, train_from};
+use crate::train::{ObserverError, TrainError, TrainObserver, train_from};
 
 /// Where a training run writes.
 struct Outputs {
@@ -54,6 +54,32 @@ impl TrainObserver for EpochWriter<'_> {
     }
 
     fn epoch_done(
+        &mut self,
+        classifier: &Classifier,
+        history: &[EpochMetrics],
+        timing: EpochTiming,
+        kept: bool,
+    ) -> Result<(), ObserverError> {
+        self.write_epoch(classifier, history, timing, kept)
+            .map_err(ObserverError::new)
+    }
+
+    fn stop_requested(&mut self) -> bool {
+        self.stop.requested()
+    }
+
+    fn checkpoints_every_epoch(&self) -> bool {
+        true
+    }
+
+    fn checkpoint(&mut self, progress: &Progress) -> Result<(), ObserverError> {
+        self.save_checkpoint(progress).map_err(ObserverError::new)
+    }
+}
+
+impl EpochWriter<'_> {
+    /// Prints the epoch's line and rewrites the outputs (the weights if `kept`).
+    fn write_epoch(
         &mut self,
         classifier: &Classifier,
         history: &[EpochMetrics],
@@ -101,15 +127,8 @@ impl TrainObserver for EpochWriter<'_> {
         Ok(())
     }
 
-    fn stop_requested(&mut self) -> bool {
-        self.stop.requested()
-    }
-
-    fn checkpoints_every_epoch(&self) -> bool {
-        true
-    }
-
-    fn checkpoint(&mut self, progress: &Progress) -> anyhow::Result<()> {
+    /// Saves the checkpoint, and when a signal stops the run, the metrics and plot so far.
+    fn save_checkpoint(&mut self, progress: &Progress) -> anyhow::Result<()> {
         checkpoint::save(&self.outputs.checkpoint, self.run, progress)?;
         if self.stop.requested() && !progress.history.is_empty() {
             // Already written after the last epoch, unless this run resumed without one.

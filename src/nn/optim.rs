@@ -66,14 +66,10 @@ pub struct OptimizerState<T> {
 /// An [`OptimizerState`] that does not fit the optimizer it is restored into.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RestoreError {
-    #[error(
-        "the optimizer's state is that of an {saved} variant, not of this optimizer: resume \
-         with the optimizer the run was started with"
-    )]
+    #[error("the optimizer state is of an {saved} optimizer, not of this one")]
     Kind { saved: &'static str },
     #[error(
-        "the optimizer's {moment} has tensors of {saved:?} values, the network needs \
-         {needed:?}: the state belongs to another network"
+        "the optimizer's {moment} has tensors of {saved:?} values, the network needs {needed:?}"
     )]
     Sizes {
         moment: &'static str,

@@ -17,7 +17,7 @@ use crate::nn::mlp::{Mlp, Params};
 use crate::nn::rng::SeededRng;
 use crate::train::config::{ConfigError, TrainConfig, TrainMetrics};
 use crate::train::metrics::{EpochMetrics, EpochTiming};
-use crate::train::progress::{KeptProgress, Progress, flat, params_from};
+use crate::train::progress::{KeptProgress, Progress, ResumeError, flat, params_from};
 use crate::train::stepper::Stepper;
 
 /// Why training stopped early.
@@ -50,9 +50,21 @@ pub enum TrainError {
         batches: usize,
     },
     #[error("cannot resume: {0}")]
-    Resume(String),
+    Resume(#[from] ResumeError),
     #[error(transparent)]
-    Observer(anyhow::Error),
+    Observer(#[from] ObserverError),
+}
+
+/// A [`TrainObserver`]'s failure (e.g. a file it writes could not be written), which stops
+/// training; its message and causes are those of the error it wraps.
+#[derive(Debug, thiserror::Error)]
+#[error(transparent)]
+pub struct ObserverError(Box<dyn std::error::Error + Send + Sync>);
+
+impl ObserverError {
+    pub fn new(err: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        ObserverError(err.into())
+    }
 }
 
 /// Mean loss per sample above which a mini-batch counts as diverged: the network then gives
@@ -84,7 +96,7 @@ pub trait TrainObserver {
         history: &[EpochMetrics],
         timing: EpochTiming,
         kept: bool,
-    ) -> anyhow::Result<()>;
+    ) -> Result<(), ObserverError>;
     /// Asked after each batch: whether to stop after it (e.g. on Ctrl-C). Training then
     /// hands [`TrainObserver::checkpoint`] its state and returns
     /// [`TrainError::Interrupted`].
@@ -96,7 +108,7 @@ pub trait TrainObserver {
         false
     }
     /// The run's state, from which [`train_from`] continues it exactly.
-    fn checkpoint(&mut self, _progress: &Progress) -> anyhow::Result<()> {
+    fn checkpoint(&mut self, _progress: &Progress) -> Result<(), ObserverError> {
         Ok(())
     }
 }
@@ -185,34 +197,31 @@ impl Run {
         config: &TrainConfig,
         train_indices: &[usize],
         batches: usize,
-    ) -> Result<EpochSoFar, TrainError> {
-        let bad = |what: String| Err(TrainError::Resume(what));
+    ) -> Result<EpochSoFar, ResumeError> {
         if !(1..=config.epochs).contains(&saved.epoch) || saved.batches_done >= batches {
-            return bad(format!(
-                "it stands at batch {} of epoch {}, outside a run of {} epochs of {batches} \
-                 batches",
-                saved.batches_done, saved.epoch, config.epochs
-            ));
+            return Err(ResumeError::Position {
+                batches_done: saved.batches_done,
+                epoch: saved.epoch,
+                epochs: config.epochs,
+                batches,
+            });
         }
         let finished = saved.epoch - 1;
         if saved.history.len() != finished || saved.timings.len() != finished {
-            return bad(format!(
-                "it records {} epochs of metrics but {finished} finished",
-                saved.history.len()
-            ));
+            return Err(ResumeError::History {
+                recorded: saved.history.len(),
+                finished,
+            });
         }
         let mut order: Vec<usize> = saved.order.iter().map(|&i| i as usize).collect();
         let mut sorted = order.clone();
         sorted.sort_unstable();
         if sorted != train_indices {
-            return bad("its batch order is not an order of this run's training images".into());
+            return Err(ResumeError::Order);
         }
         params_from(&mut self.classifier.mlp.params, &saved.params)?;
         self.classifier.input_scaling = saved.input_scaling;
-        stepper
-            .optimizer
-            .restore(&saved.optimizer)
-            .map_err(|e| TrainError::Resume(e.to_string()))?;
+        stepper.optimizer.restore(&saved.optimizer)?;
         stepper.augmenter = SeededRng::from_state(saved.augmenter);
         std::mem::swap(&mut self.order, &mut order);
         self.shuffler = SeededRng::from_state(saved.shuffler);

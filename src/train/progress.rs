@@ -6,9 +6,8 @@ use serde::{Deserialize, Serialize};
 use crate::data::input::InputScaling;
 use crate::model::Evaluation;
 use crate::nn::mlp::Params;
-use crate::nn::optim::OptimizerState;
+use crate::nn::optim::{OptimizerState, RestoreError};
 use crate::nn::rng::RngState;
-use crate::train::TrainError;
 use crate::train::metrics::{EpochMetrics, EpochTiming};
 
 /// A run stopped between two mini-batches: everything [`train_from`] needs to continue it
@@ -75,14 +74,51 @@ fn named<'a>(
     tensors.iter().map(move |t| (name, t.as_slice()))
 }
 
+/// A [`Progress`] that cannot continue the run it is handed to.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ResumeError {
+    #[error(
+        "the checkpoint stands at batch {batches_done} of epoch {epoch}, outside a run of \
+         {epochs} epochs of {batches} batches: it is damaged or of another run; start afresh \
+         (without --resume)"
+    )]
+    Position {
+        batches_done: usize,
+        epoch: usize,
+        epochs: usize,
+        batches: usize,
+    },
+    #[error(
+        "the checkpoint records {recorded} epochs of metrics but {finished} finished: it is \
+         damaged; start afresh (without --resume)"
+    )]
+    History { recorded: usize, finished: usize },
+    #[error(
+        "the checkpoint's batch order is not an order of this run's training images: resume \
+         it on the data it was trained on"
+    )]
+    Order,
+    #[error(
+        "the checkpoint's tensors hold {saved:?} values, the network needs {needed:?}: it is \
+         of another network; start afresh (without --resume)"
+    )]
+    Tensors {
+        saved: Vec<usize>,
+        needed: Vec<usize>,
+    },
+    #[error("{0}: the checkpoint is damaged or of another run; start afresh (without --resume)")]
+    Optimizer(#[from] RestoreError),
+}
+
 /// Copies flat tensors into `params`, checking their number and sizes.
-pub(super) fn params_from(params: &mut Params<f32>, saved: &[Vec<f32>]) -> Result<(), TrainError> {
-    let sizes: Vec<usize> = params.tensors().map(<[f32]>::len).collect();
-    let saved_sizes: Vec<usize> = saved.iter().map(Vec::len).collect();
-    if sizes != saved_sizes {
-        return Err(TrainError::Resume(format!(
-            "the checkpoint's tensors hold {saved_sizes:?} values, the network needs {sizes:?}"
-        )));
+pub(super) fn params_from(params: &mut Params<f32>, saved: &[Vec<f32>]) -> Result<(), ResumeError> {
+    let needed: Vec<usize> = params.tensors().map(<[f32]>::len).collect();
+    let sizes: Vec<usize> = saved.iter().map(Vec::len).collect();
+    if sizes != needed {
+        return Err(ResumeError::Tensors {
+            saved: sizes,
+            needed,
+        });
     }
     params
         .tensors_mut()
