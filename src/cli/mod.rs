@@ -17,7 +17,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 
 use crate::cli::args::{Cli, Command, DataArgs};
-use crate::cli::train::TrainCommandError;
+use crate::cli::interrupt::Stopped;
 use crate::data::download::prepare_source;
 use crate::data::source::DataSource;
 use crate::model::{Evaluation, accuracy_text};
@@ -61,9 +61,10 @@ fn accuracy_line(eval: &Evaluation) -> String {
 
 /// The exit status of a failed command: 130 when a signal stopped training, else 1.
 pub fn exit_code(err: &anyhow::Error) -> ExitCode {
-    match err.downcast_ref::<TrainCommandError>() {
-        Some(TrainCommandError::Interrupted { .. }) => ExitCode::from(interrupt::EXIT_STATUS),
-        _ => ExitCode::FAILURE,
+    if err.downcast_ref::<Stopped>().is_some() {
+        ExitCode::from(interrupt::EXIT_STATUS)
+    } else {
+        ExitCode::FAILURE
     }
 }
 

@@ -9,7 +9,7 @@ use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::cli::args::TrainArgs;
-use crate::cli::interrupt::StopRequest;
+use crate::cli::interrupt::{StopRequest, Stopped};
 use crate::cli::{accuracy_line, prepare_data, stderr_is_terminal};
 use crate::data::augment::Augment;
 use crate::data::names::Split;
@@ -142,17 +142,6 @@ impl EpochWriter<'_> {
 /// Why `train` did not finish, when the library's error does not say enough.
 #[derive(Debug, thiserror::Error)]
 pub enum TrainCommandError {
-    #[error(
-        "stopped by {signal} {position}; the run is saved in {}: continue it with \
-         `{resume}`",
-        checkpoint.display()
-    )]
-    Interrupted {
-        signal: &'static str,
-        position: String,
-        checkpoint: PathBuf,
-        resume: String,
-    },
     #[error(
         "--resume continues the run with the settings saved in its checkpoint: leave out \
          {0} (only the data location, --threads, --json and the output paths may be given)"
@@ -333,7 +322,7 @@ pub fn train_command(args: &TrainArgs, out: &mut dyn Write) -> anyhow::Result<()
             if args.offline {
                 resume += " --offline";
             }
-            return Err(TrainCommandError::Interrupted {
+            return Err(Stopped {
                 signal: stop.signal_name().unwrap_or("a signal"),
                 position,
                 checkpoint: outputs.checkpoint.clone(),
