@@ -1,4 +1,8 @@
 //! The training configuration: [`TrainConfig`], its validation, and the presets.
+//!
+//! The settings are listed once, in [`train_config_table`]: the struct, its defaults, the
+//! names of the `train` flags that set them, the overlay of given flags on a preset and the
+//! (flag, value) list of the report are all generated from that table.
 
 use serde::{Deserialize, Serialize};
 
@@ -9,39 +13,156 @@ use crate::nn::mlp::Architecture;
 use crate::nn::optim::{OptimizerConfig, OptimizerKind};
 use crate::nn::schedule::Schedule;
 
-/// Everything that determines a training run; recorded in the weights file.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct TrainConfig {
-    pub epochs: usize,
-    /// Widths of the hidden layers, first to last.
-    pub hidden: Vec<usize>,
-    pub activation: Activation,
-    pub batch_size: usize,
-    /// The base (peak) learning rate.
-    pub learning_rate: f64,
-    pub lr_schedule: Schedule,
-    /// Epochs of linear warm-up at the start (the rise, for one-cycle).
-    pub warmup_epochs: usize,
-    pub optimizer: OptimizerKind,
-    /// μ of the SGD variants.
-    pub momentum: f64,
-    pub weight_decay: f64,
-    pub clip_grad_norm: Option<f64>,
-    /// Longest L2 norm each unit's incoming weights may have after a step.
-    pub max_norm: Option<f64>,
-    pub seed: u64,
-    pub input_scaling: ScalingKind,
-    pub augment: Augment,
-    /// Probability of dropping each hidden unit during training (inverted dropout).
-    pub dropout: f64,
-    /// ε of label smoothing.
-    pub label_smoothing: f64,
-    /// Training images held out for validation, which chooses the network kept.
-    pub val_split: usize,
-    /// How the per-epoch train loss and accuracy are measured. Reporting only: it does not
-    /// change the weights, so the weights file does not record it.
-    #[serde(skip)]
-    pub train_metrics: TrainMetrics,
+/// The table of the training settings, handed to the macro `$callback` (after `$args`, then
+/// a `;`): one row per field of [`TrainConfig`], in the order the weights file records them,
+/// as `field: type = default, "flag", kind;` with the field's doc comment and attributes
+/// above it. `flag` is the `train` option that sets the field (without `--`); `kind` is
+/// `setting` for what shapes the network, `reporting` for what only changes what is
+/// measured (left out of [`TrainConfig::settings`]).
+macro_rules! train_config_table {
+    ($callback:ident $(, $args:tt)*) => {
+        $callback! { $($args)* ;
+            /// Passes over the training set.
+            epochs: usize = 20, "epochs", setting;
+            /// Widths of the hidden layers, first to last.
+            hidden: Vec<usize> = vec![256], "hidden", setting;
+            activation: Activation = Activation::Relu, "activation", setting;
+            batch_size: usize = 128, "batch-size", setting;
+            /// The base (peak) learning rate.
+            learning_rate: f64 = 0.1, "lr", setting;
+            lr_schedule: Schedule = Schedule::Cosine, "lr-schedule", setting;
+            /// Epochs of linear warm-up at the start (the rise, for one-cycle).
+            warmup_epochs: usize = 0, "warmup-epochs", setting;
+            optimizer: OptimizerKind = OptimizerKind::Sgd, "optimizer", setting;
+            /// μ of the SGD variants.
+            momentum: f64 = 0.9, "momentum", setting;
+            weight_decay: f64 = 0.0, "weight-decay", setting;
+            clip_grad_norm: Option<f64> = None, "clip-grad-norm", setting;
+            /// Longest L2 norm each unit's incoming weights may have after a step.
+            max_norm: Option<f64> = None, "max-norm", setting;
+            seed: u64 = 42, "seed", setting;
+            input_scaling: ScalingKind = ScalingKind::Unit, "input-scaling", setting;
+            augment: Augment = Augment::Shift, "augment", setting;
+            /// Probability of dropping each hidden unit during training (inverted dropout).
+            dropout: f64 = 0.0, "dropout", setting;
+            /// ε of label smoothing.
+            label_smoothing: f64 = 0.0, "label-smoothing", setting;
+            /// Training images held out for validation, which chooses the network kept.
+            val_split: usize = 0, "val-split", setting;
+            /// How the per-epoch train loss and accuracy are measured. Reporting only: it
+            /// does not change the weights, so the weights file does not record it.
+            #[serde(skip)]
+            train_metrics: TrainMetrics = TrainMetrics::Running, "train-metrics", reporting;
+        }
+    };
+}
+pub(crate) use train_config_table;
+
+/// Generates [`TrainConfig`] and what is derived from its table.
+macro_rules! define_train_config {
+    (; $(
+        $(#[$attr:meta])*
+        $field:ident: $ty:ty = $default:expr, $flag:literal, $kind:ident;
+    )*) => {
+        /// Everything that determines a training run; recorded in the weights file.
+        #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+        pub struct TrainConfig {
+            $($(#[$attr])* pub $field: $ty,)*
+        }
+
+        impl Default for TrainConfig {
+            /// The defaults of `mnist-mlp train`: 784-256-10 ReLU, SGD 0.1 with momentum 0.9
+            /// on a cosine schedule, batches of 128, images shifted by up to 2 pixels, 20
+            /// epochs.
+            fn default() -> Self {
+                TrainConfig { $($field: $default,)* }
+            }
+        }
+
+        /// The `train` flags (without `--`) that set the fields of [`TrainConfig`], in its
+        /// order.
+        pub const CONFIG_FLAGS: &[&str] = &[$($flag),*];
+
+        impl TrainConfig {
+            /// `flags`, except that each field whose flag `given` does not name comes from
+            /// `base` (e.g. the flags given on the command line on top of a preset).
+            pub fn overlay(
+                base: TrainConfig,
+                flags: TrainConfig,
+                given: impl Fn(&str) -> bool,
+            ) -> TrainConfig {
+                TrainConfig {
+                    $($field: if given($flag) { flags.$field } else { base.$field },)*
+                }
+            }
+
+            /// Every setting that shapes the run, as (flag, value as the flag takes it), in
+            /// the order of [`TrainConfig`]'s fields.
+            pub fn settings(&self) -> Vec<(&'static str, String)> {
+                let settings = [$(define_train_config!(@$kind $flag, &self.$field)),*];
+                settings.into_iter().flatten().collect()
+            }
+        }
+    };
+    (@setting $flag:literal, $value:expr) => {
+        Some(($flag, FlagText::flag_text($value)))
+    };
+    (@reporting $flag:literal, $value:expr) => {
+        None
+    };
+}
+
+train_config_table!(define_train_config);
+
+/// A setting's value as the `train` flag that sets it takes it.
+trait FlagText {
+    fn flag_text(&self) -> String;
+}
+
+macro_rules! flag_text_by_display {
+    ($($ty:ty),*) => {$(
+        impl FlagText for $ty {
+            fn flag_text(&self) -> String {
+                self.to_string()
+            }
+        }
+    )*};
+}
+flag_text_by_display!(usize, u64, f64);
+
+/// The value names of the choices are their serialised names.
+macro_rules! flag_text_by_name {
+    ($($ty:ty),*) => {$(
+        impl FlagText for $ty {
+            fn flag_text(&self) -> String {
+                match serde_json::to_value(self) {
+                    Ok(serde_json::Value::String(name)) => name,
+                    _ => unreachable!("a choice serialises as its name"),
+                }
+            }
+        }
+    )*};
+}
+flag_text_by_name!(
+    Activation,
+    Schedule,
+    OptimizerKind,
+    ScalingKind,
+    Augment,
+    TrainMetrics
+);
+
+impl FlagText for Option<f64> {
+    fn flag_text(&self) -> String {
+        self.map_or_else(|| "off".to_string(), |v| v.flag_text())
+    }
+}
+
+impl FlagText for Vec<usize> {
+    fn flag_text(&self) -> String {
+        let widths: Vec<String> = self.iter().map(usize::to_string).collect();
+        widths.join(",")
+    }
 }
 
 /// How each epoch's train loss and accuracy are measured.
@@ -55,35 +176,6 @@ pub enum TrainMetrics {
     /// A separate pass over the training images with the end-of-epoch weights (about 0.12 s
     /// an epoch for 784-256-10 on two cores).
     Full,
-}
-
-impl Default for TrainConfig {
-    /// The defaults of `mnist-mlp train`: 784-256-10 ReLU, SGD 0.1 with momentum 0.9 on a
-    /// cosine schedule, batches of 128, images shifted by up to 2 pixels, 20 epochs (98.7%
-    /// on MNIST).
-    fn default() -> Self {
-        TrainConfig {
-            epochs: 20,
-            hidden: vec![256],
-            activation: Activation::Relu,
-            batch_size: 128,
-            learning_rate: 0.1,
-            lr_schedule: Schedule::Cosine,
-            warmup_epochs: 0,
-            optimizer: OptimizerKind::Sgd,
-            momentum: 0.9,
-            weight_decay: 0.0,
-            clip_grad_norm: None,
-            max_norm: None,
-            seed: 42,
-            input_scaling: ScalingKind::Unit,
-            augment: Augment::Shift,
-            dropout: 0.0,
-            label_smoothing: 0.0,
-            val_split: 0,
-            train_metrics: TrainMetrics::Running,
-        }
-    }
 }
 
 /// Named bundles of settings; any flag given on the command line still overrides them.
@@ -215,5 +307,49 @@ impl TrainConfig {
             num_classes,
             activation: self.activation,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_are_the_setting_flags_with_their_values() {
+        let c = TrainConfig {
+            hidden: vec![512, 256],
+            clip_grad_norm: Some(1.5),
+            ..TrainConfig::default()
+        };
+        let settings = c.settings();
+        let flags: Vec<&str> = settings.iter().map(|(flag, _)| *flag).collect();
+        let expected: Vec<&str> = CONFIG_FLAGS
+            .iter()
+            .copied()
+            .filter(|flag| *flag != "train-metrics")
+            .collect();
+        assert_eq!(flags, expected);
+        let value = |flag: &str| {
+            let setting = settings.iter().find(|(f, _)| *f == flag);
+            setting.map(|(_, v)| v.clone()).unwrap()
+        };
+        assert_eq!(value("hidden"), "512,256");
+        assert_eq!(value("clip-grad-norm"), "1.5");
+        assert_eq!(value("max-norm"), "off");
+        assert_eq!(value("lr"), "0.1");
+        assert_eq!(value("lr-schedule"), "cosine");
+        assert_eq!(value("input-scaling"), "unit");
+    }
+
+    #[test]
+    fn an_overlay_takes_only_the_given_flags() {
+        let base = Preset::Best.config();
+        let flags = TrainConfig {
+            epochs: 3,
+            val_split: 0,
+            ..TrainConfig::default()
+        };
+        let c = TrainConfig::overlay(base.clone(), flags, |flag| flag == "epochs");
+        assert_eq!(c, TrainConfig { epochs: 3, ..base });
     }
 }
