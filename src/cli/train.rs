@@ -7,6 +7,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
+use serde::Serialize;
 
 use crate::cli::args::TrainArgs;
 use crate::cli::interrupt::{StopRequest, Stopped};
@@ -137,6 +138,19 @@ impl EpochWriter<'_> {
         }
         Ok(())
     }
+}
+
+/// What `train --json` prints, as one line: the run's record in the run log, with the
+/// outputs the log does not record, and the record's `epochs_run` and `wall_seconds` also
+/// under the names `epochs` and `seconds`.
+#[derive(Serialize)]
+struct JsonSummary<'a> {
+    #[serde(flatten)]
+    record: &'a RunRecord,
+    epochs: usize,
+    seconds: f64,
+    plot: &'a Path,
+    metrics: &'a Path,
 }
 
 /// Why `train` did not finish, when the library's error does not say enough.
@@ -373,26 +387,14 @@ pub fn train_command(args: &TrainArgs, out: &mut dyn Write) -> anyhow::Result<()
         eprintln!("warning: {err} (the training itself succeeded)");
     }
     if args.json {
-        let json = serde_json::json!({
-            "epochs": outcome.history.len(),
-            "kept_epoch": kept.epoch,
-            "train_accuracy": kept.train_accuracy,
-            "test_accuracy": kept.test_accuracy,
-            "val_accuracy": kept.val_accuracy,
-            "train_loss": kept.train_loss,
-            "test_loss": kept.test_loss,
-            "test_correct": test.correct,
-            "test_total": test.total,
-            "seconds": seconds,
-            "seconds_per_epoch": outcome.timings.iter().map(|t| t.train_seconds).sum::<f64>()
-                / outcome.timings.len() as f64,
-            "weights": outputs.weights,
-            "plot": outputs.plot,
-            "metrics": outputs.metrics,
-            "dataset": data.dataset,
-            "config": config,
-        });
-        writeln!(out, "{json}")?;
+        let summary = JsonSummary {
+            record: &record,
+            epochs: record.epochs_run,
+            seconds: record.wall_seconds,
+            plot: &outputs.plot,
+            metrics: &outputs.metrics,
+        };
+        writeln!(out, "{}", serde_json::to_string(&summary)?)?;
     }
     Ok(())
 }
