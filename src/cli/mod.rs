@@ -3,6 +3,7 @@
 
 pub mod analyze;
 pub mod args;
+pub mod common;
 pub mod download;
 pub mod evaluate;
 pub mod export;
@@ -11,16 +12,13 @@ pub mod predict;
 pub mod report;
 pub mod train;
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::Context;
 
-use crate::cli::args::{Cli, Command, DataArgs};
+use crate::cli::args::{Cli, Command};
 use crate::cli::interrupt::Stopped;
-use crate::data::download::prepare_source;
-use crate::data::source::DataSource;
-use crate::model::{Evaluation, accuracy_text};
 
 /// Runs the parsed command, writing its report to `out`.
 pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<()> {
@@ -39,24 +37,6 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<()> {
         Command::Export(args) => export::export_command(&args, out),
         Command::Report(args) => report::report_command(&args, out),
     }
-}
-
-fn stderr_is_terminal() -> bool {
-    std::io::stderr().is_terminal()
-}
-
-/// The folder and data set the flags ask for, with its files in place.
-fn prepare_data(data: &DataArgs, offline: bool) -> anyhow::Result<DataSource> {
-    Ok(prepare_source(
-        &data.request(),
-        offline,
-        &data.mirrors,
-        stderr_is_terminal(),
-    )?)
-}
-
-fn accuracy_line(eval: &Evaluation) -> String {
-    format!("test {}", accuracy_text(eval.correct, eval.total))
 }
 
 /// The exit status of a failed command: 130 when a signal stopped training, else 1.

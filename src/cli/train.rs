@@ -10,8 +10,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
 use crate::cli::args::TrainArgs;
+use crate::cli::common::{accuracy_line, prepare_data, stderr_is_terminal};
 use crate::cli::interrupt::{StopRequest, Stopped};
-use crate::cli::{accuracy_line, prepare_data, stderr_is_terminal};
 use crate::data::augment::Augment;
 use crate::data::names::Split;
 use crate::data::source::DataInfo;

@@ -10,9 +10,9 @@ use crate::nn::optim::{OptimizerState, RestoreError};
 use crate::nn::rng::RngState;
 use crate::train::metrics::{EpochMetrics, EpochTiming};
 
-/// A run stopped between two mini-batches: everything [`train_from`] needs to continue it
-/// as if it had not stopped. The dropout masks need nothing: their streams are fixed by
-/// the step and the shard.
+/// A run stopped between two mini-batches: everything [`train_from`](super::train_from)
+/// needs to continue it as if it had not stopped. The dropout masks need nothing: their
+/// streams are fixed by the step and the shard.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Progress {
     /// The epoch in progress, or the next to start when `batches_done` is 0 (1-based).
@@ -39,7 +39,8 @@ pub struct Progress {
     pub kept: Option<KeptProgress>,
 }
 
-/// The network kept so far (see [`TrainOutcome::classifier`]), in a [`Progress`].
+/// The network kept so far (see
+/// [`TrainOutcome::classifier`](super::TrainOutcome::classifier)), in a [`Progress`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct KeptProgress {
     pub epoch: usize,
