@@ -411,6 +411,31 @@ mod tests {
     }
 
     #[test]
+    fn the_settings_of_a_configuration_are_flags_that_give_it_back() {
+        let config = TrainConfig {
+            hidden: vec![64, 32],
+            activation: Activation::Tanh,
+            learning_rate: 0.05,
+            lr_schedule: Schedule::Onecycle,
+            optimizer: OptimizerKind::Adamw,
+            clip_grad_norm: Some(1.5),
+            input_scaling: ScalingKind::Standardize,
+            augment: Augment::Elastic,
+            ..TrainConfig::default()
+        };
+        let mut argv = vec!["mnist-mlp".to_string(), "train".to_string()];
+        for (flag, value) in config.settings() {
+            if value != "off" {
+                argv.extend([format!("--{flag}"), value]);
+            }
+        }
+        let Command::Train(args) = Cli::try_parse_args_from(argv).unwrap().command else {
+            panic!("not train")
+        };
+        assert_eq!(args.config(), config);
+    }
+
+    #[test]
     fn hidden_takes_a_comma_separated_list() {
         let cli = Cli::try_parse_from(["mnist-mlp", "train", "--hidden", "512,256"]).unwrap();
         let Command::Train(args) = cli.command else {

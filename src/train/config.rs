@@ -17,8 +17,8 @@ use crate::nn::schedule::Schedule;
 /// a `;`): one row per field of [`TrainConfig`], in the order the weights file records them,
 /// as `field: type = default, "flag", kind;` with the field's doc comment and attributes
 /// above it. `flag` is the `train` option that sets the field (without `--`); `kind` is
-/// `setting` for what shapes the network, `reporting` for what only changes what is
-/// measured (left out of [`TrainConfig::settings`]).
+/// `setting` for what shapes the run, `reporting` for what only changes what is measured
+/// (left out of [`TrainConfig::settings`]).
 macro_rules! train_config_table {
     ($callback:ident $(, $args:tt)*) => {
         $callback! { $($args)* ;
