@@ -15,8 +15,9 @@ use mnist_mlp::model::Classifier;
 use mnist_mlp::nn::layers::Activation;
 use mnist_mlp::nn::mlp::{Architecture, Mlp, Params, Workspace};
 use mnist_mlp::nn::optim::{Optimizer, OptimizerConfig};
+use mnist_mlp::train::config::TrainConfig;
 use mnist_mlp::train::metrics::{EpochMetrics, EpochTiming};
-use mnist_mlp::train::{TrainConfig, TrainObserver, train};
+use mnist_mlp::train::{ObserverError, TrainObserver, train};
 
 const HIDDEN: usize = 256;
 const BATCH: usize = 128;
@@ -65,7 +66,7 @@ fn training_step(c: &mut Criterion) {
         b.iter(|| {
             let (x, labels) = builder.fill(&data, (0..BATCH).map(|i| (i, Transform::NONE)));
             mlp.loss_and_gradient(&mut ws, &mut grads, x, labels, BATCH);
-            sgd.step(0.01, &mut mlp.params, std::slice::from_ref(&grads), 0);
+            sgd.step(0.01, &mut mlp.params, &grads);
         })
     });
     group.finish();
@@ -80,7 +81,7 @@ impl TrainObserver for Quiet {
         _: &[EpochMetrics],
         _: EpochTiming,
         _: bool,
-    ) -> anyhow::Result<()> {
+    ) -> Result<(), ObserverError> {
         Ok(())
     }
 }

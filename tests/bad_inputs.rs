@@ -19,7 +19,7 @@ use mnist_mlp::data::source::DataInfo;
 use mnist_mlp::model::Classifier;
 use mnist_mlp::nn::mlp::Mlp;
 use mnist_mlp::store::weights::{self, SavedRun};
-use mnist_mlp::train::TrainConfig;
+use mnist_mlp::train::config::TrainConfig;
 
 /// The test images file of the synthetic data, the one most cases damage.
 const TEST_IMAGES: &str = "t10k-images-idx3-ubyte.gz";

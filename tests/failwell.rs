@@ -14,8 +14,10 @@ use mnist_mlp::model::Classifier;
 use mnist_mlp::nn::rng::SeededRng;
 use mnist_mlp::store::checkpoint;
 use mnist_mlp::store::weights;
+use mnist_mlp::train::config::TrainConfig;
 use mnist_mlp::train::metrics::{EpochMetrics, EpochTiming};
-use mnist_mlp::train::{Progress, TrainConfig, TrainError, TrainObserver, train, train_from};
+use mnist_mlp::train::progress::Progress;
+use mnist_mlp::train::{ObserverError, TrainError, TrainObserver, train, train_from};
 
 const BIN: &str = env!("CARGO_BIN_EXE_mnist-mlp");
 
@@ -201,7 +203,7 @@ impl TrainObserver for StopAt {
         history: &[EpochMetrics],
         _: EpochTiming,
         _: bool,
-    ) -> anyhow::Result<()> {
+    ) -> Result<(), ObserverError> {
         self.epochs_done = history.len();
         self.batches_seen = 0;
         Ok(())
@@ -211,7 +213,7 @@ impl TrainObserver for StopAt {
             && self.epochs_done + 1 == self.epoch
             && self.batches_seen == self.after
     }
-    fn checkpoint(&mut self, progress: &Progress) -> anyhow::Result<()> {
+    fn checkpoint(&mut self, progress: &Progress) -> Result<(), ObserverError> {
         self.saved = Some(progress.clone());
         Ok(())
     }
@@ -226,7 +228,7 @@ impl TrainObserver for Quiet {
         _: &[EpochMetrics],
         _: EpochTiming,
         _: bool,
-    ) -> anyhow::Result<()> {
+    ) -> Result<(), ObserverError> {
         Ok(())
     }
 }

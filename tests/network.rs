@@ -239,7 +239,7 @@ fn overfits_twenty_samples_to_full_accuracy() {
     let mut loss = f32::INFINITY;
     for _ in 0..200 {
         loss = mlp.loss_and_gradient(&mut ws, &mut grads, x.view(), &labels, 20) / 20.0;
-        sgd.step(0.1, &mut mlp.params, std::slice::from_ref(&grads), 0);
+        sgd.step(0.1, &mut mlp.params, &grads);
     }
     mlp.forward(&mut ws, x.view(), &labels);
     let correct = ws

@@ -3,7 +3,7 @@
 use std::io::Write;
 
 use crate::cli::args::AnalyzeArgs;
-use crate::cli::shared::prepare_data;
+use crate::cli::common::prepare_data;
 use crate::evaluate::load_with_test_set;
 use crate::model::analysis::{Analysis, json_report, text_report};
 use crate::plot::analysis::{plot_confusion, plot_mistakes};

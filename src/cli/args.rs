@@ -17,7 +17,7 @@ use crate::nn::layers::Activation;
 use crate::nn::optim::OptimizerKind;
 use crate::nn::schedule::Schedule;
 use crate::store::export::ExportFormat;
-use crate::train::{Preset, TrainConfig, TrainMetrics};
+use crate::train::config::{CONFIG_FLAGS, Preset, TrainConfig, TrainMetrics, train_config_table};
 
 /// Train and evaluate a hand-written multilayer perceptron on MNIST.
 #[derive(Debug, Parser)]
@@ -132,8 +132,8 @@ pub struct TrainArgs {
     #[arg(long, default_value_t = TrainConfig::default().batch_size)]
     pub batch_size: usize,
     /// Base (peak) learning rate.
-    #[arg(long, default_value_t = TrainConfig::default().learning_rate, allow_negative_numbers = true)]
-    pub lr: f64,
+    #[arg(long = "lr", id = "lr", value_name = "LR", default_value_t = TrainConfig::default().learning_rate, allow_negative_numbers = true)]
+    pub learning_rate: f64,
     /// How the learning rate changes over the run.
     #[arg(long, value_parser = choice::<Schedule>(), default_value = TrainConfig::default().lr_schedule.name())]
     pub lr_schedule: Schedule,
@@ -212,14 +212,6 @@ pub struct TrainArgs {
     pub given: Vec<String>,
 }
 
-/// The configuration `$flags` asks for on top of `$base`: each field from the flags where
-/// the flag `$id` was given on the command line.
-macro_rules! overlay {
-    ($base:expr, $flags:expr, $given:expr; $($field:ident: $id:literal),* $(,)?) => {
-        TrainConfig { $($field: if $given($id) { $flags.$field } else { $base.$field }),* }
-    };
-}
-
 impl TrainArgs {
     /// The training configuration these flags ask for (not yet validated): every flag's
     /// value, or with `--preset`, the preset's settings and the flags given on top.
@@ -228,47 +220,16 @@ impl TrainArgs {
         let Some(preset) = self.preset else {
             return flags;
         };
-        let given = |id: &str| self.was_given(id);
-        overlay!(preset.config(), flags, given;
-            epochs: "epochs", hidden: "hidden", activation: "activation",
-            batch_size: "batch_size", learning_rate: "lr", lr_schedule: "lr_schedule",
-            warmup_epochs: "warmup_epochs", optimizer: "optimizer", momentum: "momentum",
-            weight_decay: "weight_decay", clip_grad_norm: "clip_grad_norm",
-            max_norm: "max_norm", seed: "seed", input_scaling: "input_scaling",
-            augment: "augment", dropout: "dropout", label_smoothing: "label_smoothing",
-            val_split: "val_split", train_metrics: "train_metrics",
-        )
+        TrainConfig::overlay(preset.config(), flags, |flag| self.flag_given(flag))
     }
 
     /// The flags given on the command line that shape the training run (all but the data,
     /// output and reporting flags), as `--name`: `--resume` refuses them.
     pub fn run_flags_given(&self) -> Vec<String> {
-        const SHAPING: [&str; 20] = [
-            "preset",
-            "epochs",
-            "hidden",
-            "activation",
-            "batch_size",
-            "lr",
-            "lr_schedule",
-            "warmup_epochs",
-            "optimizer",
-            "momentum",
-            "weight_decay",
-            "clip_grad_norm",
-            "max_norm",
-            "seed",
-            "dropout",
-            "label_smoothing",
-            "val_split",
-            "augment",
-            "train_metrics",
-            "input_scaling",
-        ];
-        SHAPING
-            .iter()
-            .filter(|id| self.was_given(id))
-            .map(|id| format!("--{}", id.replace('_', "-")))
+        std::iter::once("preset")
+            .chain(CONFIG_FLAGS.iter().copied())
+            .filter(|flag| self.flag_given(flag))
+            .map(|flag| format!("--{flag}"))
             .collect()
     }
 
@@ -277,29 +238,24 @@ impl TrainArgs {
         self.given.iter().any(|g| g == id)
     }
 
-    /// The configuration of the flags' values, defaults included.
+    /// Whether `--flag` (e.g. "batch-size") was given on the command line.
+    fn flag_given(&self, flag: &str) -> bool {
+        self.was_given(&flag.replace('-', "_"))
+    }
+
+    /// The configuration of the flags' values, defaults included: each field of
+    /// [`train_config_table`] from the field of the same name here.
     fn flag_values(&self) -> TrainConfig {
-        TrainConfig {
-            epochs: self.epochs,
-            hidden: self.hidden.clone(),
-            activation: self.activation,
-            batch_size: self.batch_size,
-            learning_rate: self.lr,
-            lr_schedule: self.lr_schedule,
-            warmup_epochs: self.warmup_epochs,
-            optimizer: self.optimizer,
-            momentum: self.momentum,
-            weight_decay: self.weight_decay,
-            clip_grad_norm: self.clip_grad_norm,
-            max_norm: self.max_norm,
-            seed: self.seed,
-            input_scaling: self.input_scaling,
-            augment: self.augment,
-            dropout: self.dropout,
-            label_smoothing: self.label_smoothing,
-            val_split: self.val_split,
-            train_metrics: self.train_metrics,
+        macro_rules! from_flags {
+            ($args:ident; $(
+                $(#[$attr:meta])*
+                $field:ident: $ty:ty = $default:expr, $flag:literal, $kind:ident;
+            )*) => {
+                TrainConfig { $($field: $args.$field.clone(),)* }
+            };
         }
+        let args = self;
+        train_config_table!(from_flags, args)
     }
 }
 
@@ -545,6 +501,42 @@ mod tests {
     }
 
     #[test]
+    fn the_configuration_table_names_train_flags() {
+        let cli = Cli::command();
+        let train = cli.find_subcommand("train").unwrap();
+        for flag in CONFIG_FLAGS {
+            let arg = train.get_arguments().find(|a| a.get_long() == Some(flag));
+            let arg = arg.unwrap_or_else(|| panic!("train has no --{flag}"));
+            assert_eq!(arg.get_id().as_str(), flag.replace('-', "_"));
+        }
+    }
+
+    #[test]
+    fn the_settings_of_a_configuration_are_flags_that_give_it_back() {
+        let config = TrainConfig {
+            hidden: vec![64, 32],
+            activation: Activation::Tanh,
+            learning_rate: 0.05,
+            lr_schedule: Schedule::Onecycle,
+            optimizer: OptimizerKind::Adamw,
+            clip_grad_norm: Some(1.5),
+            input_scaling: ScalingKind::Standardize,
+            augment: Augment::Elastic,
+            ..TrainConfig::default()
+        };
+        let mut argv = vec!["mnist-mlp".to_string(), "train".to_string()];
+        for (flag, value) in config.settings() {
+            if value != "off" {
+                argv.extend([format!("--{flag}"), value]);
+            }
+        }
+        let Command::Train(args) = Cli::try_parse_args_from(argv).unwrap().command else {
+            panic!("not train")
+        };
+        assert_eq!(args.config(), config);
+    }
+
+    #[test]
     fn hidden_takes_a_comma_separated_list() {
         let cli = Cli::try_parse_from(["mnist-mlp", "train", "--hidden", "512,256"]).unwrap();
         let Command::Train(args) = cli.command else {
@@ -573,6 +565,6 @@ mod tests {
         let Command::Train(args) = Cli::try_parse_from(argv).unwrap().command else {
             panic!("not train")
         };
-        assert_eq!((args.epochs, args.lr), (7, 0.5));
+        assert_eq!((args.epochs, args.learning_rate), (7, 0.5));
     }
 }

@@ -3,7 +3,7 @@
 use std::io::Write;
 
 use crate::cli::args::DownloadArgs;
-use crate::cli::shared::stderr_is_terminal;
+use crate::cli::common::stderr_is_terminal;
 use crate::data::download::download_missing;
 use crate::data::source::resolve_source;
 

@@ -3,7 +3,7 @@
 use std::io::Write;
 
 use crate::cli::args::EvaluateArgs;
-use crate::cli::shared::{accuracy_line, prepare_data};
+use crate::cli::common::{accuracy_line, prepare_data};
 use crate::evaluate::evaluate_test_set;
 
 pub fn evaluate_command(args: &EvaluateArgs, out: &mut dyn Write) -> anyhow::Result<()> {

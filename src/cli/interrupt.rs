@@ -3,6 +3,7 @@
 //! status 130.
 
 use std::io;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
@@ -11,6 +12,19 @@ use signal_hook::flag;
 
 /// The exit status of a run stopped by a signal (128 + SIGINT's number, as shells report).
 pub const EXIT_STATUS: u8 = 130;
+
+/// A run stopped by a signal, saved in a checkpoint; the process ends with [`EXIT_STATUS`].
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "stopped by {signal} {position}; the run is saved in {}: continue it with `{resume}`",
+    checkpoint.display()
+)]
+pub struct Stopped {
+    pub signal: &'static str,
+    pub position: String,
+    pub checkpoint: PathBuf,
+    pub resume: String,
+}
 
 /// Set by the first SIGINT or SIGTERM; cheap to poll between mini-batches.
 #[derive(Clone)]

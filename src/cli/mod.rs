@@ -3,13 +3,13 @@
 
 pub mod analyze;
 pub mod args;
+pub mod common;
 pub mod download;
 pub mod evaluate;
 pub mod export;
 pub mod interrupt;
 pub mod predict;
 pub mod report;
-mod shared;
 pub mod train;
 
 use std::io::Write;
@@ -18,7 +18,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 
 use crate::cli::args::{Cli, Command};
-use crate::cli::train::TrainCommandError;
+use crate::cli::interrupt::Stopped;
 
 /// Runs the parsed command, writing its report to `out`.
 pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<()> {
@@ -41,9 +41,10 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<()> {
 
 /// The exit status of a failed command: 130 when a signal stopped training, else 1.
 pub fn exit_code(err: &anyhow::Error) -> ExitCode {
-    match err.downcast_ref::<TrainCommandError>() {
-        Some(TrainCommandError::Interrupted { .. }) => ExitCode::from(interrupt::EXIT_STATUS),
-        _ => ExitCode::FAILURE,
+    if err.downcast_ref::<Stopped>().is_some() {
+        ExitCode::from(interrupt::EXIT_STATUS)
+    } else {
+        ExitCode::FAILURE
     }
 }
 

@@ -7,10 +7,11 @@ use std::time::Instant;
 
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
+use serde::Serialize;
 
 use crate::cli::args::TrainArgs;
-use crate::cli::interrupt::StopRequest;
-use crate::cli::shared::{accuracy_line, prepare_data, stderr_is_terminal};
+use crate::cli::common::{accuracy_line, prepare_data, stderr_is_terminal};
+use crate::cli::interrupt::{StopRequest, Stopped};
 use crate::data::augment::Augment;
 use crate::data::names::Split;
 use crate::data::source::DataInfo;
@@ -19,8 +20,10 @@ use crate::plot::plot_accuracy;
 use crate::store::checkpoint::{self, Checkpoint, DataFingerprint, RunInfo};
 use crate::store::runlog::{self, FinishedRun, RunRecord};
 use crate::store::weights::{self, SavedRun};
+use crate::train::config::TrainConfig;
 use crate::train::metrics::{EpochMetrics, EpochTiming, write_metrics_csv};
-use crate::train::{Progress, TrainConfig, TrainError, TrainObserver, train_from};
+use crate::train::progress::Progress;
+use crate::train::{ObserverError, TrainError, TrainObserver, train_from};
 
 /// Where a training run writes.
 struct Outputs {
@@ -52,6 +55,32 @@ impl TrainObserver for EpochWriter<'_> {
     }
 
     fn epoch_done(
+        &mut self,
+        classifier: &Classifier,
+        history: &[EpochMetrics],
+        timing: EpochTiming,
+        kept: bool,
+    ) -> Result<(), ObserverError> {
+        self.write_epoch(classifier, history, timing, kept)
+            .map_err(ObserverError::new)
+    }
+
+    fn stop_requested(&mut self) -> bool {
+        self.stop.requested()
+    }
+
+    fn checkpoints_every_epoch(&self) -> bool {
+        true
+    }
+
+    fn checkpoint(&mut self, progress: &Progress) -> Result<(), ObserverError> {
+        self.save_checkpoint(progress).map_err(ObserverError::new)
+    }
+}
+
+impl EpochWriter<'_> {
+    /// Prints the epoch's line and rewrites the outputs (the weights if `kept`).
+    fn write_epoch(
         &mut self,
         classifier: &Classifier,
         history: &[EpochMetrics],
@@ -99,15 +128,8 @@ impl TrainObserver for EpochWriter<'_> {
         Ok(())
     }
 
-    fn stop_requested(&mut self) -> bool {
-        self.stop.requested()
-    }
-
-    fn checkpoints_every_epoch(&self) -> bool {
-        true
-    }
-
-    fn checkpoint(&mut self, progress: &Progress) -> anyhow::Result<()> {
+    /// Saves the checkpoint, and when a signal stops the run, the metrics and plot so far.
+    fn save_checkpoint(&mut self, progress: &Progress) -> anyhow::Result<()> {
         checkpoint::save(&self.outputs.checkpoint, self.run, progress)?;
         if self.stop.requested() && !progress.history.is_empty() {
             // Already written after the last epoch, unless this run resumed without one.
@@ -118,20 +140,22 @@ impl TrainObserver for EpochWriter<'_> {
     }
 }
 
+/// What `train --json` prints, as one line: the run's record in the run log, with the
+/// outputs the log does not record, and the record's `epochs_run` and `wall_seconds` also
+/// under the names `epochs` and `seconds`.
+#[derive(Serialize)]
+struct JsonSummary<'a> {
+    #[serde(flatten)]
+    record: &'a RunRecord,
+    epochs: usize,
+    seconds: f64,
+    plot: &'a Path,
+    metrics: &'a Path,
+}
+
 /// Why `train` did not finish, when the library's error does not say enough.
 #[derive(Debug, thiserror::Error)]
 pub enum TrainCommandError {
-    #[error(
-        "stopped by {signal} {position}; the run is saved in {}: continue it with \
-         `{resume}`",
-        checkpoint.display()
-    )]
-    Interrupted {
-        signal: &'static str,
-        position: String,
-        checkpoint: PathBuf,
-        resume: String,
-    },
     #[error(
         "--resume continues the run with the settings saved in its checkpoint: leave out \
          {0} (only the data location, --threads, --json and the output paths may be given)"
@@ -312,7 +336,7 @@ pub fn train_command(args: &TrainArgs, out: &mut dyn Write) -> anyhow::Result<()
             if args.offline {
                 resume += " --offline";
             }
-            return Err(TrainCommandError::Interrupted {
+            return Err(Stopped {
                 signal: stop.signal_name().unwrap_or("a signal"),
                 position,
                 checkpoint: outputs.checkpoint.clone(),
@@ -363,26 +387,14 @@ pub fn train_command(args: &TrainArgs, out: &mut dyn Write) -> anyhow::Result<()
         eprintln!("warning: {err} (the training itself succeeded)");
     }
     if args.json {
-        let json = serde_json::json!({
-            "epochs": outcome.history.len(),
-            "kept_epoch": kept.epoch,
-            "train_accuracy": kept.train_accuracy,
-            "test_accuracy": kept.test_accuracy,
-            "val_accuracy": kept.val_accuracy,
-            "train_loss": kept.train_loss,
-            "test_loss": kept.test_loss,
-            "test_correct": test.correct,
-            "test_total": test.total,
-            "seconds": seconds,
-            "seconds_per_epoch": outcome.timings.iter().map(|t| t.train_seconds).sum::<f64>()
-                / outcome.timings.len() as f64,
-            "weights": outputs.weights,
-            "plot": outputs.plot,
-            "metrics": outputs.metrics,
-            "dataset": data.dataset,
-            "config": config,
-        });
-        writeln!(out, "{json}")?;
+        let summary = JsonSummary {
+            record: &record,
+            epochs: record.epochs_run,
+            seconds: record.wall_seconds,
+            plot: &outputs.plot,
+            metrics: &outputs.metrics,
+        };
+        writeln!(out, "{}", serde_json::to_string(&summary)?)?;
     }
     Ok(())
 }

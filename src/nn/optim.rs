@@ -1,12 +1,8 @@
 //! Optimizers: one flat loop over (parameter, gradient, state) per tensor.
 //!
-//! Every step takes the mini-batch gradient as the sum of the shards' gradients, added in
-//! shard order; a tensor whose gradient was computed over the whole mini-batch at once is
-//! taken from the first shard alone.
-//! Large tensors are updated in parallel halves; each element's arithmetic is the same
-//! whichever thread does it.
+//! Every step takes the mini-batch gradient. Large tensors are updated in parallel halves;
+//! each element's arithmetic is the same whichever thread does it.
 
-use arrayvec::ArrayVec;
 use serde::{Deserialize, Serialize};
 
 use crate::choice::Choice;
@@ -81,9 +77,6 @@ impl OptimizerConfig {
     }
 }
 
-/// The most gradient shards a step takes (see `train::shards_per_batch`).
-pub const MAX_SHARDS: usize = 8;
-
 /// An optimizer's state as plain vectors (tensors in [`Params::tensors`] order), for
 /// checkpoints.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -91,6 +84,21 @@ pub struct OptimizerState<T> {
     pub steps: u64,
     pub first: Vec<Vec<T>>,
     pub second: Option<Vec<Vec<T>>>,
+}
+
+/// An [`OptimizerState`] that does not fit the optimizer it is restored into.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RestoreError {
+    #[error("the optimizer state is of an {saved} optimizer, not of this one")]
+    Kind { saved: &'static str },
+    #[error(
+        "the optimizer's {moment} has tensors of {saved:?} values, the network needs {needed:?}"
+    )]
+    Sizes {
+        moment: &'static str,
+        saved: Vec<usize>,
+        needed: Vec<usize>,
+    },
 }
 
 /// An optimizer with its state.
@@ -115,30 +123,14 @@ impl<T: Real> Optimizer<T> {
         }
     }
 
-    /// One update with learning rate `lr` and the gradient Σ_s shards[s], except for the
-    /// first `whole` tensors (in [`Params::tensors`] order), whose gradient over the whole
-    /// mini-batch is in shards[0] (the other shards' copies are ignored).
-    pub fn step(&mut self, lr: T, params: &mut Params<T>, shards: &[Params<T>], whole: usize) {
-        assert!(
-            (1..=MAX_SHARDS).contains(&shards.len()),
-            "1 to {MAX_SHARDS} gradient shards"
-        );
+    /// One update with learning rate `lr` and the mini-batch gradient `grad`.
+    pub fn step(&mut self, lr: T, params: &mut Params<T>, grad: &Params<T>) {
         self.steps += 1;
-        let gradient = |t: usize| -> ArrayVec<&[T], MAX_SHARDS> {
-            let shards = if t < whole { &shards[..1] } else { shards };
-            shards.iter().map(|s| s.tensor(t)).collect()
-        };
         let scale = match self.config.clip_grad_norm {
             Some(max_norm) => {
-                let mut sum = [T::zero(); CHUNK];
                 let mut squared = T::zero();
-                for t in 0..params.tensor_count() {
-                    let grads = gradient(t);
-                    for start in (0..grads[0].len()).step_by(CHUNK) {
-                        for &g in sum_shards(&grads, start, &mut sum) {
-                            squared = squared + g * g;
-                        }
-                    }
+                for &g in grad.tensors().flatten() {
+                    squared = squared + g * g;
                 }
                 let (norm, max_norm) = (squared.sqrt(), T::from_f64(max_norm));
                 if norm > max_norm {
@@ -155,7 +147,7 @@ impl<T: Real> Optimizer<T> {
             update(
                 rule,
                 params.tensor_mut(t),
-                gradient(t),
+                grad.tensor(t),
                 self.first.tensor_mut(t),
                 second,
             );
@@ -174,15 +166,21 @@ impl<T: Real> Optimizer<T> {
 
     /// Continues from a saved [`OptimizerState`], which must be one of this optimizer's kind
     /// and network.
-    pub fn restore(&mut self, state: &OptimizerState<T>) -> Result<(), String> {
-        fn fill<T: Real>(p: &mut Params<T>, saved: &[Vec<T>], what: &str) -> Result<(), String> {
-            let sizes: Vec<usize> = p.tensors().map(<[T]>::len).collect();
-            let saved_sizes: Vec<usize> = saved.iter().map(Vec::len).collect();
-            if sizes != saved_sizes {
-                return Err(format!(
-                    "the optimizer's {what} has tensors of {saved_sizes:?} values, the network \
-                     needs {sizes:?}"
-                ));
+    pub fn restore(&mut self, state: &OptimizerState<T>) -> Result<(), RestoreError> {
+        fn fill<T: Real>(
+            p: &mut Params<T>,
+            saved: &[Vec<T>],
+            moment: &'static str,
+        ) -> Result<(), RestoreError> {
+            let needed: Vec<usize> = p.tensors().map(<[T]>::len).collect();
+            let saved: &[Vec<T>] = saved;
+            let sizes: Vec<usize> = saved.iter().map(Vec::len).collect();
+            if sizes != needed {
+                return Err(RestoreError::Sizes {
+                    moment,
+                    saved: sizes,
+                    needed,
+                });
             }
             p.tensors_mut()
                 .zip(saved)
@@ -192,7 +190,8 @@ impl<T: Real> Optimizer<T> {
         match (&mut self.second, &state.second) {
             (Some(second), Some(saved)) => fill(second, saved, "second moment")?,
             (None, None) => {}
-            _ => return Err("the optimizer's state is of another kind".into()),
+            (None, Some(_)) => return Err(RestoreError::Kind { saved: "Adam" }),
+            (Some(_), None) => return Err(RestoreError::Kind { saved: "SGD" }),
         }
         fill(&mut self.first, &state.first, "first moment")?;
         self.steps = state.steps;
@@ -261,23 +260,6 @@ pub fn apply_max_norm<T: Real>(params: &mut Params<T>, max_norm: f64, scratch: &
     }
 }
 
-/// The gradient's elements start..start + CHUNK (fewer at the end): the shards' values
-/// added in shard order, in `sum`, or the only shard's slice itself.
-fn sum_shards<'a, T: Real>(grads: &[&'a [T]], start: usize, sum: &'a mut [T; CHUNK]) -> &'a [T] {
-    let range = start..(start + CHUNK).min(grads[0].len());
-    if let [only] = grads {
-        return &only[range];
-    }
-    let sum = &mut sum[..range.len()];
-    sum.copy_from_slice(&grads[0][range.clone()]);
-    for shard in &grads[1..] {
-        for (s, &g) in sum.iter_mut().zip(&shard[range.clone()]) {
-            *s = *s + g;
-        }
-    }
-    sum
-}
-
 /// One step's update rule with its constants, applied element by element.
 #[derive(Debug, Clone, Copy)]
 enum Rule<T> {
@@ -303,15 +285,13 @@ enum Rule<T> {
 
 /// Parameters per task below which splitting the update further costs more than it gains.
 const PARALLEL_MIN: usize = 1 << 15;
-/// Parameters updated per inner block: small enough for the summed gradient to stay in L1.
-const CHUNK: usize = 1024;
 
-/// Applies `rule` to one tensor θ given its gradient shards and optimizer state, halving the
-/// range into parallel tasks while it is large.
+/// Applies `rule` to one tensor θ given its gradient and optimizer state, halving the range
+/// into parallel tasks while it is large.
 fn update<T: Real>(
     rule: Rule<T>,
     p: &mut [T],
-    grads: ArrayVec<&[T], MAX_SHARDS>,
+    grad: &[T],
     first: &mut [T],
     second: Option<&mut [T]>,
 ) {
@@ -326,63 +306,57 @@ fn update<T: Real>(
             }
             None => (None, None),
         };
-        let (g1, g2) = grads.into_iter().map(|g| g.split_at(mid)).unzip();
+        let (g1, g2) = grad.split_at(mid);
         rayon::join(
             || update(rule, p1, g1, f1, s1),
             || update(rule, p2, g2, f2, s2),
         );
         return;
     }
-    let mut second = second;
-    let mut sum = [T::zero(); CHUNK];
-    for start in (0..p.len()).step_by(CHUNK) {
-        let g = sum_shards(&grads, start, &mut sum);
-        let range = start..start + g.len();
-        let (p, m) = (&mut p[range.clone()], &mut first[range.clone()]);
-        match rule {
-            Rule::Momentum {
-                lr,
-                scale,
-                mu,
-                wd,
-                nesterov,
-            } => {
-                for ((p, v), &g) in p.iter_mut().zip(m.iter_mut()).zip(g.iter()) {
-                    let g = g * scale + wd * *p; // the gradient, with the L2 penalty's
-                    *v = mu * *v + g; // accumulate the running direction
-                    let step = if nesterov { g + mu * *v } else { *v }; // look ahead
-                    *p = *p - lr * step; // descend along it
-                }
+    let (m, g) = (first, grad);
+    match rule {
+        Rule::Momentum {
+            lr,
+            scale,
+            mu,
+            wd,
+            nesterov,
+        } => {
+            for ((p, v), &g) in p.iter_mut().zip(m.iter_mut()).zip(g.iter()) {
+                let g = g * scale + wd * *p; // the gradient, with the L2 penalty's
+                *v = mu * *v + g; // accumulate the running direction
+                let step = if nesterov { g + mu * *v } else { *v }; // look ahead
+                *p = *p - lr * step; // descend along it
             }
-            Rule::Adam {
-                lr,
-                scale,
-                b1,
-                b2,
-                eps,
-                c1,
-                c2,
-                wd,
-                decoupled,
-            } => {
-                let v = &mut second.as_deref_mut().expect("Adam keeps a second moment")[range];
-                let one = T::one();
-                for (((p, m), v), &g) in p
-                    .iter_mut()
-                    .zip(m.iter_mut())
-                    .zip(v.iter_mut())
-                    .zip(g.iter())
-                {
-                    let g = if decoupled {
-                        g * scale
-                    } else {
-                        g * scale + wd * *p
-                    };
-                    *m = b1 * *m + (one - b1) * g; // first moment
-                    *v = b2 * *v + (one - b2) * g * g; // second moment
-                    let decay = if decoupled { wd * *p } else { T::zero() };
-                    *p = *p - lr * ((*m * c1) / ((*v * c2).sqrt() + eps) + decay);
-                }
+        }
+        Rule::Adam {
+            lr,
+            scale,
+            b1,
+            b2,
+            eps,
+            c1,
+            c2,
+            wd,
+            decoupled,
+        } => {
+            let v = second.expect("Adam keeps a second moment");
+            let one = T::one();
+            for (((p, m), v), &g) in p
+                .iter_mut()
+                .zip(m.iter_mut())
+                .zip(v.iter_mut())
+                .zip(g.iter())
+            {
+                let g = if decoupled {
+                    g * scale
+                } else {
+                    g * scale + wd * *p
+                };
+                *m = b1 * *m + (one - b1) * g; // first moment
+                *v = b2 * *v + (one - b2) * g * g; // second moment
+                let decay = if decoupled { wd * *p } else { T::zero() };
+                *p = *p - lr * ((*m * c1) / ((*v * c2).sqrt() + eps) + decay);
             }
         }
     }
@@ -415,7 +389,7 @@ mod tests {
             .iter()
             .map(|&g| {
                 grads.layers[0].w[[0, 0]] = g;
-                opt.step(lr, &mut params, std::slice::from_ref(&grads), 0);
+                opt.step(lr, &mut params, &grads);
                 params.layers[0].w[[0, 0]]
             })
             .collect()
@@ -509,17 +483,20 @@ mod tests {
         let mut original = Optimizer::new(&arch, config);
         for g in [1.0, -3.0] {
             grads.layers[0].w[[0, 0]] = g;
-            original.step(0.1, &mut p1, std::slice::from_ref(&grads), 0);
+            original.step(0.1, &mut p1, &grads);
         }
         p2.clone_from(&p1);
         let mut restored = Optimizer::new(&arch, config);
         restored.restore(&original.state()).unwrap();
         grads.layers[0].w[[0, 0]] = 2.0;
-        original.step(0.1, &mut p1, std::slice::from_ref(&grads), 0);
-        restored.step(0.1, &mut p2, std::slice::from_ref(&grads), 0);
+        original.step(0.1, &mut p1, &grads);
+        restored.step(0.1, &mut p2, &grads);
         assert_eq!(p1, p2);
         let sgd = Optimizer::<f64>::new(&arch, OptimizerConfig::sgd(0.9));
-        assert!(restored.restore(&sgd.state()).is_err());
+        assert_eq!(
+            restored.restore(&sgd.state()),
+            Err(RestoreError::Kind { saved: "SGD" })
+        );
     }
 
     #[test]
@@ -537,49 +514,5 @@ mod tests {
         assert_abs_diff_eq!(w[[0, 0]], 1.2, epsilon = 1e-12);
         assert_abs_diff_eq!(w[[1, 0]], 1.6, epsilon = 1e-12);
         assert_eq!((w[[0, 1]], w[[1, 1]]), (0.3, 0.4));
-    }
-
-    #[test]
-    fn shard_gradients_are_summed_except_whole_tensors() {
-        let arch = tiny();
-        for config in [
-            OptimizerConfig::sgd(0.0),
-            OptimizerConfig {
-                clip_grad_norm: Some(10.0),
-                ..OptimizerConfig::sgd(0.0)
-            },
-        ] {
-            let mut one = Params::<f64>::zeros(&arch);
-            let mut two = [Params::<f64>::zeros(&arch), Params::<f64>::zeros(&arch)];
-            one.layers[0].w[[0, 0]] = 4.0;
-            one.layers[0].b[0] = 3.0;
-            two[0].layers[0].w[[0, 0]] = 4.0; // whole: the other shard's value is ignored
-            two[1].layers[0].w[[0, 0]] = 100.0;
-            two[0].layers[0].b[0] = 1.0;
-            two[1].layers[0].b[0] = 2.0;
-            let (mut p1, mut p2) = (Params::zeros(&arch), Params::zeros(&arch));
-            Optimizer::new(&arch, config).step(0.5, &mut p1, std::slice::from_ref(&one), 0);
-            Optimizer::new(&arch, config).step(0.5, &mut p2, &two, 1);
-            assert_eq!(p1, p2);
-            assert_eq!(p2.layers[0].b[0], -1.5);
-            assert_eq!(p2.layers[0].w[[0, 0]], -2.0);
-        }
-    }
-
-    #[test]
-    fn clipping_measures_the_norm_of_the_summed_shards() {
-        let arch = tiny();
-        let config = OptimizerConfig {
-            clip_grad_norm: Some(1.0),
-            ..OptimizerConfig::sgd(0.0)
-        };
-        let mut two = [Params::<f64>::zeros(&arch), Params::<f64>::zeros(&arch)];
-        two[0].layers[0].w[[0, 0]] = 1.0;
-        two[1].layers[0].w[[0, 0]] = 2.0; // summed: 3
-        two[0].layers[0].b[0] = 4.0; // the whole gradient (3, 4) has norm 5
-        let mut p = Params::zeros(&arch);
-        Optimizer::new(&arch, config).step(1.0, &mut p, &two, 0);
-        assert_abs_diff_eq!(p.layers[0].w[[0, 0]], -0.6, epsilon = 1e-12);
-        assert_abs_diff_eq!(p.layers[0].b[0], -0.8, epsilon = 1e-12);
     }
 }

@@ -21,7 +21,7 @@ use crate::nn::schedule::Schedule;
 use crate::plot::{PlotError, plot_accuracy};
 use crate::store::runlog::{self, RunLogError, RunRecord};
 use crate::store::weights::{self, SavedRun, WeightsError};
-use crate::train::TrainConfig;
+use crate::train::config::TrainConfig;
 use doc::{
     Align, Block, Document, Figure, Inline, Section, Table, code, column, m, math, strong, text,
 };
@@ -570,36 +570,9 @@ fn class_list(names: &[String]) -> String {
     }
 }
 
-/// Every setting of a configuration as (flag, value), in the order of `train --help`.
+/// Every setting of a configuration as (flag, value), in the order of its fields.
 pub fn settings(c: &TrainConfig) -> Vec<(&'static str, String)> {
-    let opt = |v: Option<f64>| v.map_or_else(|| "off".to_string(), number);
-    vec![
-        ("epochs", c.epochs.to_string()),
-        (
-            "hidden",
-            c.hidden
-                .iter()
-                .map(|h| h.to_string())
-                .collect::<Vec<_>>()
-                .join(","),
-        ),
-        ("activation", value_name(c.activation)),
-        ("batch-size", c.batch_size.to_string()),
-        ("lr", number(c.learning_rate)),
-        ("lr-schedule", value_name(c.lr_schedule)),
-        ("warmup-epochs", c.warmup_epochs.to_string()),
-        ("optimizer", value_name(c.optimizer)),
-        ("momentum", number(c.momentum)),
-        ("weight-decay", number(c.weight_decay)),
-        ("clip-grad-norm", opt(c.clip_grad_norm)),
-        ("max-norm", opt(c.max_norm)),
-        ("dropout", number(c.dropout)),
-        ("label-smoothing", number(c.label_smoothing)),
-        ("val-split", c.val_split.to_string()),
-        ("augment", value_name(c.augment)),
-        ("input-scaling", value_name(c.input_scaling)),
-        ("seed", c.seed.to_string()),
-    ]
+    c.settings()
 }
 
 /// The settings of `c` that differ from `base`, as flags (`--hidden 512 --lr 0.05`).

@@ -16,7 +16,8 @@ use crate::data::images::LabeledImages;
 use crate::data::source::DataInfo;
 use crate::io::atomic::{WriteError, write_atomically};
 use crate::store::weights::decode_bounded;
-use crate::train::{Progress, TrainConfig, TrainMetrics};
+use crate::train::config::{TrainConfig, TrainMetrics};
+use crate::train::progress::Progress;
 
 pub const MAGIC: [u8; 8] = *b"MNISTCKP";
 pub const FORMAT_VERSION: u32 = 1;

@@ -425,7 +425,7 @@ mod tests {
     use std::io::Read;
 
     use super::*;
-    use crate::train::TrainConfig;
+    use crate::train::config::TrainConfig;
     use crate::train::metrics::EpochMetrics;
 
     /// The weights module's test network, with MNIST's input statistics and one epoch of

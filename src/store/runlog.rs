@@ -16,7 +16,8 @@ use sha2::{Digest, Sha256};
 use crate::data::catalog::Dataset;
 use crate::data::source::DataInfo;
 use crate::nn::mlp::Architecture;
-use crate::train::{TrainConfig, TrainOutcome};
+use crate::train::TrainOutcome;
+use crate::train::config::TrainConfig;
 
 /// The default run log, relative to the working folder.
 pub const DEFAULT_RUN_LOG: &str = "report/runs.jsonl";

@@ -15,7 +15,7 @@ use crate::data::source::DataInfo;
 use crate::io::atomic::{WriteError, write_atomically};
 use crate::model::Classifier;
 use crate::nn::mlp::{Architecture, Mlp, Params};
-use crate::train::TrainConfig;
+use crate::train::config::TrainConfig;
 use crate::train::metrics::EpochMetrics;
 
 pub const MAGIC: [u8; 8] = *b"MNISTMLP";

@@ -1,5 +1,5 @@
-//! What several subcommands share: the data their flags ask for, whether progress can be
-//! drawn, the accuracy line.
+//! What several subcommands share: the data they ask for, prepared; their accuracy line;
+//! whether stderr is a terminal (for progress bars).
 
 use std::io::IsTerminal;
 
@@ -8,12 +8,13 @@ use crate::data::download::prepare_source;
 use crate::data::source::DataSource;
 use crate::model::{Evaluation, accuracy_text};
 
-pub(super) fn stderr_is_terminal() -> bool {
+/// Whether stderr is a terminal, where progress bars are drawn.
+pub fn stderr_is_terminal() -> bool {
     std::io::stderr().is_terminal()
 }
 
 /// The folder and data set the flags ask for, with its files in place.
-pub(super) fn prepare_data(data: &DataArgs, offline: bool) -> anyhow::Result<DataSource> {
+pub fn prepare_data(data: &DataArgs, offline: bool) -> anyhow::Result<DataSource> {
     Ok(prepare_source(
         &data.request(),
         offline,
@@ -22,6 +23,7 @@ pub(super) fn prepare_data(data: &DataArgs, offline: bool) -> anyhow::Result<Dat
     )?)
 }
 
-pub(super) fn accuracy_line(eval: &Evaluation) -> String {
+/// The test accuracy as every command prints it: "test accuracy: 50.00% (1/2)".
+pub fn accuracy_line(eval: &Evaluation) -> String {
     format!("test {}", accuracy_text(eval.correct, eval.total))
 }
