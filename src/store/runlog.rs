@@ -11,10 +11,10 @@ use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use crate::data::catalog::Dataset;
 use crate::data::source::DataInfo;
+pub use crate::io::digest::file_sha256;
 use crate::nn::mlp::Architecture;
 use crate::train::{TrainConfig, TrainOutcome};
 
@@ -147,12 +147,6 @@ impl RunRecord {
             machine: Machine::this(),
         }
     }
-}
-
-/// The sha256 of a file's content, in lowercase hex.
-pub fn file_sha256(path: &Path) -> io::Result<String> {
-    let digest = Sha256::digest(fs::read(path)?);
-    Ok(digest.iter().map(|b| format!("{b:02x}")).collect())
 }
 
 /// A run log that cannot be written or read.
