@@ -30,13 +30,14 @@ fn error_chain(err: &anyhow::Error) -> String {
 }
 
 /// A write past the file-size limit (`ulimit -f`) would kill the process with SIGXFSZ,
-/// leaving no message; ignored, the write fails with EFBIG ("File too large") instead, which
-/// becomes an error naming the file, like a full disk.
+/// leaving no message. With a handler registered (one that only sets a flag nobody reads),
+/// the signal no longer kills and the write fails with EFBIG ("File too large") instead,
+/// which becomes an error naming the file, like a full disk.
 fn ignore_file_size_signal() {
     #[cfg(unix)]
-    // SAFETY: called first thing in main, before any other thread exists; SIG_IGN installs
-    // no handler code.
-    unsafe {
-        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+    {
+        let flag = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        // Registration fails only for signals that cannot be caught; SIGXFSZ can.
+        let _ = signal_hook::flag::register(signal_hook::consts::SIGXFSZ, flag);
     }
 }

@@ -14,12 +14,9 @@ use serde_json::Value;
 /// The width and height of a PNG file, decoding it whole.
 fn png_size(path: &Path) -> (u32, u32) {
     let file = std::io::BufReader::new(std::fs::File::open(path).unwrap());
-    let mut reader = png::Decoder::new(file)
-        .read_info()
+    let picture = image::load(file, image::ImageFormat::Png)
         .unwrap_or_else(|e| panic!("{} is not a PNG: {e}", path.display()));
-    let mut pixels = vec![0; reader.output_buffer_size().unwrap()];
-    let info = reader.next_frame(&mut pixels).unwrap();
-    (info.width, info.height)
+    (picture.width(), picture.height())
 }
 
 fn digit_names() -> Vec<String> {

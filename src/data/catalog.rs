@@ -4,16 +4,17 @@
 //! (`torchvision/datasets/mnist.py`).
 
 use std::fs::File;
-use std::io::{self, Read};
+use std::io;
 use std::path::Path;
 
-use md5::{Digest, Md5};
+use md5::Md5;
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
 use crate::choice::Choice;
 use crate::data::idx::content_reader;
 use crate::data::names::{MNIST_FILE_NAMES, Split, find_file};
+use crate::io::digest::hex_digest;
 
 /// A known dataset of 28×28 greyscale images in IDX files.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
@@ -424,27 +425,9 @@ impl Checksum<'_> {
     pub fn of(&self, file: File) -> io::Result<String> {
         match self {
             ContentSha256(_) => hex_digest::<Sha256>(content_reader(file)?.0),
-            FileMd5(_) => hex_digest::<Md5>(Box::new(file)),
+            FileMd5(_) => hex_digest::<Md5>(file),
         }
     }
-}
-
-/// The digest `D` (lowercase hex) of everything `reader` yields.
-fn hex_digest<D: Digest>(mut reader: Box<dyn Read>) -> io::Result<String> {
-    let mut hasher = D::new();
-    let mut buffer = vec![0; 64 * 1024];
-    loop {
-        let n = reader.read(&mut buffer)?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buffer[..n]);
-    }
-    Ok(hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect())
 }
 
 #[cfg(test)]
@@ -506,7 +489,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("labels");
         crate::data::idx::write_idx_labels(&path, &[1, 2, 3], true).unwrap();
-        let md5 = hex_digest::<Md5>(Box::new(File::open(&path).unwrap())).unwrap();
+        let md5 = hex_digest::<Md5>(File::open(&path).unwrap()).unwrap();
         assert_eq!(md5.len(), 32);
         assert!(FileMd5(&md5).matches(&path).unwrap());
         assert!(

@@ -552,10 +552,7 @@ mod tests {
         let (raw, gz) = (dir.path().join("raw"), dir.path().join("gz"));
         crate::data::idx::write_idx_labels(&raw, &[1, 2, 3], false).unwrap();
         crate::data::idx::write_idx_labels(&gz, &[1, 2, 3], true).unwrap();
-        let expected: String = Sha256::digest(fs::read(&raw).unwrap())
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        let expected = crate::io::digest::hex(&Sha256::digest(fs::read(&raw).unwrap()));
         assert_eq!(content_sha256(&raw).unwrap(), expected);
         assert_eq!(content_sha256(&gz).unwrap(), expected);
     }

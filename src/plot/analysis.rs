@@ -596,10 +596,7 @@ mod tests {
     use ndarray::Array2;
 
     fn decoded_size(path: &Path) -> (u32, u32) {
-        let file = std::io::BufReader::new(std::fs::File::open(path).unwrap());
-        let reader = png::Decoder::new(file).read_info().unwrap();
-        let info = reader.info();
-        (info.width, info.height)
+        image::image_dimensions(path).unwrap()
     }
 
     fn digits() -> Vec<String> {

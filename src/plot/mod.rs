@@ -11,6 +11,8 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
+use image::codecs::png::{CompressionType, FilterType, PngEncoder};
+use image::{ExtendedColorType, ImageEncoder, ImageError};
 use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint};
 use plotters::coord::types::RangedCoordf64;
 use plotters::element::{Drawable, PointCollection};
@@ -164,13 +166,13 @@ pub(crate) fn write_png(
     rgb: &[u8],
 ) -> Result<(), PlotError> {
     write_atomically(path, |w| {
-        let mut encoder = png::Encoder::new(w, width, height);
-        encoder.set_color(png::ColorType::Rgb);
-        encoder.set_depth(png::BitDepth::Eight);
-        let mut writer = encoder.write_header()?;
-        writer.write_image_data(rgb)?;
-        writer.finish()?;
-        Ok(())
+        // The png crate's own defaults (image's encoder defaults to fast, larger files).
+        PngEncoder::new_with_quality(w, CompressionType::Default, FilterType::Adaptive)
+            .write_image(rgb, width, height, ExtendedColorType::Rgb8)
+            .map_err(|e| match e {
+                ImageError::IoError(e) => e,
+                other => std::io::Error::other(other),
+            })
     })?;
     Ok(())
 }
@@ -471,11 +473,8 @@ mod tests {
     }
 
     fn decoded_size(path: &Path) -> (u32, u32) {
-        let file = std::io::BufReader::new(std::fs::File::open(path).unwrap());
-        let mut reader = png::Decoder::new(file).read_info().unwrap();
-        let mut pixels = vec![0; reader.output_buffer_size().unwrap()];
-        let info = reader.next_frame(&mut pixels).unwrap();
-        (info.width, info.height)
+        let picture = image::open(path).unwrap();
+        (picture.width(), picture.height())
     }
 
     #[test]

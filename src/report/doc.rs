@@ -1,8 +1,11 @@
 //! The report's content model — sections of paragraphs, equations, tables and figures —
 //! and its two renderers: GitHub Markdown (math as `$…$` / `$$…$$` in LaTeX) and typst
-//! source (typst's own math syntax), so that the Markdown and the PDF say the same things.
+//! source (the same formulas translated to typst's math syntax), so that the Markdown and
+//! the PDF say the same things.
 
 use std::fmt::Write;
+
+use crate::report::math::typst_from_tex;
 
 /// A whole report.
 #[derive(Debug, Clone, PartialEq)]
@@ -43,11 +46,18 @@ pub enum Inline {
     Math(Math),
 }
 
-/// One formula in both notations: LaTeX for GitHub's Markdown, typst math for the PDF.
+/// One formula, in LaTeX: GitHub's Markdown shows it as written, the PDF as translated to
+/// typst math.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Math {
     pub tex: String,
-    pub typst: String,
+}
+
+impl Math {
+    /// The formula in typst math.
+    pub fn typst(&self) -> String {
+        typst_from_tex(&self.tex)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -79,6 +89,11 @@ pub struct Figure {
     pub weight: f64,
 }
 
+/// A paragraph.
+pub fn para(inlines: Vec<Inline>) -> Block {
+    Block::Paragraph(inlines)
+}
+
 /// Text.
 pub fn text(s: impl Into<String>) -> Inline {
     Inline::Text(s.into())
@@ -94,17 +109,14 @@ pub fn code(s: impl Into<String>) -> Inline {
     Inline::Code(s.into())
 }
 
-/// A formula, in LaTeX and in typst math.
-pub fn math(tex: impl Into<String>, typst: impl Into<String>) -> Math {
-    Math {
-        tex: tex.into(),
-        typst: typst.into(),
-    }
+/// A formula, in LaTeX.
+pub fn math(tex: impl Into<String>) -> Math {
+    Math { tex: tex.into() }
 }
 
-/// An inline formula.
-pub fn m(tex: impl Into<String>, typst: impl Into<String>) -> Inline {
-    Inline::Math(math(tex, typst))
+/// An inline formula, in LaTeX.
+pub fn m(tex: impl Into<String>) -> Inline {
+    Inline::Math(math(tex))
 }
 
 /// A column of a table.
@@ -278,7 +290,7 @@ fn typst_block(out: &mut String, block: &Block) {
             let _ = writeln!(out, "{}", typst_inlines(inlines));
         }
         Block::Equation(eq) => {
-            let _ = writeln!(out, "$ {} $", eq.typst);
+            let _ = writeln!(out, "$ {} $", eq.typst());
         }
         Block::Table(table) => {
             let widths: Vec<&str> = (table.columns.iter())
@@ -364,7 +376,7 @@ fn typst_inlines(inlines: &[Inline]) -> String {
             Inline::Text(s) => format!("#{}", typst_string(s)),
             Inline::Strong(s) => format!("#strong({})", typst_string(s)),
             Inline::Code(s) => format!("#raw({})", typst_string(s)),
-            Inline::Math(eq) => format!("${}$", eq.typst),
+            Inline::Math(eq) => format!("${}$", eq.typst()),
         })
         .collect()
 }
@@ -399,10 +411,10 @@ mod tests {
                 blocks: vec![
                     Block::Paragraph(vec![
                         text("loss $ and _x_ "),
-                        m(r"\hat y_i", "hat(y)_i"),
+                        m(r"\hat y_i"),
                         code("dense_forward"),
                     ]),
-                    Block::Equation(math(r"\frac{a}{b}", "a/b")),
+                    Block::Equation(math(r"\frac{a}{b}")),
                     Block::Table(Table {
                         columns: vec![column("a|b", Align::Left), column("n", Align::Right)],
                         rows: vec![vec![vec![text("x")], vec![text("1")]]],

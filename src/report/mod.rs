@@ -4,11 +4,14 @@
 //! as a PDF typeset in-process by typst.
 //!
 //! [`build`] makes the content once ([`doc::Document`]); [`doc::to_markdown`] and
-//! [`doc::to_typst`] render it.
+//! [`doc::to_typst`] render it. Each formula is written once, in LaTeX; [`math`] translates
+//! it to typst for the PDF. [`theory`] holds the derivation, the first section.
 
 pub mod doc;
+pub mod math;
 #[cfg(feature = "pdf")]
 pub mod pdf;
+mod theory;
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -23,7 +26,7 @@ use crate::store::runlog::{self, RunLogError, RunRecord};
 use crate::store::weights::{self, SavedRun, WeightsError};
 use crate::train::config::TrainConfig;
 use doc::{
-    Align, Block, Document, Figure, Inline, Section, Table, code, column, m, math, strong, text,
+    Align, Block, Document, Figure, Inline, Section, Table, code, column, m, para, strong, text,
 };
 
 /// The runs the attempts table shows at most (the latest), so that the report keeps to two
@@ -193,17 +196,13 @@ pub fn build(data: &ReportData) -> Document {
             sha_note
         ),
         sections: vec![
-            theory_section(data),
+            theory::theory_section(data.run.classifier.mlp.arch.activation),
             model_section(data),
             training_section(data),
             results_section(data),
             attempts_section(data),
         ],
     }
-}
-
-fn para(inlines: Vec<Inline>) -> Block {
-    Block::Paragraph(inlines)
 }
 
 fn percent(fraction: f64) -> String {
@@ -250,201 +249,6 @@ fn activation_name(a: Activation) -> &'static str {
     }
 }
 
-fn theory_section(data: &ReportData) -> Section {
-    let act = data.run.classifier.mlp.arch.activation;
-    let (sigma_tex, sigma_typ, sigma_words) = match act {
-        Activation::Relu => (
-            r"\sigma'(z) = [z \gt 0] = [h \gt 0]",
-            "sigma'(z) = [z > 0] = [h > 0]",
-            "ReLU",
-        ),
-        Activation::Tanh => (
-            r"\sigma'(z) = 1 - \tanh^2 z = 1 - h^2",
-            "sigma'(z) = 1 - tanh^2 z = 1 - h^2",
-            "tanh",
-        ),
-        Activation::Sigmoid => (
-            r"\sigma'(z) = \sigma(z)(1 - \sigma(z)) = h(1 - h)",
-            "sigma'(z) = sigma(z)(1 - sigma(z)) = h(1 - h)",
-            "the sigmoid",
-        ),
-    };
-    let blocks = vec![
-        para(vec![
-            text("The network of "),
-            m("K", "K"),
-            text(" layers maps a row vector "),
-            m(r"x \in \mathbb{R}^{1 \times n_0}", "x in RR^(1 times n_0)"),
-            text(" (the code keeps one sample per row: a batch is "),
-            code("x[B, in]"),
-            text(" and a layer computes "),
-            code("x[B, in] · W[in, out]"),
-            text(") to class probabilities, and the loss compares them with the one-hot label "),
-            m("y", "y"),
-            text(":"),
-        ]),
-        Block::Equation(math(
-            r"z_k = h_{k-1} W_k + b_k,\quad h_k = \sigma(z_k)\ (k \lt K),\quad h_0 = x,\qquad \hat y_i = \frac{e^{z_i}}{\sum_{j=1}^{C} e^{z_j}},\quad L = -\sum_{i=1}^{C} y_i \ln \hat y_i",
-            "z_k = h_(k-1) W_k + b_k, quad h_k = sigma(z_k) space (k < K), quad h_0 = x, wide hat(y)_i = e^(z_i) / (sum_(j=1)^C e^(z_j)), quad L = - sum_(i=1)^C y_i ln hat(y)_i",
-        )),
-        para(vec![
-            text("with "),
-            m(r"z = z_K", "z = z_K"),
-            text(" the logits, "),
-            m(
-                r"W_k \in \mathbb{R}^{n_{k-1} \times n_k}",
-                "W_k in RR^(n_(k-1) times n_k)",
-            ),
-            text(" and "),
-            m(r"\sigma", "sigma"),
-            text(" the hidden activation ("),
-            code("dense_forward"),
-            text(", "),
-            code("Activation::forward"),
-            text(" and "),
-            code("Mlp::forward"),
-            text("; softmax and loss in "),
-            code("softmax_cross_entropy_forward"),
-            text(", which subtracts the row maximum first). "),
-            strong("Step 1: the softmax Jacobian."),
-            text(" With "),
-            m(r"S = \sum_k e^{z_k}", "S = sum_k e^(z_k)"),
-            text(" and Kronecker's "),
-            m(r"\delta_{ij}", "delta_(i j)"),
-            text(", the quotient rule gives"),
-        ]),
-        Block::Equation(math(
-            r"\frac{\partial \hat y_i}{\partial z_j} = \frac{\delta_{ij} e^{z_i} S - e^{z_i} e^{z_j}}{S^2} = \hat y_i (\delta_{ij} - \hat y_j).",
-            "(partial hat(y)_i) / (partial z_j) = (delta_(i j) e^(z_i) S - e^(z_i) e^(z_j)) / S^2 = hat(y)_i (delta_(i j) - hat(y)_j).",
-        )),
-        para(vec![
-            strong("Step 2: the chain rule."),
-            text(" For any loss "),
-            m(r"L(\hat y)", "L(hat(y))"),
-            text(" and any weight "),
-            m("w", "w"),
-            text(" that the logits depend on,"),
-        ]),
-        Block::Equation(math(
-            r"\frac{\partial L}{\partial w} = \sum_i \frac{\partial L}{\partial \hat y_i} \sum_j \frac{\partial \hat y_i}{\partial z_j} \frac{\partial z_j}{\partial w}.",
-            "(partial L) / (partial w) = sum_i (partial L) / (partial hat(y)_i) sum_j (partial hat(y)_i) / (partial z_j) (partial z_j) / (partial w).",
-        )),
-        para(vec![
-            strong("Step 3: cross-entropy."),
-            text(" Here "),
-            m(
-                r"\partial L / \partial \hat y_i = -y_i / \hat y_i",
-                "partial L \\/ partial hat(y)_i = -y_i \\/ hat(y)_i",
-            ),
-            text(", and as "),
-            m(r"\sum_i y_i = 1", "sum_i y_i = 1"),
-            text(" the two sums collapse:"),
-        ]),
-        Block::Equation(math(
-            r"\frac{\partial L}{\partial z_j} = \sum_i \left(-\frac{y_i}{\hat y_i}\right) \hat y_i (\delta_{ij} - \hat y_j) = -y_j + \hat y_j \sum_i y_i = \hat y_j - y_j, \qquad \text{i.e.}\quad \frac{\partial L}{\partial z_K} = \hat y - y.",
-            "(partial L) / (partial z_j) = sum_i (- y_i / hat(y)_i) hat(y)_i (delta_(i j) - hat(y)_j) = -y_j + hat(y)_j sum_i y_i = hat(y)_j - y_j, wide \"i.e.\" quad (partial L) / (partial z_K) = hat(y) - y.",
-        )),
-        para(vec![
-            text("("),
-            code("softmax_cross_entropy_backward"),
-            text("; with label smoothing the target "),
-            m(
-                r"y = (1-\varepsilon)\,\text{onehot} + \varepsilon / C",
-                "y = (1 - epsilon) \"onehot\" + epsilon \\/ C",
-            ),
-            text(" still sums to 1, so the formula is the same.) "),
-            strong("Step 4: every layer."),
-            text(" Since "),
-            m(
-                r"(z_k)_j = \sum_m (h_{k-1})_m (W_k)_{mj} + (b_k)_j",
-                "(z_k)_j = sum_m (h_(k-1))_m (W_k)_(m j) + (b_k)_j",
-            ),
-            text(", we have "),
-            m(
-                r"\partial (z_k)_j / \partial (W_k)_{mn} = (h_{k-1})_m \delta_{jn}",
-                "partial (z_k)_j \\/ partial (W_k)_(m n) = (h_(k-1))_m delta_(j n)",
-            ),
-            text(". With the error "),
-            m(
-                r"\delta_k = \partial L / \partial z_k",
-                "delta_k = partial L \\/ partial z_k",
-            ),
-            text(" (a row vector; one index, unlike Kronecker's):"),
-        ]),
-        Block::Equation(math(
-            r"\delta_K = \hat y - y,\qquad \delta_k = \left(\delta_{k+1} W_{k+1}^{\top}\right) \odot \sigma'(z_k)\ \ (k = K-1, \dots, 1),\qquad \frac{\partial L}{\partial W_k} = h_{k-1}^{\top} \delta_k,\qquad \frac{\partial L}{\partial b_k} = \delta_k",
-            "delta_K = hat(y) - y, wide delta_k = (delta_(k+1) W_(k+1)^top) dot.circle sigma'(z_k) space (k = K-1, dots, 1), wide (partial L) / (partial W_k) = h_(k-1)^top delta_k, wide (partial L) / (partial b_k) = delta_k",
-        )),
-        para(vec![
-            text("where "),
-            m(r"h_{k-1}^{\top} \delta_k", "h_(k-1)^top delta_k"),
-            text(" is the outer product ("),
-            m(r"n_{k-1} \times n_k", "n_(k-1) times n_k"),
-            text(", the shape of "),
-            m("W_k", "W_k"),
-            text(") and, for "),
-            text(sigma_words),
-            text(", "),
-            m(sigma_tex, sigma_typ),
-            text(". "),
-            strong("Step 5: the mini-batch."),
-            text(" Training minimises the mean "),
-            m(
-                r"L = \frac{1}{B}\sum_{b=1}^{B} L_b",
-                "L = 1/B sum_(b=1)^B L_b",
-            ),
-            text(" over a batch "),
-            m(r"X = H_0", "X = H_0"),
-            text(" of "),
-            m("B", "B"),
-            text(" rows, so with "),
-            m(r"\hat Y, Y, Z_k, H_k", "hat(Y), Y, Z_k, H_k"),
-            text(" stacking the rows:"),
-        ]),
-        Block::Equation(math(
-            r"\Delta_K = \tfrac{1}{B}(\hat Y - Y),\qquad \Delta_k = \left(\Delta_{k+1} W_{k+1}^{\top}\right) \odot \sigma'(Z_k),\qquad \frac{\partial L}{\partial W_k} = H_{k-1}^{\top} \Delta_k,\qquad \frac{\partial L}{\partial b_k} = \mathbf{1}^{\top} \Delta_k .",
-            "Delta_K = 1/B (hat(Y) - Y), wide Delta_k = (Delta_(k+1) W_(k+1)^top) dot.circle sigma'(Z_k), wide (partial L) / (partial W_k) = H_(k-1)^top Delta_k, wide (partial L) / (partial b_k) = bold(1)^top Delta_k .",
-        )),
-        para(vec![
-            text("In the code: "),
-            m(r"\Delta_K", "Delta_K"),
-            text(" is "),
-            code("softmax_cross_entropy_backward"),
-            text(" (it divides by the mini-batch size); "),
-            m(r"\Delta_{k+1} W_{k+1}^{\top}", "Delta_(k+1) W_(k+1)^top"),
-            text(", "),
-            m(r"H_{k-1}^{\top}\Delta_k", "H_(k-1)^top Delta_k"),
-            text(" and the column sums "),
-            m(r"\mathbf{1}^{\top}\Delta_k", "bold(1)^top Delta_k"),
-            text(" are "),
-            code("dense_backward"),
-            text(" ("),
-            code("dense_weight_gradient"),
-            text(", "),
-            code("bias_gradient"),
-            text("); "),
-            m(r"\odot\,\sigma'", "dot.circle sigma'"),
-            text(" is "),
-            code("Activation::backward"),
-            text(", from the stored outputs "),
-            m("H_k", "H_k"),
-            text("; "),
-            code("Mlp::backprop_to_first_layer"),
-            text(" runs the recursion from the last layer down ("),
-            code("src/layers.rs"),
-            text(", "),
-            code("src/mlp.rs"),
-            text("). "),
-            code("tests/network.rs"),
-            text(" checks every gradient against centred finite differences."),
-        ]),
-    ];
-    Section {
-        title: "The gradient of the softmax cross-entropy loss".into(),
-        blocks,
-    }
-}
-
 fn init_std(act: Activation, fan_in: usize, fan_out: usize) -> f64 {
     match act {
         Activation::Relu => (2.0 / fan_in as f64).sqrt(),
@@ -470,10 +274,7 @@ fn model_section(data: &ReportData) -> Section {
             } else {
                 activation_name(arch.activation).to_string()
             })],
-            vec![m(
-                format!(r"{fan_in} \times {fan_out}"),
-                format!("{fan_in} times {fan_out}"),
-            )],
+            vec![m(format!(r"{fan_in} \times {fan_out}"))],
             vec![text(fan_out.to_string())],
             vec![text(thousands(fan_in * fan_out + fan_out))],
             vec![text(format!(
@@ -504,16 +305,10 @@ fn model_section(data: &ReportData) -> Section {
         rows,
     };
     let (init_name, init_rule) = match arch.activation {
-        Activation::Relu => (
-            "He-normal",
-            m(r"\sqrt{2 / n_{\text{in}}}", "sqrt(2 \\/ n_\"in\")"),
-        ),
+        Activation::Relu => ("He-normal", m(r"\sqrt{2 / n_{\text{in}}}")),
         Activation::Tanh | Activation::Sigmoid => (
             "Xavier/Glorot-normal",
-            m(
-                r"\sqrt{2 / (n_{\text{in}} + n_{\text{out}})}",
-                "sqrt(2 \\/ (n_\"in\" + n_\"out\"))",
-            ),
+            m(r"\sqrt{2 / (n_{\text{in}} + n_{\text{out}})}"),
         ),
     };
     let dataset = run.data.describe();
@@ -592,20 +387,14 @@ fn optimizer_text(c: &TrainConfig) -> Vec<Inline> {
                 "mini-batch SGD with heavy-ball momentum μ = {}: ",
                 number(c.momentum)
             )),
-            m(
-                r"v \leftarrow \mu v + g,\ \theta \leftarrow \theta - \eta v",
-                "v <- mu v + g, space theta <- theta - eta v",
-            ),
+            m(r"v \leftarrow \mu v + g,\ \theta \leftarrow \theta - \eta v"),
         ],
         OptimizerKind::Nesterov => vec![
             text(format!(
                 "mini-batch SGD with Nesterov momentum μ = {}: ",
                 number(c.momentum)
             )),
-            m(
-                r"v \leftarrow \mu v + g,\ \theta \leftarrow \theta - \eta (g + \mu v)",
-                "v <- mu v + g, space theta <- theta - eta (g + mu v)",
-            ),
+            m(r"v \leftarrow \mu v + g,\ \theta \leftarrow \theta - \eta (g + \mu v)"),
         ],
         OptimizerKind::Adam => vec![text(
             "Adam (β₁ = 0.9, β₂ = 0.999, ε = 10⁻⁸; weight decay added to the gradient)",
@@ -1063,6 +852,73 @@ mod tests {
         assert_eq!(duration(334.0), "5 min 34 s");
         assert_eq!(number(0.1), "0.1");
         assert_eq!(percent(0.9874), "98.74%");
+    }
+
+    /// Every formula in `doc`.
+    fn formulas(doc: &Document) -> Vec<String> {
+        fn inline(out: &mut Vec<String>, inlines: &[Inline]) {
+            for i in inlines {
+                if let Inline::Math(eq) = i {
+                    out.push(eq.tex.clone());
+                }
+            }
+        }
+        let mut out = Vec::new();
+        for block in doc.sections.iter().flat_map(|s| &s.blocks) {
+            match block {
+                Block::Paragraph(inlines) => inline(&mut out, inlines),
+                Block::Equation(eq) => out.push(eq.tex.clone()),
+                Block::Table(t) => t.rows.iter().flatten().for_each(|c| inline(&mut out, c)),
+                Block::Pairs(pairs) => pairs.iter().for_each(|(_, v)| inline(&mut out, v)),
+                Block::List(items) => items.iter().for_each(|i| inline(&mut out, i)),
+                Block::Figures(_) => {}
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn every_formula_of_the_report_has_its_translation_tested() {
+        use crate::report::math::tests::FORMULAS;
+        use crate::report::math::typst_from_tex;
+        for activation in [Activation::Relu, Activation::Tanh, Activation::Sigmoid] {
+            for optimizer in [
+                OptimizerKind::Sgd,
+                OptimizerKind::Nesterov,
+                OptimizerKind::Adam,
+                OptimizerKind::Adamw,
+            ] {
+                let mut run = crate::store::weights::tests::run();
+                run.classifier.mlp.arch.activation = activation;
+                run.config.optimizer = optimizer;
+                let data = ReportData {
+                    run,
+                    weights_path: "w.bin".into(),
+                    runs: vec![],
+                    unreadable_runs: 0,
+                    this_run: None,
+                    this_run_exact: false,
+                    has_confusion: true,
+                    authors: vec![],
+                    title: "t".into(),
+                    date: "2026-01-02".into(),
+                };
+                for tex in formulas(&build(&data)) {
+                    // A layer's shape, `6 \times 5`, is the one formula with numbers in it.
+                    if let Some((a, b)) = tex.split_once(r" \times ")
+                        && a.parse::<usize>().is_ok()
+                        && b.parse::<usize>().is_ok()
+                    {
+                        assert_eq!(typst_from_tex(&tex), format!("{a} times {b}"));
+                        continue;
+                    }
+                    assert!(
+                        FORMULAS.iter().any(|(t, _)| *t == tex),
+                        "{tex} is not in math::tests::FORMULAS"
+                    );
+                }
+            }
+        }
     }
 
     #[test]

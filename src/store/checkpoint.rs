@@ -14,20 +14,19 @@ use sha2::{Digest, Sha256};
 
 use crate::data::images::LabeledImages;
 use crate::data::source::DataInfo;
-use crate::io::atomic::{WriteError, write_atomically};
-use crate::store::weights::decode_bounded;
+use crate::io::atomic::WriteError;
+use crate::store::framed::{Frame, FrameProblem, decode_whole};
 use crate::train::config::{TrainConfig, TrainMetrics};
 use crate::train::progress::Progress;
 
 pub const MAGIC: [u8; 8] = *b"MNISTCKP";
 pub const FORMAT_VERSION: u32 = 1;
-const HEADER_LEN: usize = MAGIC.len() + 4;
-/// Bound on what decoding may allocate (see the weights file's).
-const PAYLOAD_LIMIT: usize = 1 << 31;
-
-fn bincode_config() -> impl bincode::config::Config {
-    bincode::config::standard().with_limit::<PAYLOAD_LIMIT>()
-}
+/// Only the current version is read.
+const FRAME: Frame = Frame {
+    magic: MAGIC,
+    version: FORMAT_VERSION,
+    oldest: FORMAT_VERSION,
+};
 
 /// What a checkpointed run is: everything but where it stands.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -152,17 +151,7 @@ pub fn save(path: &Path, run: &RunInfo, progress: &Progress) -> Result<(), Write
             problem: format!("the {what} hold a NaN or infinite value"),
         });
     }
-    let bytes = bincode::serde::encode_to_vec((run, progress), bincode_config()).map_err(|e| {
-        WriteError::Write {
-            path: path.to_path_buf(),
-            source: io::Error::other(e),
-        }
-    })?;
-    write_atomically(path, |w| {
-        w.write_all(&MAGIC)?;
-        w.write_all(&FORMAT_VERSION.to_le_bytes())?;
-        w.write_all(&bytes)
-    })
+    FRAME.save(path, &(run, progress))
 }
 
 /// Reads and checks a checkpoint file.
@@ -177,29 +166,8 @@ pub fn load(path: &Path) -> Result<Checkpoint, CheckpointError> {
 
 /// [`load`] on bytes already in memory.
 pub fn decode(bytes: &[u8]) -> Result<Checkpoint, CheckpointProblem> {
-    if bytes.len() < MAGIC.len() || bytes[..MAGIC.len()] != MAGIC {
-        return Err(CheckpointProblem::NotCheckpoint);
-    }
-    let version: [u8; 4] = bytes
-        .get(MAGIC.len()..HEADER_LEN)
-        .and_then(|b| b.try_into().ok())
-        .ok_or_else(|| CheckpointProblem::Corrupt("the header is cut short".into()))?;
-    let found = u32::from_le_bytes(version);
-    if found > FORMAT_VERSION {
-        return Err(CheckpointProblem::Newer { found });
-    }
-    if found < FORMAT_VERSION {
-        return Err(CheckpointProblem::Unsupported { found });
-    }
-    let payload = &bytes[HEADER_LEN..];
-    let ((run, progress), used): ((RunInfo, Progress), usize) =
-        decode_bounded(payload).map_err(|e| CheckpointProblem::Corrupt(e.to_string()))?;
-    if used != payload.len() {
-        return Err(CheckpointProblem::Corrupt(format!(
-            "{} unexpected bytes after the end of the data",
-            payload.len() - used
-        )));
-    }
+    let (_, payload) = FRAME.open(bytes)?;
+    let (run, progress): (RunInfo, Progress) = decode_whole(payload)?;
     if let Some((what, _)) = progress
         .tensors()
         .find(|(_, t)| t.iter().any(|v| !v.is_finite()))
@@ -207,6 +175,17 @@ pub fn decode(bytes: &[u8]) -> Result<Checkpoint, CheckpointProblem> {
         return Err(CheckpointProblem::NonFinite(what));
     }
     Ok(Checkpoint { run, progress })
+}
+
+impl From<FrameProblem> for CheckpointProblem {
+    fn from(problem: FrameProblem) -> Self {
+        match problem {
+            FrameProblem::WrongMagic => CheckpointProblem::NotCheckpoint,
+            FrameProblem::Newer { found } => CheckpointProblem::Newer { found },
+            FrameProblem::Unsupported { found } => CheckpointProblem::Unsupported { found },
+            FrameProblem::Corrupt(why) => CheckpointProblem::Corrupt(why),
+        }
+    }
 }
 
 #[cfg(test)]

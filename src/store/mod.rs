@@ -3,5 +3,6 @@
 
 pub mod checkpoint;
 pub mod export;
+pub mod framed;
 pub mod runlog;
 pub mod weights;

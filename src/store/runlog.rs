@@ -11,10 +11,10 @@ use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use crate::data::catalog::Dataset;
 use crate::data::source::DataInfo;
+pub use crate::io::digest::file_sha256;
 use crate::nn::mlp::Architecture;
 use crate::train::TrainOutcome;
 use crate::train::config::TrainConfig;
@@ -150,12 +150,6 @@ impl RunRecord {
     }
 }
 
-/// The sha256 of a file's content, in lowercase hex.
-pub fn file_sha256(path: &Path) -> io::Result<String> {
-    let digest = Sha256::digest(fs::read(path)?);
-    Ok(digest.iter().map(|b| format!("{b:02x}")).collect())
-}
-
 /// A run log that cannot be written or read.
 #[derive(Debug, thiserror::Error)]
 pub enum RunLogError {
@@ -216,34 +210,10 @@ pub fn read(path: &Path) -> Result<(Vec<RunRecord>, usize), RunLogError> {
     Ok((runs, unreadable))
 }
 
-/// `time` as RFC 3339 in UTC to the second, e.g. `2026-11-27T05:24:59Z`.
+/// `time` as RFC 3339 in UTC to the second, e.g. `2026-11-27T05:24:59Z`; a time before
+/// 1970 reads as 1970-01-01T00:00:00Z.
 pub fn rfc3339_utc(time: SystemTime) -> String {
-    let secs = time
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64);
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    let (y, m, d) = civil_from_days(days);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
-
-/// (year, month, day) of the day `days` after 1970-01-01 in the proleptic Gregorian
-/// calendar (H. Hinnant's `civil_from_days`).
-pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
+    humantime::format_rfc3339_seconds(time.max(UNIX_EPOCH)).to_string()
 }
 
 #[cfg(test)]

@@ -12,9 +12,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::input::InputScaling;
 use crate::data::source::DataInfo;
-use crate::io::atomic::{WriteError, write_atomically};
+use crate::io::atomic::WriteError;
 use crate::model::Classifier;
 use crate::nn::mlp::{Architecture, Mlp, Params};
+use crate::store::framed::{Frame, FrameProblem, decode_whole};
 use crate::train::config::TrainConfig;
 use crate::train::metrics::EpochMetrics;
 
@@ -23,38 +24,12 @@ pub const MAGIC: [u8; 8] = *b"MNISTMLP";
 /// 3: the data set and its class names follow the network (version 2 files are read as
 /// MNIST networks).
 pub const FORMAT_VERSION: u32 = 3;
-/// The oldest version this build reads.
-const OLDEST_VERSION: u32 = 2;
-const HEADER_LEN: usize = MAGIC.len() + 4;
-/// Bound on what decoding may allocate: far above any network this tool trains, far below
-/// what a corrupt length field could ask for.
-const PAYLOAD_LIMIT: usize = 1 << 31;
-
-fn bincode_config() -> impl bincode::config::Config {
-    bincode::config::standard().with_limit::<PAYLOAD_LIMIT>()
-}
-
-/// bincode counts a decoded value by its size in memory (8 bytes for a `usize` that took one
-/// byte in the file), so a payload of `n` bytes may count up to this many times `n`.
-const DECODED_PER_ENCODED_BYTE: usize = 8;
-
-/// Decodes `bytes` with a bincode limit proportional to their length: a corrupt length
-/// field can then never make decoding allocate more than a small multiple of the input
-/// (bincode allocates a string's bytes before reading them). The limit is a compile-time
-/// constant, hence the tiers; the last is [`PAYLOAD_LIMIT`].
-pub(crate) fn decode_bounded<T: serde::de::DeserializeOwned>(
-    bytes: &[u8],
-) -> Result<(T, usize), bincode::error::DecodeError> {
-    use bincode::serde::decode_from_slice;
-    let standard = bincode::config::standard();
-    match bytes.len().saturating_mul(DECODED_PER_ENCODED_BYTE) {
-        0..=0x1_0000 => decode_from_slice(bytes, standard.with_limit::<0x1_0000>()),
-        0x1_0001..=0x10_0000 => decode_from_slice(bytes, standard.with_limit::<0x10_0000>()),
-        0x10_0001..=0x100_0000 => decode_from_slice(bytes, standard.with_limit::<0x100_0000>()),
-        0x100_0001..=0x1000_0000 => decode_from_slice(bytes, standard.with_limit::<0x1000_0000>()),
-        _ => decode_from_slice(bytes, bincode_config()),
-    }
-}
+/// Written in the current version; read back to version 2.
+const FRAME: Frame = Frame {
+    magic: MAGIC,
+    version: FORMAT_VERSION,
+    oldest: 2,
+};
 
 /// A trained network with its history, as stored in a weights file.
 #[derive(Debug, Clone, PartialEq)]
@@ -161,17 +136,7 @@ pub fn save(path: &Path, run: &SavedRun) -> Result<(), WriteError> {
         },
         data: run.data.clone(),
     };
-    let bytes = bincode::serde::encode_to_vec(&payload, bincode_config()).map_err(|e| {
-        WriteError::Write {
-            path: path.to_path_buf(),
-            source: io::Error::other(e),
-        }
-    })?;
-    write_atomically(path, |w| {
-        w.write_all(&MAGIC)?;
-        w.write_all(&FORMAT_VERSION.to_le_bytes())?;
-        w.write_all(&bytes)
-    })
+    FRAME.save(path, &payload)
 }
 
 /// Reads and checks a weights file: magic, version, and every tensor's name, shape and values.
@@ -186,21 +151,7 @@ pub fn load(path: &Path) -> Result<SavedRun, WeightsError> {
 
 /// [`load`] on bytes already in memory.
 pub fn decode(bytes: &[u8]) -> Result<SavedRun, WeightsProblem> {
-    if bytes.len() < MAGIC.len() || bytes[..MAGIC.len()] != MAGIC {
-        return Err(WeightsProblem::NotWeights);
-    }
-    let version_bytes: [u8; 4] = bytes
-        .get(MAGIC.len()..HEADER_LEN)
-        .and_then(|b| b.try_into().ok())
-        .ok_or_else(|| WeightsProblem::Corrupt("the header is cut short".into()))?;
-    let found = u32::from_le_bytes(version_bytes);
-    if found > FORMAT_VERSION {
-        return Err(WeightsProblem::Newer { found });
-    }
-    if found < OLDEST_VERSION {
-        return Err(WeightsProblem::Unsupported { found });
-    }
-    let payload = &bytes[HEADER_LEN..];
+    let (found, payload) = FRAME.open(bytes)?;
     let Payload { network, data } = match found {
         2 => Payload {
             network: decode_whole(payload)?,
@@ -238,17 +189,15 @@ pub fn decode(bytes: &[u8]) -> Result<SavedRun, WeightsProblem> {
     })
 }
 
-/// Decodes `bytes` as one `T` with nothing after it.
-fn decode_whole<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, WeightsProblem> {
-    let (value, used): (T, usize) =
-        decode_bounded(bytes).map_err(|e| WeightsProblem::Corrupt(e.to_string()))?;
-    if used != bytes.len() {
-        return Err(WeightsProblem::Corrupt(format!(
-            "{} unexpected bytes after the end of the data",
-            bytes.len() - used
-        )));
+impl From<FrameProblem> for WeightsProblem {
+    fn from(problem: FrameProblem) -> Self {
+        match problem {
+            FrameProblem::WrongMagic => WeightsProblem::NotWeights,
+            FrameProblem::Newer { found } => WeightsProblem::Newer { found },
+            FrameProblem::Unsupported { found } => WeightsProblem::Unsupported { found },
+            FrameProblem::Corrupt(why) => WeightsProblem::Corrupt(why),
+        }
     }
-    Ok(value)
 }
 
 /// Checks that the stored tensors are exactly the ones `arch` needs and moves them in.
@@ -454,8 +403,11 @@ pub(crate) mod tests {
         let mut v2 = b"MNISTMLP".to_vec();
         v2.extend_from_slice(&2u32.to_le_bytes());
         // A version-2 payload is the version-3 payload without the data set after it.
-        let data = bincode::serde::encode_to_vec(&original.data, bincode_config()).unwrap();
-        v2.extend_from_slice(&current[HEADER_LEN..current.len() - data.len()]);
+        let config = crate::store::framed::bincode_config();
+        let data = bincode::serde::encode_to_vec(&original.data, config).unwrap();
+        v2.extend_from_slice(
+            &current[crate::store::framed::HEADER_LEN..current.len() - data.len()],
+        );
         let loaded = decode(&v2).unwrap();
         assert_eq!(loaded.data, DataInfo::mnist());
         assert_eq!(loaded.classifier, original.classifier);

@@ -1,0 +1,179 @@
+//! The framing shared by the store's binary files (the weights file, the checkpoint): 8 magic
+//! bytes, the format version as a little-endian u32, then one bincode value (serde, standard
+//! configuration) with nothing after it.
+//!
+//! Decoding is bounded by the payload's length, so a damaged length field inside it is
+//! refused instead of allocated. What the magic and versions mean, and the words of the
+//! errors, belong to each file: [`FrameProblem`] says what is wrong and the file's own error
+//! type says it to the user.
+
+use std::io;
+use std::path::Path;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::io::atomic::{WriteError, write_atomically};
+
+/// The bytes before the payload: the magic, then the version.
+pub const HEADER_LEN: usize = 8 + 4;
+
+/// Bound on what decoding may allocate: far above any network this tool trains, far below
+/// what a corrupt length field could ask for.
+const PAYLOAD_LIMIT: usize = 1 << 31;
+
+/// The bincode configuration of every payload.
+pub(crate) fn bincode_config() -> impl bincode::config::Config {
+    bincode::config::standard().with_limit::<PAYLOAD_LIMIT>()
+}
+
+/// bincode counts a decoded value by its size in memory (8 bytes for a `usize` that took one
+/// byte in the file), so a payload of `n` bytes may count up to this many times `n`.
+const DECODED_PER_ENCODED_BYTE: usize = 8;
+
+/// Decodes `bytes` with a bincode limit proportional to their length: a corrupt length
+/// field can then never make decoding allocate more than a small multiple of the input
+/// (bincode allocates a string's bytes before reading them). The limit is a compile-time
+/// constant, hence the tiers; the last is [`PAYLOAD_LIMIT`].
+fn decode_bounded<T: DeserializeOwned>(
+    bytes: &[u8],
+) -> Result<(T, usize), bincode::error::DecodeError> {
+    use bincode::serde::decode_from_slice;
+    let standard = bincode::config::standard();
+    match bytes.len().saturating_mul(DECODED_PER_ENCODED_BYTE) {
+        0..=0x1_0000 => decode_from_slice(bytes, standard.with_limit::<0x1_0000>()),
+        0x1_0001..=0x10_0000 => decode_from_slice(bytes, standard.with_limit::<0x10_0000>()),
+        0x10_0001..=0x100_0000 => decode_from_slice(bytes, standard.with_limit::<0x100_0000>()),
+        0x100_0001..=0x1000_0000 => decode_from_slice(bytes, standard.with_limit::<0x1000_0000>()),
+        _ => decode_from_slice(bytes, bincode_config()),
+    }
+}
+
+/// One kind of framed file: its magic bytes, the version it is written in and the oldest
+/// version that is still read.
+#[derive(Debug, Clone, Copy)]
+pub struct Frame {
+    pub magic: [u8; 8],
+    pub version: u32,
+    pub oldest: u32,
+}
+
+/// Why bytes are not a usable frame of some kind.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FrameProblem {
+    /// The bytes do not start with the magic.
+    WrongMagic,
+    /// Written in a version above [`Frame::version`].
+    Newer { found: u32 },
+    /// Written in a version below [`Frame::oldest`].
+    Unsupported { found: u32 },
+    /// Cut short, or a payload that does not decode (the text says how).
+    Corrupt(String),
+}
+
+impl Frame {
+    /// Encodes `payload` and writes header and payload to `path` atomically.
+    pub fn save<T: Serialize>(&self, path: &Path, payload: &T) -> Result<(), WriteError> {
+        let bytes = bincode::serde::encode_to_vec(payload, bincode_config()).map_err(|e| {
+            WriteError::Write {
+                path: path.to_path_buf(),
+                source: io::Error::other(e),
+            }
+        })?;
+        write_atomically(path, |w| {
+            w.write_all(&self.magic)?;
+            w.write_all(&self.version.to_le_bytes())?;
+            w.write_all(&bytes)
+        })
+    }
+
+    /// Checks the header of `bytes`: the version found, and the payload after the header.
+    pub fn open<'a>(&self, bytes: &'a [u8]) -> Result<(u32, &'a [u8]), FrameProblem> {
+        if bytes.len() < self.magic.len() || bytes[..self.magic.len()] != self.magic {
+            return Err(FrameProblem::WrongMagic);
+        }
+        let version: [u8; 4] = bytes
+            .get(self.magic.len()..HEADER_LEN)
+            .and_then(|b| b.try_into().ok())
+            .ok_or_else(|| FrameProblem::Corrupt("the header is cut short".into()))?;
+        let found = u32::from_le_bytes(version);
+        if found > self.version {
+            return Err(FrameProblem::Newer { found });
+        }
+        if found < self.oldest {
+            return Err(FrameProblem::Unsupported { found });
+        }
+        Ok((found, &bytes[HEADER_LEN..]))
+    }
+}
+
+/// Decodes `payload` as one `T` with nothing after it.
+pub fn decode_whole<T: DeserializeOwned>(payload: &[u8]) -> Result<T, FrameProblem> {
+    let (value, used): (T, usize) =
+        decode_bounded(payload).map_err(|e| FrameProblem::Corrupt(e.to_string()))?;
+    if used != payload.len() {
+        return Err(FrameProblem::Corrupt(format!(
+            "{} unexpected bytes after the end of the data",
+            payload.len() - used
+        )));
+    }
+    Ok(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FRAME: Frame = Frame {
+        magic: *b"TESTTEST",
+        version: 3,
+        oldest: 2,
+    };
+
+    fn framed(version: u32, payload: &[u8]) -> Vec<u8> {
+        let mut bytes = FRAME.magic.to_vec();
+        bytes.extend_from_slice(&version.to_le_bytes());
+        bytes.extend_from_slice(payload);
+        bytes
+    }
+
+    #[test]
+    fn the_header_is_checked_before_the_payload() {
+        assert_eq!(FRAME.open(b"TEST"), Err(FrameProblem::WrongMagic));
+        assert_eq!(FRAME.open(b"OTHERMAGIC.."), Err(FrameProblem::WrongMagic));
+        assert!(matches!(
+            FRAME.open(b"TESTTEST\x03\0"),
+            Err(FrameProblem::Corrupt(_))
+        ));
+        assert_eq!(
+            FRAME.open(&framed(4, b"")),
+            Err(FrameProblem::Newer { found: 4 })
+        );
+        assert_eq!(
+            FRAME.open(&framed(1, b"")),
+            Err(FrameProblem::Unsupported { found: 1 })
+        );
+        assert_eq!(FRAME.open(&framed(2, b"xy")), Ok((2, &b"xy"[..])));
+    }
+
+    #[test]
+    fn save_then_open_and_decode_is_the_identity() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f.bin");
+        let value = (String::from("w1"), vec![1.5f32, -2.0]);
+        FRAME.save(&path, &value).unwrap();
+        let bytes = std::fs::read(&path).unwrap();
+        assert_eq!(&bytes[..8], b"TESTTEST");
+        let (version, payload) = FRAME.open(&bytes).unwrap();
+        assert_eq!(version, 3);
+        assert_eq!(decode_whole::<(String, Vec<f32>)>(payload).unwrap(), value);
+        let mut longer = payload.to_vec();
+        longer.push(0);
+        assert_eq!(
+            decode_whole::<(String, Vec<f32>)>(&longer),
+            Err(FrameProblem::Corrupt(
+                "1 unexpected bytes after the end of the data".into()
+            ))
+        );
+    }
+}
