@@ -58,12 +58,19 @@
 //!   checkpoint.rs     the checkpoint that --resume continues
 //!   export.rs         .npz, .safetensors and the Python hand-in
 //!   runlog.rs         one JSON line per training run
+//!   framed.rs         magic, version and bounded decoding, shared by weights and checkpoint
 //!
 //! io/                 file plumbing under every layer
 //!   atomic.rs         outputs written through a temporary file and a rename
+//!   digest.rs         sha256 and md5 as hex, of bytes, streams and files
 //!
 //! plot/               PNG charts: accuracy per epoch (mod.rs), confusion and mistakes (analysis.rs)
-//! report/             the homework's report: content model (doc.rs), Markdown and typst, PDF (pdf.rs)
+//! report/             the homework's report, made from the weights file and the run log
+//!   mod.rs            the sections: model, training, convergence, attempts
+//!   theory.rs         the gradient of the softmax cross-entropy, derived step by step
+//!   doc.rs            the content model, rendered as Markdown and as typst
+//!   math.rs           formulas written once in LaTeX, translated to typst
+//!   pdf.rs            the PDF, typeset in-process (feature `pdf`)
 //! ```
 
 pub mod choice;
