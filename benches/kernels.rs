@@ -3,7 +3,7 @@
 //! GFLOP/s (executed FLOPs: forward, weight gradients, and input gradients of every layer
 //! but the first).
 
-#[path = "../tests/common/mod.rs"]
+#[path = "../tests/it/common/mod.rs"]
 mod common;
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};

@@ -6,7 +6,7 @@
 //! (`MNIST_DATA_DIR`). Without either the test says so loudly and passes, except under CI
 //! (the `CI` variable set), where it fails.
 
-mod common;
+use crate::common;
 
 use std::io::Write;
 use std::path::Path;

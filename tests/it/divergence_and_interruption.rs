@@ -2,7 +2,7 @@
 //! `kill -9`, and bit-identical reruns, checked on the real binary (and the library) with
 //! synthetic data.
 
-mod common;
+use crate::common;
 
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
