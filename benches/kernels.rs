@@ -3,6 +3,8 @@
 //! GFLOP/s (executed FLOPs: forward, weight gradients, and input gradients of every layer
 //! but the first).
 
+// The integration tests' helpers, for their synthetic data and `Quiet`; the rest goes unused.
+#[allow(dead_code)]
 #[path = "../tests/it/common/mod.rs"]
 mod common;
 
@@ -15,8 +17,7 @@ use mnist_mlp::model::Classifier;
 use mnist_mlp::nn::layers::Activation;
 use mnist_mlp::nn::mlp::{Architecture, Mlp, Params, Workspace};
 use mnist_mlp::nn::optim::{Optimizer, OptimizerConfig};
-use mnist_mlp::train::metrics::{EpochMetrics, EpochTiming};
-use mnist_mlp::train::{TrainConfig, TrainObserver, train};
+use mnist_mlp::train::{TrainConfig, train};
 
 const HIDDEN: usize = 256;
 const BATCH: usize = 128;
@@ -71,20 +72,6 @@ fn training_step(c: &mut Criterion) {
     group.finish();
 }
 
-struct Quiet;
-
-impl TrainObserver for Quiet {
-    fn epoch_done(
-        &mut self,
-        _: &Classifier,
-        _: &[EpochMetrics],
-        _: EpochTiming,
-        _: bool,
-    ) -> anyhow::Result<()> {
-        Ok(())
-    }
-}
-
 fn one_epoch(c: &mut Criterion) {
     let (train_set, test_set) = (synthetic(10_000, 2), synthetic(1_000, 3));
     let config = TrainConfig {
@@ -98,7 +85,7 @@ fn one_epoch(c: &mut Criterion) {
         step_flops(10_000) + forward_flops(11_000),
     ));
     group.bench_function("train 1 epoch, all threads", |b| {
-        b.iter(|| train(&config, &train_set, &test_set, 10, &mut Quiet).unwrap())
+        b.iter(|| train(&config, &train_set, &test_set, 10, &mut common::Quiet).unwrap())
     });
     group.finish();
 }

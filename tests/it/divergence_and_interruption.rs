@@ -217,20 +217,6 @@ impl TrainObserver for StopAt {
     }
 }
 
-struct Quiet;
-
-impl TrainObserver for Quiet {
-    fn epoch_done(
-        &mut self,
-        _: &Classifier,
-        _: &[EpochMetrics],
-        _: EpochTiming,
-        _: bool,
-    ) -> anyhow::Result<()> {
-        Ok(())
-    }
-}
-
 fn synthetic(count: usize, seed: u64) -> LabeledImages {
     let (images, labels) = common::synthetic_images(count, 12, seed);
     LabeledImages { images, labels }
@@ -270,7 +256,7 @@ fn resuming_mid_epoch_continues_exactly() {
     ];
     let dir = tempfile::tempdir().unwrap();
     for config in configs {
-        let whole = train(&config, &train_set, &test_set, 10, &mut Quiet).unwrap();
+        let whole = train(&config, &train_set, &test_set, 10, &mut common::Quiet).unwrap();
         // Mid-epoch, and at an epoch's start.
         for (epoch, after) in [(2, 3), (3, 1), (2, 0)] {
             let mut stop = StopAt {
@@ -306,7 +292,7 @@ fn resuming_mid_epoch_continues_exactly() {
                 &test_set,
                 10,
                 Some(progress),
-                &mut Quiet,
+                &mut common::Quiet,
             )
             .unwrap();
             assert_eq!(resumed.classifier, whole.classifier, "{epoch} {after}");
