@@ -437,7 +437,7 @@ fn theory_section(data: &ReportData) -> Section {
             text(", "),
             code("src/mlp.rs"),
             text("). "),
-            code("tests/network.rs"),
+            code("tests/it/gradients.rs"),
             text(" checks every gradient against centred finite differences."),
         ]),
     ];
