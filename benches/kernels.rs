@@ -3,7 +3,9 @@
 //! GFLOP/s (executed FLOPs: forward, weight gradients, and input gradients of every layer
 //! but the first).
 
-#[path = "../tests/common/mod.rs"]
+// The integration tests' helpers, for their synthetic data and `Quiet`; the rest goes unused.
+#[allow(dead_code)]
+#[path = "../tests/it/common/mod.rs"]
 mod common;
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
@@ -16,8 +18,7 @@ use mnist_mlp::nn::layers::Activation;
 use mnist_mlp::nn::mlp::{Architecture, Mlp, Params, Workspace};
 use mnist_mlp::nn::optim::{Optimizer, OptimizerConfig};
 use mnist_mlp::train::config::TrainConfig;
-use mnist_mlp::train::metrics::{EpochMetrics, EpochTiming};
-use mnist_mlp::train::{ObserverError, TrainObserver, train};
+use mnist_mlp::train::train;
 
 const HIDDEN: usize = 256;
 const BATCH: usize = 128;
@@ -72,20 +73,6 @@ fn training_step(c: &mut Criterion) {
     group.finish();
 }
 
-struct Quiet;
-
-impl TrainObserver for Quiet {
-    fn epoch_done(
-        &mut self,
-        _: &Classifier,
-        _: &[EpochMetrics],
-        _: EpochTiming,
-        _: bool,
-    ) -> Result<(), ObserverError> {
-        Ok(())
-    }
-}
-
 fn one_epoch(c: &mut Criterion) {
     let (train_set, test_set) = (synthetic(10_000, 2), synthetic(1_000, 3));
     let config = TrainConfig {
@@ -99,7 +86,7 @@ fn one_epoch(c: &mut Criterion) {
         step_flops(10_000) + forward_flops(11_000),
     ));
     group.bench_function("train 1 epoch, all threads", |b| {
-        b.iter(|| train(&config, &train_set, &test_set, 10, &mut Quiet).unwrap())
+        b.iter(|| train(&config, &train_set, &test_set, 10, &mut common::Quiet).unwrap())
     });
     group.finish();
 }

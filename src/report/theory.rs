@@ -153,7 +153,7 @@ pub(super) fn theory_section(act: Activation) -> Section {
             text(", "),
             code("src/mlp.rs"),
             text("). "),
-            code("tests/network.rs"),
+            code("tests/it/gradients.rs"),
             text(" checks every gradient against centred finite differences."),
         ]),
     ];

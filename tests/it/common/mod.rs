@@ -1,6 +1,6 @@
-//! Synthetic MNIST-shaped data sets for tests: small, learnable, written as real IDX files.
-
-#![allow(dead_code)] // each test binary uses a different part
+//! What the tests share: synthetic MNIST-shaped data sets (small, learnable, written as real
+//! IDX files), running the binary and reading its output, the real data's folders, and (in
+//! `server`) a local HTTP mirror. The benches use the synthetic data and `Quiet` too.
 
 pub mod server;
 
@@ -14,7 +14,10 @@ use mnist_mlp::data::idx::{write_idx_images, write_idx_labels};
 use mnist_mlp::data::images::{Images, LabeledImages};
 use mnist_mlp::data::names::Split;
 use mnist_mlp::data::source::DataSource;
+use mnist_mlp::model::Classifier;
 use mnist_mlp::nn::rng::SeededRng;
+use mnist_mlp::train::metrics::{EpochMetrics, EpochTiming};
+use mnist_mlp::train::{ObserverError, TrainObserver};
 use sha2::{Digest, Sha256};
 
 /// `count` images of `side`×`side` pixels; class c is a bright 4-pixel-wide bar whose
@@ -167,5 +170,20 @@ pub fn mnist_files() -> [ExpectedFile<'static>; 4] {
     match Dataset::Mnist.source() {
         Source::Files { files, .. } => files,
         Source::Archive { .. } => unreachable!("MNIST is four files"),
+    }
+}
+
+/// A training observer that reports nothing and never stops the run.
+pub struct Quiet;
+
+impl TrainObserver for Quiet {
+    fn epoch_done(
+        &mut self,
+        _: &Classifier,
+        _: &[EpochMetrics],
+        _: EpochTiming,
+        _: bool,
+    ) -> Result<(), ObserverError> {
+        Ok(())
     }
 }

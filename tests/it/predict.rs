@@ -2,7 +2,7 @@
 //! drawn large in black on white (where `MNIST_DATA_DIR` points to the real files), a
 //! synthetic digit, and bad input.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 

@@ -1,7 +1,7 @@
 //! On the real Fashion-MNIST files (where `FASHION_MNIST_DATA_DIR` points to them, as in
 //! CI): the folder is recognised, and the default training run reaches 89%.
 
-mod common;
+use crate::common;
 
 use assert_cmd::cargo::cargo_bin_cmd;
 

@@ -6,7 +6,7 @@
 //! (`MNIST_DATA_DIR`). Without either the test says so loudly and passes, except under CI
 //! (the `CI` variable set), where it fails.
 
-mod common;
+use crate::common;
 
 use std::io::Write;
 use std::path::Path;
@@ -103,7 +103,7 @@ fn numpy_predicts_what_mnist_mlp_predicts_from_both_exports() {
         find_file(&data_dir, TEST_IMAGES).unwrap(),
         find_file(&data_dir, TEST_LABELS).unwrap(),
     );
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/export_python.py");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/export/numpy_predict.py");
     let output = Command::new(&python)
         .arg(&script)
         .args([&npz, &safetensors, &images_path, &labels_path])

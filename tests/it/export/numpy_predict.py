@@ -1,6 +1,6 @@
-"""Runs mnist-mlp's exported networks in NumPy, as the README shows, for tests/export_python.rs.
+"""Runs mnist-mlp's exported networks in NumPy, as the README shows, for tests/it/export/python.rs.
 
-Usage: python export_python.py NPZ SAFETENSORS TEST_IMAGES TEST_LABELS COUNT
+Usage: python numpy_predict.py NPZ SAFETENSORS TEST_IMAGES TEST_LABELS COUNT
 
 Loads the .npz (without pickle) and the .safetensors file (parsed by hand: no safetensors
 package needed), checks that both hold the same tensors and metadata, prepares the first

@@ -2,7 +2,7 @@
 //! training run reaches the promised accuracy, the shipped network scores what the README
 //! says, and a diverging or interrupted run fails well.
 
-mod common;
+use crate::common;
 
 use assert_cmd::cargo::cargo_bin_cmd;
 

@@ -2,7 +2,7 @@
 //! test serving good, broken and failing mirrors), then loading what was downloaded; and,
 //! where MNIST_DATA_DIR points at the real files, loading and verifying real MNIST.
 
-mod common;
+use crate::common;
 
 use common::server::{Reply, Server};
 

@@ -3,7 +3,7 @@
 //! downloaded from a local mirror and loaded upright with class indices from 0; then training
 //! and evaluating through the binary.
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 use std::fs;

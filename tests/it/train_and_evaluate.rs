@@ -1,6 +1,6 @@
 //! The real binary on small synthetic IDX files: train, evaluate-hw1, and bad input.
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 

@@ -2,7 +2,7 @@
 //! `kill -9`, and bit-identical reruns, checked on the real binary (and the library) with
 //! synthetic data.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -218,20 +218,6 @@ impl TrainObserver for StopAt {
     }
 }
 
-struct Quiet;
-
-impl TrainObserver for Quiet {
-    fn epoch_done(
-        &mut self,
-        _: &Classifier,
-        _: &[EpochMetrics],
-        _: EpochTiming,
-        _: bool,
-    ) -> Result<(), ObserverError> {
-        Ok(())
-    }
-}
-
 fn synthetic(count: usize, seed: u64) -> LabeledImages {
     let (images, labels) = common::synthetic_images(count, 12, seed);
     LabeledImages { images, labels }
@@ -271,7 +257,7 @@ fn resuming_mid_epoch_continues_exactly() {
     ];
     let dir = tempfile::tempdir().unwrap();
     for config in configs {
-        let whole = train(&config, &train_set, &test_set, 10, &mut Quiet).unwrap();
+        let whole = train(&config, &train_set, &test_set, 10, &mut common::Quiet).unwrap();
         // Mid-epoch, and at an epoch's start.
         for (epoch, after) in [(2, 3), (3, 1), (2, 0)] {
             let mut stop = StopAt {
@@ -307,7 +293,7 @@ fn resuming_mid_epoch_continues_exactly() {
                 &test_set,
                 10,
                 Some(progress),
-                &mut Quiet,
+                &mut common::Quiet,
             )
             .unwrap();
             assert_eq!(resumed.classifier, whole.classifier, "{epoch} {after}");

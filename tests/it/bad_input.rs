@@ -4,7 +4,7 @@
 //!
 //! One `#[test]` per row; the helpers below build the cases.
 
-mod common;
+use crate::common;
 
 use std::fs;
 use std::io::Write;

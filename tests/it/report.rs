@@ -2,7 +2,7 @@
 //! run and of synthetic runs, and with the `pdf` feature the PDF (at most two pages, the
 //! authors and the accuracy in its text).
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 

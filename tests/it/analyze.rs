@@ -2,7 +2,7 @@
 //! network trained for the test, and on the real MNIST test set (where `MNIST_DATA_DIR`
 //! points to it) with the shipped network.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 

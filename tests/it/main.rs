@@ -1,0 +1,15 @@
+//! The integration tests, as one test binary (the crate is linked once): one module per area,
+//! and the helpers they share in `common`.
+
+mod analyze;
+mod bad_input;
+mod common;
+mod divergence_and_interruption;
+mod downloads;
+mod export;
+mod gradients;
+mod predict;
+mod real_data;
+mod report;
+mod train_and_evaluate;
+mod variants;
