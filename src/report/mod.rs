@@ -333,7 +333,7 @@ fn model_section(data: &ReportData) -> Section {
             text(" ("),
             code("Params::initial"),
             text(" in "),
-            code("src/mlp.rs"),
+            code("src/nn/mlp.rs"),
             text(
                 "): every weight drawn from a normal distribution with mean 0 and standard \
                   deviation ",
@@ -404,7 +404,7 @@ fn optimizer_text(c: &TrainConfig) -> Vec<Inline> {
         )],
     };
     out.push(text(format!(
-        " (src/optim.rs), where g is the gradient of the mean loss over a mini-batch of {} \
+        " (src/nn/optim.rs), where g is the gradient of the mean loss over a mini-batch of {} \
          images, reshuffled every epoch. ",
         c.batch_size
     )));
