@@ -8,6 +8,7 @@ mod divergence_and_interruption;
 mod downloads;
 mod export;
 mod gradients;
+mod layout;
 mod predict;
 mod real_data;
 mod report;
