@@ -62,10 +62,11 @@ impl fmt::Display for Misfit {
 /// The average accuracy (a fraction in [0, 1]) of the network in `weights` on the test set
 /// in `data_dir` (MNIST's, or any variant's that the folder is recognised to hold).
 pub fn evaluate_hw1(data_dir: &Path, weights: &Path) -> Result<f64, EvaluateError> {
-    let source = resolve_source(&DataRequest {
+    let request = DataRequest {
         dataset: None,
         dir: Some(data_dir.to_path_buf()),
-    })?;
+    };
+    let source = resolve_source(&request, &[Split::Test])?;
     Ok(evaluate_test_set(&source, weights)?.accuracy())
 }
 

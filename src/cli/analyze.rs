@@ -4,12 +4,13 @@ use std::io::Write;
 
 use crate::cli::args::AnalyzeArgs;
 use crate::cli::common::prepare_data;
+use crate::data::names::Split;
 use crate::evaluate::load_with_test_set;
 use crate::model::analysis::{Analysis, json_report, text_report};
 use crate::plot::analysis::{plot_confusion, plot_mistakes};
 
 pub fn analyze_command(args: &AnalyzeArgs, out: &mut dyn Write) -> anyhow::Result<()> {
-    let source = prepare_data(&args.test.data, args.test.offline)?;
+    let source = prepare_data(&args.test.data, &[Split::Test], args.test.offline)?;
     let (run, test) = load_with_test_set(&source, &args.test.weights)?;
     let names = &run.data.class_names;
     let probabilities = run.classifier.probabilities(&test);

@@ -5,6 +5,7 @@ use std::io::IsTerminal;
 
 use crate::cli::args::DataArgs;
 use crate::data::download::prepare_source;
+use crate::data::names::Split;
 use crate::data::source::DataSource;
 use crate::model::{Evaluation, accuracy_text};
 
@@ -14,9 +15,14 @@ pub fn stderr_is_terminal() -> bool {
 }
 
 /// The folder and data set the flags ask for, with its files in place.
-pub fn prepare_data(data: &DataArgs, offline: bool) -> anyhow::Result<DataSource> {
+pub fn prepare_data(
+    data: &DataArgs,
+    splits: &[Split],
+    offline: bool,
+) -> anyhow::Result<DataSource> {
     Ok(prepare_source(
         &data.request(),
+        splits,
         offline,
         &data.mirrors,
         stderr_is_terminal(),

@@ -209,7 +209,7 @@ pub fn train_command(args: &TrainArgs, out: &mut dyn Write) -> anyhow::Result<()
         None => args.config(),
     };
     config.validate()?;
-    let source = prepare_data(&args.data, args.offline)?;
+    let source = prepare_data(&args.data, &Split::BOTH, args.offline)?;
     let train_set = source.load(Split::Train)?;
     let test_set = source.load(Split::Test)?;
     let data = source.info(&train_set);

@@ -20,7 +20,7 @@ use tempfile::NamedTempFile;
 use crate::data::catalog::{Checksum, ExpectedFile};
 use crate::data::catalog::{Dataset, Source};
 use crate::data::idx::content_reader;
-use crate::data::names;
+use crate::data::names::{self, Split};
 use crate::data::source::{DataRequest, DataSource, SourceError, resolve_source};
 use crate::io::atomic::temp_file_builder;
 
@@ -124,16 +124,17 @@ pub enum DownloadError {
     Source(#[from] SourceError),
 }
 
-/// Resolves `request` to a folder and its data set, then downloads what is missing unless
-/// `offline`. `mirrors` replace the data set's own when not empty.
+/// Resolves `request` to a folder and its data set, then downloads the files of `splits`
+/// that are missing unless `offline`. `mirrors` replace the data set's own when not empty.
 pub fn prepare_source(
     request: &DataRequest,
+    splits: &[Split],
     offline: bool,
     mirrors: &[String],
     show_progress: bool,
 ) -> Result<DataSource, DownloadError> {
-    let source = resolve_source(request)?;
-    ensure_data(&source, offline, mirrors, show_progress)?;
+    let source = resolve_source(request, splits)?;
+    ensure_data(&source, splits, offline, mirrors, show_progress)?;
     Ok(source)
 }
 
@@ -150,11 +151,12 @@ fn list_failures(failures: &[MirrorFailure]) -> String {
 /// `mirrors` replace the data set's own when not empty.
 pub fn ensure_data(
     source: &DataSource,
+    splits: &[Split],
     offline: bool,
     mirrors: &[String],
     show_progress: bool,
 ) -> Result<(), DownloadError> {
-    let missing = source.missing_files();
+    let missing = source.missing_files(splits);
     if missing.is_empty() {
         return Ok(());
     }
@@ -166,7 +168,7 @@ pub fn ensure_data(
             missing: missing.into_iter().map(String::from).collect(),
         });
     }
-    download_missing(source, mirrors, show_progress).map(|_| ())
+    download_missing(source, splits, mirrors, show_progress).map(|_| ())
 }
 
 /// Downloads the files of `source` missing from its folder, trying the mirrors in order,
@@ -175,12 +177,14 @@ pub fn ensure_data(
 /// line per file goes to stderr.
 pub fn download_missing(
     source: &DataSource,
+    splits: &[Split],
     mirrors: &[String],
     show_progress: bool,
 ) -> Result<Vec<PathBuf>, DownloadError> {
     let dir = &source.dir;
+    let wanted = source.split_file_names(splits);
     let Some(dataset) = source.dataset else {
-        return match source.missing_files().is_empty() {
+        return match source.missing_files(splits).is_empty() {
             true => Ok(Vec::new()),
             false => Err(DownloadError::Unknown { dir: dir.clone() }),
         };
@@ -190,11 +194,19 @@ pub fn download_missing(
         false => mirrors.to_vec(),
     };
     match dataset.source() {
-        Source::Files { files, .. } => download_missing_files(dir, &files, &mirrors, show_progress),
+        Source::Files { files, .. } => {
+            let files: Vec<_> = files
+                .into_iter()
+                .filter(|f| wanted.contains(&f.name))
+                .collect();
+            download_missing_files(dir, &files, &mirrors, show_progress)
+        }
         Source::Archive {
             archive, members, ..
         } => {
-            let members: Vec<_> = members.into_iter().zip(dataset.file_names()).collect();
+            let members: Vec<_> = (members.into_iter().zip(dataset.file_names()))
+                .filter(|(_, name)| wanted.contains(name))
+                .collect();
             download_from_archive(dir, &archive, &members, &mirrors, show_progress)
         }
     }

@@ -11,6 +11,9 @@ pub enum Split {
 }
 
 impl Split {
+    /// Both splits: what training needs.
+    pub const BOTH: [Split; 2] = [Split::Train, Split::Test];
+
     /// "training" or "test", for messages.
     pub fn name(self) -> &'static str {
         match self {

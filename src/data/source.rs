@@ -42,11 +42,11 @@ impl DataRequest {
     }
 }
 
-/// The folder and data set `request` means. A named folder without `--dataset` holds
-/// whatever it is recognised to hold; an unrecognised folder of MNIST-named files is used
-/// as it is, and one without them is MNIST's. With `--dataset`, a folder recognised to hold
-/// another data set is refused.
-pub fn resolve_source(request: &DataRequest) -> Result<DataSource, SourceError> {
+/// The folder and data set `request` means, for a command that reads `splits`. A named
+/// folder without `--dataset` holds whatever it is recognised to hold; an unrecognised folder
+/// with the MNIST-named files of `splits` is used as it is, and one without them is MNIST's.
+/// With `--dataset`, a folder recognised to hold another data set is refused.
+pub fn resolve_source(request: &DataRequest, splits: &[Split]) -> Result<DataSource, SourceError> {
     let dir = request.folder();
     let recognized = match request.dir {
         Some(_) => Dataset::recognize(&dir),
@@ -63,7 +63,7 @@ pub fn resolve_source(request: &DataRequest) -> Result<DataSource, SourceError> 
                 dir: dir.clone(),
                 dataset: None,
             };
-            match request.dir.is_some() && unknown.missing_files().is_empty() {
+            match request.dir.is_some() && unknown.missing_files(splits).is_empty() {
                 true => return Ok(unknown),
                 false => Some(Dataset::Mnist),
             }
@@ -101,9 +101,19 @@ impl DataSource {
         self.dataset.unwrap_or(Dataset::Mnist).file_names()
     }
 
-    /// The canonical names of the files absent from the folder under every accepted name.
-    pub fn missing_files(&self) -> Vec<&'static str> {
-        self.file_names()
+    /// The canonical names of the files of `splits` (images, then labels, split by split).
+    pub fn split_file_names(&self, splits: &[Split]) -> Vec<&'static str> {
+        let dataset = self.dataset.unwrap_or(Dataset::Mnist);
+        let pairs = splits.iter().map(|&split| dataset.split_files(split));
+        pairs
+            .flat_map(|(images, labels)| [images, labels])
+            .collect()
+    }
+
+    /// The canonical names of the files of `splits` absent from the folder under every
+    /// accepted name.
+    pub fn missing_files(&self, splits: &[Split]) -> Vec<&'static str> {
+        self.split_file_names(splits)
             .into_iter()
             .filter(|name| find_file(&self.dir, name).is_none())
             .collect()
@@ -288,7 +298,7 @@ mod tests {
         assert_eq!(split.images, images(5));
         assert_eq!(split.labels, [0, 1, 2, 3, 4]);
         assert_eq!(
-            mnist(dir.path()).missing_files(),
+            mnist(dir.path()).missing_files(&Split::BOTH),
             [TEST_IMAGES, TEST_LABELS]
         );
     }
@@ -332,7 +342,10 @@ mod tests {
     fn a_folder_with_a_file_name_is_not_the_file() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir(dir.path().join(TRAIN_IMAGES)).unwrap();
-        assert_eq!(mnist(dir.path()).missing_files(), MNIST_FILE_NAMES);
+        assert_eq!(
+            mnist(dir.path()).missing_files(&Split::BOTH),
+            MNIST_FILE_NAMES
+        );
     }
 
     #[test]

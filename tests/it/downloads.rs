@@ -260,7 +260,7 @@ fn ensure_data_offline_says_what_is_missing_and_what_to_do() {
     let (name, bytes) = &fixture.files[0];
     fs::write(dir.path().join(name), bytes).unwrap();
 
-    let err = ensure_data(&mnist_in(dir.path()), true, &[], false)
+    let err = ensure_data(&mnist_in(dir.path()), &Split::BOTH, true, &[], false)
         .unwrap_err()
         .to_string();
 
@@ -290,8 +290,8 @@ fn ensure_data_is_a_no_op_when_everything_is_there() {
     }
     // Neither offline nor with a dead mirror does it try anything.
     let source = mnist_in(dir.path());
-    ensure_data(&source, true, &[], false).unwrap();
-    ensure_data(&source, false, &[refused_mirror()], false).unwrap();
+    ensure_data(&source, &Split::BOTH, true, &[], false).unwrap();
+    ensure_data(&source, &Split::BOTH, false, &[refused_mirror()], false).unwrap();
 }
 
 fn mnist_in(dir: &Path) -> DataSource {

@@ -129,6 +129,41 @@ fn json_summary_and_evaluate_hw1_agree() {
 }
 
 #[test]
+fn test_only_commands_need_only_the_test_files() {
+    let w = Workdir::new(28);
+    let summary = w.train(&[]);
+    let test_only = w.path("test-only");
+    std::fs::create_dir(&test_only).unwrap();
+    for name in ["t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"] {
+        std::fs::copy(w.data().join(name), test_only.join(name)).unwrap();
+    }
+    // Online, with a mirror that refuses every connection: any download attempt would fail.
+    for offline in [false, true] {
+        for sub in ["evaluate-hw1", "analyze"] {
+            let mut cmd = cargo_bin_cmd!("mnist-mlp");
+            cmd.current_dir(w.dir.path())
+                .env_remove("MNIST_DATA_DIR")
+                .args([sub, "--json", "--data-dir"])
+                .arg(&test_only)
+                .args(["--mirror", "http://127.0.0.1:9/"]);
+            if offline {
+                cmd.arg("--offline");
+            }
+            let out = common::json_summary(&mut cmd);
+            assert_eq!(out["correct"], summary["test_correct"], "{sub}: {out}");
+        }
+    }
+    assert_eq!(
+        common::entries(&test_only),
+        ["t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"],
+        "nothing downloaded or written beside the test files"
+    );
+    let accuracy =
+        mnist_mlp::evaluate::evaluate_hw1(&test_only, &w.path("weights/mnist-mlp.bin")).unwrap();
+    assert_eq!(accuracy, summary["test_accuracy"].as_f64().unwrap());
+}
+
+#[test]
 fn same_seed_gives_identical_weights_files() {
     let w = Workdir::new(28);
     w.train(&["--weights", "a.bin", "--seed", "5"]);
