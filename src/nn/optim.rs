@@ -363,12 +363,13 @@ fn update<T: Real>(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::nn::layers::Activation;
     use approx::assert_abs_diff_eq;
 
-    fn tiny() -> Architecture {
+    /// The smallest network: one input, one class, no hidden layer.
+    pub(crate) fn tiny() -> Architecture {
         Architecture {
             input_size: 1,
             hidden: vec![],

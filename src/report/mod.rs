@@ -101,10 +101,11 @@ pub fn today_utc() -> String {
 pub fn gather(inputs: &ReportInputs) -> Result<ReportData, ReportError> {
     let run = weights::load(&inputs.weights)?;
     let (runs, unreadable_runs) = runlog::read(&inputs.run_log)?;
-    let sha = runlog::file_sha256(&inputs.weights).map_err(|source| ReportError::Read {
-        path: inputs.weights.clone(),
-        source,
-    })?;
+    let sha =
+        crate::io::digest::file_sha256(&inputs.weights).map_err(|source| ReportError::Read {
+            path: inputs.weights.clone(),
+            source,
+        })?;
     let exact = runs
         .iter()
         .rposition(|r| r.weights_sha256.as_deref() == Some(sha.as_str()));

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::catalog::Dataset;
 use crate::data::source::DataInfo;
-pub use crate::io::digest::file_sha256;
+use crate::io::digest::file_sha256;
 use crate::nn::mlp::Architecture;
 use crate::train::TrainOutcome;
 use crate::train::config::TrainConfig;

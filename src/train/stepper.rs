@@ -264,16 +264,8 @@ mod tests {
     use super::*;
     use crate::nn::layers::dense_parameter_gradient;
     use crate::nn::optim::OptimizerConfig;
+    use crate::nn::optim::tests::tiny;
     use ndarray::Array1;
-
-    fn tiny() -> Architecture {
-        Architecture {
-            input_size: 1,
-            hidden: vec![],
-            num_classes: 1,
-            activation: crate::nn::layers::Activation::Relu,
-        }
-    }
 
     #[test]
     fn shard_gradients_are_summed_except_whole_tensors() {

@@ -74,7 +74,7 @@ fn each_training_run_appends_one_well_formed_line_to_the_run_log() {
     assert!(run["seconds_per_epoch"].as_f64().unwrap() > 0.0);
     assert_eq!(run["weights"], "weights/mnist-mlp.bin");
     let sha =
-        mnist_mlp::store::runlog::file_sha256(&dir.path().join("weights/mnist-mlp.bin")).unwrap();
+        mnist_mlp::io::digest::file_sha256(&dir.path().join("weights/mnist-mlp.bin")).unwrap();
     assert_eq!(run["weights_sha256"], sha.as_str());
     assert!(run["machine"]["cores"].as_u64().unwrap() >= 1);
 
