@@ -3,7 +3,7 @@
 use std::io::Write;
 
 use crate::cli::args::AnalyzeArgs;
-use crate::cli::common::prepare_data;
+use crate::cli::common::{note_other_data, prepare_data};
 use crate::data::names::Split;
 use crate::evaluate::load_with_test_set;
 use crate::model::analysis::{Analysis, json_report, text_report};
@@ -12,6 +12,8 @@ use crate::plot::analysis::{plot_confusion, plot_mistakes};
 pub fn analyze_command(args: &AnalyzeArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     let source = prepare_data(&args.test.data, &[Split::Test], args.test.offline)?;
     let (run, test) = load_with_test_set(&source, &args.test.weights)?;
+    let data = source.identify(&[(Split::Test, &test)]);
+    note_other_data(&run.data, &data);
     let names = &run.data.class_names;
     let probabilities = run.classifier.probabilities(&test);
     let analysis = Analysis::new(&test.labels, probabilities.view())?;
@@ -32,7 +34,8 @@ pub fn analyze_command(args: &AnalyzeArgs, out: &mut dyn Write) -> anyhow::Resul
     if args.json {
         let mut json = json_report(&analysis, names, count)?;
         json["weights"] = serde_json::json!(args.test.weights);
-        json["dataset"] = serde_json::json!(source.dataset);
+        json["dataset"] = serde_json::json!(data.dataset);
+        json["data_name"] = serde_json::json!(data.name);
         json["data_dir"] = serde_json::json!(source.dir);
         json["confusion_plot"] = serde_json::json!(args.confusion);
         json["mistakes_plot"] = serde_json::json!(args.mistakes);

@@ -238,6 +238,19 @@ impl TrainArgs {
         self.given.iter().any(|g| g == id)
     }
 
+    /// Whether the setting of `--flag` (e.g. "augment") was chosen: given on the command
+    /// line, or set by the preset to other than the default. The data's recipe sets the rest.
+    pub fn chosen(&self, flag: &str) -> bool {
+        let preset_sets = |preset: Preset| {
+            let default = TrainConfig::default().settings();
+            let set = preset.config().settings();
+            set.into_iter()
+                .zip(default)
+                .any(|(s, d)| s.0 == flag && s != d)
+        };
+        self.flag_given(flag) || self.preset.is_some_and(preset_sets)
+    }
+
     /// Whether `--flag` (e.g. "batch-size") was given on the command line.
     fn flag_given(&self, flag: &str) -> bool {
         self.was_given(&flag.replace('-', "_"))

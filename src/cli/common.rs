@@ -6,7 +6,7 @@ use std::io::IsTerminal;
 use crate::cli::args::DataArgs;
 use crate::data::download::prepare_source;
 use crate::data::names::Split;
-use crate::data::source::DataSource;
+use crate::data::source::{DataInfo, DataSource};
 use crate::model::{Evaluation, accuracy_text};
 
 /// Whether stderr is a terminal, where progress bars are drawn.
@@ -32,4 +32,16 @@ pub fn prepare_data(
 /// The test accuracy as every command prints it: "test accuracy: 50.00% (1/2)".
 pub fn accuracy_line(eval: &Evaluation) -> String {
     format!("test {}", accuracy_text(eval.correct, eval.total))
+}
+
+/// Says on stderr when a network trained on one data set is tested on another (e.g. on a
+/// variant of it, which is custom data): allowed, but worth knowing.
+pub fn note_other_data(trained_on: &DataInfo, tested_on: &DataInfo) {
+    if trained_on != tested_on {
+        eprintln!(
+            "note: the network was trained on {}; this test set is {}",
+            trained_on.describe(),
+            tested_on.describe()
+        );
+    }
 }

@@ -3,14 +3,17 @@
 use std::io::Write;
 
 use crate::cli::args::EvaluateArgs;
-use crate::cli::common::{accuracy_line, prepare_data};
+use crate::cli::common::{accuracy_line, note_other_data, prepare_data};
 use crate::data::names::Split;
-use crate::evaluate::evaluate_test_set;
+use crate::evaluate::load_with_test_set;
 
 pub fn evaluate_command(args: &EvaluateArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     let test = &args.test;
     let source = prepare_data(&test.data, &[Split::Test], test.offline)?;
-    let eval = evaluate_test_set(&source, &test.weights)?;
+    let (run, test_set) = load_with_test_set(&source, &test.weights)?;
+    let data = source.identify(&[(Split::Test, &test_set)]);
+    note_other_data(&run.data, &data);
+    let eval = run.classifier.evaluate(&test_set);
     if args.json {
         let json = serde_json::json!({
             "accuracy": eval.accuracy(),
@@ -18,7 +21,8 @@ pub fn evaluate_command(args: &EvaluateArgs, out: &mut dyn Write) -> anyhow::Res
             "total": eval.total,
             "loss": eval.loss,
             "weights": test.weights,
-            "dataset": source.dataset,
+            "dataset": data.dataset,
+            "data_name": data.name,
             "data_dir": source.dir,
         });
         writeln!(out, "{json}")?;

@@ -12,15 +12,14 @@ use serde::Serialize;
 use crate::cli::args::TrainArgs;
 use crate::cli::common::{accuracy_line, prepare_data, stderr_is_terminal};
 use crate::cli::interrupt::{StopRequest, Stopped};
-use crate::data::augment::Augment;
 use crate::data::names::Split;
 use crate::data::source::DataInfo;
 use crate::model::Classifier;
-use crate::plot::plot_accuracy;
+use crate::plot::{accuracy_title, plot_accuracy};
 use crate::store::checkpoint::{self, Checkpoint, DataFingerprint, RunInfo};
 use crate::store::runlog::{self, FinishedRun, RunRecord};
 use crate::store::weights::{self, SavedRun};
-use crate::train::config::TrainConfig;
+use crate::train::config::{Recipe, TrainConfig};
 use crate::train::metrics::{EpochMetrics, EpochTiming, write_metrics_csv};
 use crate::train::progress::Progress;
 use crate::train::{ObserverError, TrainError, TrainObserver, train_from};
@@ -212,7 +211,7 @@ pub fn train_command(args: &TrainArgs, out: &mut dyn Write) -> anyhow::Result<()
     let source = prepare_data(&args.data, &Split::BOTH, args.offline)?;
     let train_set = source.load(Split::Train)?;
     let test_set = source.load(Split::Test)?;
-    let data = source.info(&train_set);
+    let data = source.identify(&[(Split::Train, &train_set), (Split::Test, &test_set)]);
     let fingerprint = DataFingerprint::of(&train_set, &test_set);
     if let (Some(saved), Some(path)) = (&resumed, &args.resume)
         && (saved.run.data != data || saved.run.fingerprint != fingerprint)
@@ -226,18 +225,11 @@ pub fn train_command(args: &TrainArgs, out: &mut dyn Write) -> anyhow::Result<()
         }
         .into());
     }
-    if let Some(dataset) = source.dataset
-        && resumed.is_none()
-        && !dataset.suits_distortions()
-        && !args.was_given("augment")
-        && config.augment != Augment::None
-    {
-        config.augment = Augment::None;
-        writeln!(
-            out,
-            "note: {dataset} is trained without augmentation (moving its images makes worse \
-             training data); --augment overrides this"
-        )?;
+    if resumed.is_none() {
+        let recipe = Recipe::for_data(&data);
+        let chosen = |flag: &str| args.chosen(flag);
+        writeln!(out, "{}", recipe.describe(&data, &recipe.changes(chosen)))?;
+        config = recipe.apply(config, chosen);
     }
     // A resumed run writes to its own outputs unless told otherwise.
     let output = |id: &str, given: &PathBuf, saved: fn(&RunInfo) -> &PathBuf| match &resumed {
@@ -270,7 +262,7 @@ pub fn train_command(args: &TrainArgs, out: &mut dyn Write) -> anyhow::Result<()
         "training {} on {} {} images ({} test) from {}",
         arch.describe(),
         train_set.labels.len(),
-        source.describe(),
+        data.describe(),
         test_set.labels.len(),
         source.dir.display()
     )?;
@@ -306,7 +298,7 @@ pub fn train_command(args: &TrainArgs, out: &mut dyn Write) -> anyhow::Result<()
             .as_ref()
             .map_or_else(Vec::new, |c| c.progress.timings.clone()),
         stop: stop.clone(),
-        title: format!("mnist-mlp {}", arch.describe()),
+        title: accuracy_title(&arch, &data),
     };
     let result = train_from(
         &config,

@@ -12,7 +12,8 @@ use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
 use crate::choice::Choice;
-use crate::data::idx::content_reader;
+use crate::data::idx::{content_reader, images_content_sha256, labels_content_sha256};
+use crate::data::images::LabeledImages;
 use crate::data::names::{MNIST_FILE_NAMES, Split, find_file};
 use crate::io::digest::hex_digest;
 
@@ -140,6 +141,25 @@ macro_rules! emnist_members {
     };
 }
 
+/// The sha256 of the decompressed content of MNIST's four files (train images, train
+/// labels, test images, test labels): a folder holds MNIST when its files' content has
+/// these digests, however the files are compressed.
+const MNIST_CONTENT: [&str; 4] = [
+    "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+    "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+    "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+    "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+];
+
+/// The same for Fashion-MNIST, whose mirror publishes only the md5 of its gzip files: the
+/// content of the files that have those md5s.
+const FASHION_CONTENT: [&str; 4] = [
+    "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
+    "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
+    "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
+    "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
+];
+
 /// What identifies a folder of MNIST-named files as one dataset: the checksums its test
 /// labels file may have (md5 as served, or sha256 of the decompressed content).
 const TEST_LABEL_FINGERPRINTS: [(Dataset, [Checksum<'static>; 2]); 3] = [
@@ -147,14 +167,14 @@ const TEST_LABEL_FINGERPRINTS: [(Dataset, [Checksum<'static>; 2]); 3] = [
         Dataset::Mnist,
         [
             FileMd5("ec29112dd5afa0611ce80d1b7f02629c"),
-            ContentSha256("ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2"),
+            ContentSha256(MNIST_CONTENT[3]),
         ],
     ),
     (
         Dataset::FashionMnist,
         [
             FileMd5("bb300cfdad3c16e7a12a480ee83cd310"),
-            ContentSha256("0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34"),
+            ContentSha256(FASHION_CONTENT[3]),
         ],
     ),
     (
@@ -298,18 +318,10 @@ impl Dataset {
                 files: four(
                     MNIST_NAMES,
                     [
-                        ContentSha256(
-                            "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
-                        ),
-                        ContentSha256(
-                            "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
-                        ),
-                        ContentSha256(
-                            "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
-                        ),
-                        ContentSha256(
-                            "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
-                        ),
+                        ContentSha256(MNIST_CONTENT[0]),
+                        ContentSha256(MNIST_CONTENT[1]),
+                        ContentSha256(MNIST_CONTENT[2]),
+                        ContentSha256(MNIST_CONTENT[3]),
                     ],
                 ),
             },
@@ -364,6 +376,37 @@ impl Dataset {
                     ],
                 ),
             },
+        }
+    }
+
+    /// The sha256 of the decompressed content of the four files, where this tool knows it.
+    fn content_sha256(self) -> Option<[&'static str; 4]> {
+        match self {
+            Dataset::Mnist => Some(MNIST_CONTENT),
+            Dataset::FashionMnist => Some(FASHION_CONTENT),
+            _ => None,
+        }
+    }
+
+    /// Whether `set`, loaded from the files of `split` in `dir`, is this data set's own
+    /// split: by the sha256 of its content where this tool knows it (MNIST, Fashion-MNIST),
+    /// else by the checksums of the files as the mirrors serve them. EMNIST's files are
+    /// taken by their names: only the checksum of the archive that holds them is published.
+    pub fn holds_own_split(self, dir: &Path, split: Split, set: &LabeledImages) -> bool {
+        let (images, labels) = match split {
+            Split::Train => (0, 1),
+            Split::Test => (2, 3),
+        };
+        if let Some(content) = self.content_sha256() {
+            return images_content_sha256(&set.images).as_deref() == Some(content[images])
+                && labels_content_sha256(&set.labels).as_deref() == Some(content[labels]);
+        }
+        match self.source() {
+            Source::Files { files, .. } => [&files[images], &files[labels]].iter().all(|file| {
+                find_file(dir, file.name)
+                    .is_some_and(|path| file.checksum.matches(&path).unwrap_or(false))
+            }),
+            Source::Archive { .. } => true,
         }
     }
 

@@ -433,6 +433,31 @@ pub fn write_idx_labels(path: &Path, labels: &[u8], gzip: bool) -> Result<(), Wr
     write_idx_array(path, ElementType::U8, &[labels.len()], labels, gzip)
 }
 
+/// The sha256 (lowercase hex) of the IDX content that stores `images` as one byte a pixel:
+/// what [`write_idx_images`] writes before compressing. The published files of a data set
+/// have this digest exactly when these are their images.
+pub fn images_content_sha256(images: &Images) -> Option<String> {
+    let dims = [images.len(), images.rows, images.cols];
+    content_sha256(IdxKind::Images.magic(), &dims, &images.pixels)
+}
+
+/// The sha256 (lowercase hex) of the IDX content that stores `labels` as one byte a label:
+/// what [`write_idx_labels`] writes before compressing.
+pub fn labels_content_sha256(labels: &[u8]) -> Option<String> {
+    let magic = (u32::from(ElementType::U8.code()) << 8) | 1;
+    content_sha256(magic, &[labels.len()], labels)
+}
+
+/// The sha256 of the header of `magic` and `dims` followed by `payload`; `None` when a
+/// dimension does not fit a header.
+fn content_sha256(magic: u32, dims: &[usize], payload: &[u8]) -> Option<String> {
+    use sha2::{Digest, Sha256};
+    let mut hash = Sha256::new();
+    hash.update(encode_header(magic, dims).ok()?);
+    hash.update(payload);
+    Some(crate::io::digest::hex(&hash.finalize()))
+}
+
 /// Writes an IDX file of any element type: `payload` holds the big-endian elements whose
 /// dimensions are `dims`. Gzip-compressed if `gzip`, atomically.
 pub fn write_idx_array(

@@ -143,43 +143,72 @@ impl DataSource {
         Ok(data)
     }
 
-    /// The data set and its class names: the known set's, or for an unrecognised one
-    /// "0", "1", … up to the largest label of `train`.
-    pub fn info(&self, train: &LabeledImages) -> DataInfo {
-        let class_names = match self.dataset {
-            Some(d) => d.class_names(),
+    /// What the loaded `splits` hold: the folder's data set when every split is that set's
+    /// own (by its checksums, see [`Dataset::holds_own_split`]); otherwise custom data,
+    /// named after the folder, whose classes are "0", "1", … up to the largest label of the
+    /// first split given (the training split, where there is one). A variant of a known set
+    /// (its images inverted, say) is custom data.
+    pub fn identify(&self, splits: &[(Split, &LabeledImages)]) -> DataInfo {
+        let known = self.dataset.filter(|&d| {
+            splits
+                .iter()
+                .all(|&(split, set)| d.holds_own_split(&self.dir, split, set))
+        });
+        match known {
+            Some(d) => DataInfo::known(d),
             None => {
-                let classes = train.labels.iter().max().map_or(1, |&l| usize::from(l) + 1);
-                (0..classes).map(|c| c.to_string()).collect()
+                let labels = splits.first().map_or(&[][..], |(_, set)| &set.labels[..]);
+                let classes = labels.iter().max().map_or(1, |&l| usize::from(l) + 1);
+                DataInfo {
+                    dataset: None,
+                    name: custom_name(&self.dir),
+                    class_names: (0..classes).map(|c| c.to_string()).collect(),
+                }
             }
-        };
-        DataInfo {
-            dataset: self.dataset,
-            class_names,
         }
     }
 }
 
-/// What a network was trained on: the data set (`None` for an unrecognised folder) and the
-/// names of its classes, recorded in the weights file.
+/// Custom data's name: its folder's (the last component of the path as given, or of the
+/// absolute path for `.` and the like), or "custom" for a folder without a name (`/`).
+fn custom_name(dir: &Path) -> String {
+    let named = |path: &Path| path.file_name().map(|n| n.to_string_lossy().into_owned());
+    named(dir)
+        .or_else(|| dir.canonicalize().ok().as_deref().and_then(named))
+        .unwrap_or_else(|| "custom".to_string())
+}
+
+/// What a network was trained on, recorded in the weights file: a known data set, or
+/// custom data, with the names of its classes.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct DataInfo {
+    /// The known data set whose files these are, by their checksums; `None` for custom data.
     pub dataset: Option<Dataset>,
+    /// The known set's name ("mnist"), or custom data's: its folder's ("inverted").
+    pub name: String,
     pub class_names: Vec<String>,
 }
 
 impl DataInfo {
-    pub fn mnist() -> Self {
+    /// The known data set `dataset`, with its class names.
+    pub fn known(dataset: Dataset) -> Self {
         DataInfo {
-            dataset: Some(Dataset::Mnist),
-            class_names: Dataset::Mnist.class_names(),
+            dataset: Some(dataset),
+            name: dataset.name().to_string(),
+            class_names: dataset.class_names(),
         }
     }
 
-    /// The data set's name, or "an unrecognised data set", for messages.
+    pub fn mnist() -> Self {
+        Self::known(Dataset::Mnist)
+    }
+
+    /// "mnist", or "custom data \"inverted\"", for messages and titles.
     pub fn describe(&self) -> String {
-        self.dataset
-            .map_or("an unrecognised data set".to_string(), |d| d.to_string())
+        match self.dataset {
+            Some(d) => d.to_string(),
+            None => format!("custom data \"{}\"", self.name),
+        }
     }
 }
 
@@ -372,6 +401,32 @@ mod tests {
             err.contains("label 10 at index 1 is out of range for 10 classes"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn files_that_are_not_a_known_sets_own_are_custom_data_named_after_their_folder() {
+        let parent = tempfile::tempdir().unwrap();
+        let dir = parent.path().join("inverted");
+        std::fs::create_dir(&dir).unwrap();
+        write_split(&dir, Split::Test.file_names(), 3);
+        let source = mnist(&dir);
+        let test = source.load(Split::Test).unwrap();
+        let info = source.identify(&[(Split::Test, &test)]);
+        assert_eq!(info.dataset, None);
+        assert_eq!(info.name, "inverted");
+        assert_eq!(info.class_names, ["0", "1", "2"]);
+        assert_eq!(info.describe(), "custom data \"inverted\"");
+    }
+
+    #[test]
+    fn custom_data_in_a_folder_without_a_name_of_its_own() {
+        let dir = tempfile::tempdir().unwrap();
+        let inner = dir.path().join("inner");
+        std::fs::create_dir(&inner).unwrap();
+        let folder = dir.path().file_name().unwrap().to_string_lossy();
+        assert_eq!(custom_name(&inner.join("..")), folder);
+        assert_eq!(custom_name(Path::new("/")), "custom");
+        assert_eq!(custom_name(Path::new("data/rotated/")), "rotated");
     }
 
     #[test]

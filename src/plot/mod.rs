@@ -20,7 +20,9 @@ use plotters::prelude::*;
 use plotters::style::{FontStyle, register_font};
 use plotters_backend::{BackendCoord, DrawingErrorKind};
 
+use crate::data::source::DataInfo;
 use crate::io::atomic::{WriteError, write_atomically};
+use crate::nn::mlp::Architecture;
 use crate::train::metrics::EpochMetrics;
 
 /// Size of the PNGs in pixels.
@@ -68,6 +70,11 @@ pub enum PlotError {
     },
     #[error(transparent)]
     Write(#[from] WriteError),
+}
+
+/// The accuracy plot's title: the network and the data it trained on.
+pub fn accuracy_title(arch: &Architecture, data: &DataInfo) -> String {
+    format!("mnist-mlp {} on {}", arch.describe(), data.describe())
 }
 
 /// Draws train and test accuracy (in percent) against the epoch number and writes the chart

@@ -21,10 +21,10 @@ use crate::io::atomic::{WriteError, write_bytes_atomically};
 use crate::nn::layers::Activation;
 use crate::nn::optim::OptimizerKind;
 use crate::nn::schedule::Schedule;
-use crate::plot::{PlotError, plot_accuracy};
+use crate::plot::{PlotError, accuracy_title, plot_accuracy};
 use crate::store::runlog::{self, RunLogError, RunRecord};
 use crate::store::weights::{self, SavedRun, WeightsError};
-use crate::train::config::TrainConfig;
+use crate::train::config::{Recipe, TrainConfig};
 use doc::{
     Align, Block, Document, Figure, Inline, Section, Table, code, column, m, para, strong, text,
 };
@@ -112,7 +112,7 @@ pub fn gather(inputs: &ReportInputs) -> Result<ReportData, ReportError> {
     let kept = run.history.iter().find(|m| m.epoch == kept_epoch(&run));
     let reproduction = runs.iter().rposition(|r| {
         r.config == run.config
-            && r.dataset == run.data.dataset
+            && r.same_data(&run.data)
             && kept.is_some_and(|k| k.test_accuracy == r.test_accuracy)
     });
     Ok(ReportData {
@@ -146,7 +146,7 @@ pub fn write_report(inputs: &ReportInputs, out_dir: &Path) -> Result<Written, Re
         Ok(())
     };
     let accuracy = out_dir.join(ACCURACY_PNG);
-    let title = format!("mnist-mlp {}", data.run.classifier.mlp.arch.describe());
+    let title = accuracy_title(&data.run.classifier.mlp.arch, &data.run.data);
     plot_accuracy(&accuracy, &data.run.history, &title)?;
     let accuracy_png = std::fs::read(&accuracy).map_err(|source| ReportError::Read {
         path: accuracy.clone(),
@@ -620,13 +620,17 @@ fn comparable_runs(data: &ReportData) -> Vec<(usize, &RunRecord)> {
     data.runs
         .iter()
         .enumerate()
-        .filter(|(_, r)| r.dataset == data.run.data.dataset)
+        .filter(|(_, r)| r.same_data(&data.run.data))
         .map(|(i, r)| (i + 1, r))
         .collect()
 }
 
+/// The settings `mnist-mlp train` gives the data of run `r` without flags: its recipe's.
+fn defaults_for(r: &RunRecord) -> TrainConfig {
+    Recipe::for_dataset(r.dataset).config()
+}
+
 fn attempts_section(data: &ReportData) -> Section {
-    let defaults = TrainConfig::default();
     let mut blocks = Vec::new();
     let total = data.runs.len();
     if total == 0 {
@@ -645,10 +649,16 @@ fn attempts_section(data: &ReportData) -> Section {
             .iter()
             .map(|&i| {
                 let r = &data.runs[i];
-                let mut changes = differences(&r.config, &defaults);
-                if r.dataset != data.run.data.dataset {
-                    let name = r.dataset.map_or("unrecognised", |d| d.name());
-                    changes.insert(0, format!("--dataset {name}"));
+                let mut changes = differences(&r.config, &defaults_for(r));
+                if !r.same_data(&data.run.data) {
+                    changes.insert(
+                        0,
+                        match r.dataset {
+                            Some(d) => format!("--dataset {d}"),
+                            None if r.data_name.is_empty() => "--data-dir (unrecognised)".into(),
+                            None => format!("--data-dir {}", r.data_name),
+                        },
+                    );
                 }
                 let changes = if changes.is_empty() {
                     vec![text("defaults")]
@@ -754,7 +764,8 @@ pub fn conclusions(data: &ReportData) -> Vec<Inline> {
     }
     // Pairs of runs that differ in exactly one setting.
     let mut effects: Vec<(String, String, f64, usize, usize)> = Vec::new();
-    let mut seed_spread: f64 = 0.0;
+    // The largest change between runs that differ in the seed only, if any do.
+    let mut seed_spread: Option<f64> = None;
     for (a, (na, ra)) in runs.iter().enumerate() {
         for (nb, rb) in &runs[a + 1..] {
             let diff: Vec<_> = settings(&ra.config)
@@ -765,7 +776,7 @@ pub fn conclusions(data: &ReportData) -> Vec<Inline> {
             if let [((flag, from), (_, to))] = diff.as_slice() {
                 let delta = rb.test_accuracy - ra.test_accuracy;
                 if *flag == "seed" {
-                    seed_spread = seed_spread.max(delta.abs());
+                    seed_spread = Some(seed_spread.unwrap_or(0.0).max(delta.abs()));
                 } else {
                     effects.push((flag.to_string(), format!("{from} → {to}"), delta, *na, *nb));
                 }
@@ -794,23 +805,26 @@ pub fn conclusions(data: &ReportData) -> Vec<Inline> {
             sentences.join("; ")
         )));
     }
-    if seed_spread > 0.0 {
-        out.push(text(format!(
+    match seed_spread {
+        Some(spread) if spread > 0.0 => out.push(text(format!(
             "Changing only the seed moved it by up to {:.2} points, so smaller differences \
              are noise. ",
-            100.0 * seed_spread
-        )));
-    } else {
-        out.push(text(
+            100.0 * spread
+        ))),
+        Some(_) => out.push(text(
+            "Changing only the seed did not move it; other runs of one seed may still differ \
+             by noise. ",
+        )),
+        None => out.push(text(
             "Each setting was run with one seed only, so differences of about 0.1 points may \
              be noise. ",
-        ));
+        )),
     }
     let best = runs
         .iter()
         .max_by(|a, b| a.1.test_accuracy.total_cmp(&b.1.test_accuracy));
     if let Some((n, best)) = best {
-        let changes = differences(&best.config, &TrainConfig::default());
+        let changes = differences(&best.config, &defaults_for(best));
         let what = if changes.is_empty() {
             "the default settings".to_string()
         } else {
@@ -821,10 +835,7 @@ pub fn conclusions(data: &ReportData) -> Vec<Inline> {
             percent(best.test_accuracy),
             best.architecture
         )));
-        let default_run = runs
-            .iter()
-            .rev()
-            .find(|(_, r)| r.config == TrainConfig::default());
+        let default_run = runs.iter().rev().find(|(_, r)| r.config == defaults_for(r));
         match default_run {
             Some((d, r)) if d != n => out.push(text(format!(
                 "; the defaults gave {} (run {d}). ",

@@ -20,7 +20,8 @@ use crate::train::config::{TrainConfig, TrainMetrics};
 use crate::train::progress::Progress;
 
 pub const MAGIC: [u8; 8] = *b"MNISTCKP";
-pub const FORMAT_VERSION: u32 = 1;
+/// 2: the data trained on has a name (custom data's is its folder's).
+pub const FORMAT_VERSION: u32 = 2;
 /// Only the current version is read.
 const FRAME: Frame = Frame {
     magic: MAGIC,
@@ -257,7 +258,7 @@ mod tests {
         let problem = |b: &[u8]| decode(b).unwrap_err().to_string();
         assert!(problem(b"MNISTMLP\x03\0\0\0").contains("not an mnist-mlp checkpoint"));
         let mut newer = bytes.clone();
-        newer[8..12].copy_from_slice(&2u32.to_le_bytes());
+        newer[8..12].copy_from_slice(&(FORMAT_VERSION + 1).to_le_bytes());
         assert!(problem(&newer).contains("newer"));
         for cut in [10, 13, bytes.len() / 2, bytes.len() - 1] {
             assert!(

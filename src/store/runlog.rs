@@ -29,8 +29,12 @@ pub struct RunRecord {
     pub timestamp: String,
     /// The mnist-mlp version that trained.
     pub version: String,
-    /// The data set (`null` for a folder not recognised as one).
+    /// The known data set, by its files' checksums (`null` for custom data).
     pub dataset: Option<Dataset>,
+    /// The data's name: the known set's, or custom data's (its folder's name). Empty in
+    /// the records of versions that did not write it.
+    #[serde(default)]
+    pub data_name: String,
     /// "784-256-10 relu"
     pub architecture: String,
     pub layer_sizes: Vec<usize>,
@@ -105,6 +109,14 @@ fn cpu_model(cpuinfo: &str) -> Option<String> {
         .map(|model| model.split_whitespace().collect::<Vec<_>>().join(" "))
 }
 
+impl RunRecord {
+    /// Whether the run trained on `data`: the same known data set, or custom data of the
+    /// same name.
+    pub fn same_data(&self, data: &DataInfo) -> bool {
+        self.dataset == data.dataset && (self.dataset.is_some() || self.data_name == data.name)
+    }
+}
+
 /// What `train` knows at its end, for the record.
 pub struct FinishedRun<'a> {
     pub config: &'a TrainConfig,
@@ -126,6 +138,7 @@ impl RunRecord {
             timestamp: rfc3339_utc(SystemTime::now()),
             version: env!("CARGO_PKG_VERSION").to_string(),
             dataset: run.data.dataset,
+            data_name: run.data.name.clone(),
             architecture: run.arch.describe(),
             layer_sizes: run.arch.layer_sizes(),
             parameters: run.arch.parameter_count(),

@@ -10,6 +10,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::choice::Choice;
+use crate::data::catalog::Dataset;
 use crate::data::input::InputScaling;
 use crate::data::source::DataInfo;
 use crate::io::atomic::WriteError;
@@ -23,7 +25,9 @@ pub const MAGIC: [u8; 8] = *b"MNISTMLP";
 /// 2: the training configuration records the optimizer and learning-rate schedule.
 /// 3: the data set and its class names follow the network (version 2 files are read as
 /// MNIST networks).
-pub const FORMAT_VERSION: u32 = 3;
+/// 4: the data's name follows the data set, for custom data (version 3 files without a
+/// data set are read as custom data named "unrecognised").
+pub const FORMAT_VERSION: u32 = 4;
 /// Written in the current version; read back to version 2.
 const FRAME: Frame = Frame {
     magic: MAGIC,
@@ -41,11 +45,19 @@ pub struct SavedRun {
     pub data: DataInfo,
 }
 
-/// The payload of version 3: a version-2 payload, then the data set.
+/// The payload of version 4: a version-2 payload, then the data set.
 #[derive(Serialize, Deserialize)]
 struct Payload {
     network: NetworkPayload,
     data: DataInfo,
+}
+
+/// The payload of version 3: the data set had no name of its own.
+#[derive(Deserialize)]
+struct PayloadV3 {
+    network: NetworkPayload,
+    dataset: Option<Dataset>,
+    class_names: Vec<String>,
 }
 
 /// The payload of version 2.
@@ -157,6 +169,18 @@ pub fn decode(bytes: &[u8]) -> Result<SavedRun, WeightsProblem> {
             network: decode_whole(payload)?,
             data: DataInfo::mnist(),
         },
+        3 => {
+            let v3: PayloadV3 = decode_whole(payload)?;
+            let name = v3.dataset.map_or("unrecognised", Dataset::name);
+            Payload {
+                network: v3.network,
+                data: DataInfo {
+                    dataset: v3.dataset,
+                    name: name.to_string(),
+                    class_names: v3.class_names,
+                },
+            }
+        }
         _ => decode_whole(payload)?,
     };
     let NetworkPayload {
@@ -286,8 +310,11 @@ pub(crate) mod tests {
             config,
             history: vec![],
             data: DataInfo {
-                dataset: Some(crate::data::catalog::Dataset::FashionMnist),
-                class_names: crate::data::catalog::Dataset::FashionMnist.class_names(),
+                dataset: None,
+                name: "inverted".to_string(),
+                class_names: ["a", "b", "c", "d", "e", "f", "g", "h", "i", "j"]
+                    .map(String::from)
+                    .to_vec(),
             },
         }
     }
@@ -389,9 +416,11 @@ pub(crate) mod tests {
         let err = save(&path, &bad).unwrap_err().to_string();
         assert!(err.contains("w1 or b1 holds a NaN"), "{err}");
         assert!(!path.exists());
-        let mut bytes = saved_bytes(&run());
-        let good = 0.0f32.to_le_bytes();
-        let at = bytes.windows(4).rposition(|w| w == good).unwrap();
+        let mut marked = run();
+        let good = 1234.5f32.to_le_bytes();
+        marked.classifier.mlp.params.layers[0].b[2] = 1234.5;
+        let mut bytes = saved_bytes(&marked);
+        let at = bytes.windows(4).position(|w| w == good).unwrap();
         bytes[at..at + 4].copy_from_slice(&f32::NAN.to_le_bytes());
         assert!(problem(&bytes).contains("holds a NaN"));
     }
@@ -414,6 +443,29 @@ pub(crate) mod tests {
         let mut v1 = current.clone();
         v1[8..12].copy_from_slice(&1u32.to_le_bytes());
         assert!(problem(&v1).contains("format version 1 is not supported"));
+    }
+
+    #[test]
+    fn version_3_files_name_their_data_by_the_data_set() {
+        let original = run();
+        let current = saved_bytes(&original);
+        let config = crate::store::framed::bincode_config();
+        let data = bincode::serde::encode_to_vec(&original.data, config).unwrap();
+        let network = &current[crate::store::framed::HEADER_LEN..current.len() - data.len()];
+        for dataset in [Some(Dataset::FashionMnist), None] {
+            let mut v3 = b"MNISTMLP".to_vec();
+            v3.extend_from_slice(&3u32.to_le_bytes());
+            v3.extend_from_slice(network);
+            let names = &original.data.class_names;
+            let old = bincode::serde::encode_to_vec((dataset, names), config).unwrap();
+            v3.extend_from_slice(&old);
+            let loaded = decode(&v3).unwrap();
+            let name = dataset.map_or("unrecognised", Dataset::name);
+            assert_eq!(loaded.data.dataset, dataset);
+            assert_eq!(loaded.data.name, name);
+            assert_eq!(&loaded.data.class_names, names);
+            assert_eq!(loaded.classifier, original.classifier);
+        }
     }
 
     #[test]

@@ -8,7 +8,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::choice::Choice;
 use crate::data::augment::Augment;
+use crate::data::catalog::Dataset;
 use crate::data::input::ScalingKind;
+use crate::data::source::DataInfo;
 use crate::nn::layers::Activation;
 use crate::nn::mlp::Architecture;
 use crate::nn::optim::{OptimizerConfig, OptimizerKind};
@@ -251,6 +253,105 @@ impl Preset {
                 val_split: 5000,
                 ..defaults
             },
+        }
+    }
+}
+
+/// The defaults that suit the data a run trains on, for the settings that no flag and no
+/// preset sets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Recipe {
+    /// MNIST and the other handwriting sets: the defaults as they are, tuned on MNIST.
+    Handwriting,
+    /// Fashion-MNIST: the defaults without augmentation. Its clothes fill the frame in a
+    /// fixed pose, and moved images make worse training data.
+    Clothes,
+    /// Custom data, which may be any images: inputs standardised on the training images, so
+    /// that inverted, offset or low-contrast pixels reach the network alike; no augmentation,
+    /// since a shift means nothing to images whose pixels are permuted or resized; and the
+    /// learning rate that standardised inputs tolerate.
+    Custom,
+}
+
+/// The learning rate of [`Recipe::Custom`].
+const CUSTOM_LEARNING_RATE: f64 = 0.05;
+
+impl Recipe {
+    /// The recipe for `data`: by its data set, known by its files' checksums.
+    pub fn for_data(data: &DataInfo) -> Self {
+        Self::for_dataset(data.dataset)
+    }
+
+    /// The recipe for a known data set, or (`None`) for custom data.
+    pub fn for_dataset(dataset: Option<Dataset>) -> Self {
+        match dataset {
+            None => Recipe::Custom,
+            Some(d) if d.suits_distortions() => Recipe::Handwriting,
+            Some(_) => Recipe::Clothes,
+        }
+    }
+
+    /// The recipe's settings: the defaults with its changes.
+    pub fn config(self) -> TrainConfig {
+        let defaults = TrainConfig::default();
+        match self {
+            Recipe::Handwriting => defaults,
+            Recipe::Clothes => TrainConfig {
+                augment: Augment::None,
+                ..defaults
+            },
+            Recipe::Custom => TrainConfig {
+                input_scaling: ScalingKind::Standardize,
+                augment: Augment::None,
+                learning_rate: CUSTOM_LEARNING_RATE,
+                ..defaults
+            },
+        }
+    }
+
+    /// The settings the recipe changes from the defaults, as (flag, value), except those
+    /// `chosen` names (given on the command line or set by a preset).
+    pub fn changes(self, chosen: impl Fn(&str) -> bool) -> Vec<(&'static str, String)> {
+        let defaults = TrainConfig::default().settings();
+        let recipe = self.config().settings();
+        let changed = recipe.into_iter().zip(defaults).filter(|(r, d)| r != d);
+        changed
+            .map(|(r, _)| r)
+            .filter(|(flag, _)| !chosen(flag))
+            .collect()
+    }
+
+    /// `config` with the recipe's settings in place of the defaults of the flags that
+    /// `chosen` does not name.
+    pub fn apply(self, config: TrainConfig, chosen: impl Fn(&str) -> bool) -> TrainConfig {
+        TrainConfig::overlay(self.config(), config, chosen)
+    }
+
+    /// One line: the recipe for `data`, why, and the settings `changes` it made.
+    pub fn describe(self, data: &DataInfo, changes: &[(&str, String)]) -> String {
+        let flags: Vec<String> = changes
+            .iter()
+            .map(|(flag, value)| format!("--{flag} {value}"))
+            .collect();
+        let settings = match flags.is_empty() {
+            true => String::new(),
+            false => format!(" ({})", flags.join(" ")),
+        };
+        match self {
+            Recipe::Handwriting => format!(
+                "recipe: the defaults tuned on MNIST, for {}'s own files (known by their checksums)",
+                data.describe()
+            ),
+            Recipe::Clothes => format!(
+                "recipe: {}'s own files (known by their checksums): the defaults without \
+                 augmentation{settings}",
+                data.describe()
+            ),
+            Recipe::Custom => format!(
+                "recipe: the one for custom data{settings}, since {} matches no known data \
+                 set's checksums: standardised inputs, no augmentation; flags override it",
+                data.describe()
+            ),
         }
     }
 }

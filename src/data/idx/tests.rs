@@ -348,3 +348,27 @@ fn directory_instead_of_file() {
     assert!(err.contains("folder, not a file"), "{err}");
     assert!(err.contains(&dir.path().display().to_string()), "{err}");
 }
+
+#[test]
+fn content_digests_are_those_of_the_files_written_uncompressed() {
+    let dir = tempfile::tempdir().unwrap();
+    let images = sample_images();
+    let labels = vec![0, 9, 3, 3];
+    for gz in [false, true] {
+        let (images_path, labels_path) = (dir.path().join("i"), dir.path().join("l"));
+        write_idx_images(&images_path, &images, gz).unwrap();
+        write_idx_labels(&labels_path, &labels, gz).unwrap();
+        let content = |path: &Path| {
+            let (reader, _) = content_reader(File::open(path).unwrap()).unwrap();
+            crate::io::digest::hex_digest::<sha2::Sha256>(reader).unwrap()
+        };
+        assert_eq!(images_content_sha256(&images), Some(content(&images_path)));
+        assert_eq!(labels_content_sha256(&labels), Some(content(&labels_path)));
+    }
+    let mut other = images.clone();
+    other.pixels[0] ^= 1;
+    assert_ne!(
+        images_content_sha256(&other),
+        images_content_sha256(&images)
+    );
+}

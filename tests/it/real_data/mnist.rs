@@ -5,6 +5,9 @@
 use crate::common;
 
 use assert_cmd::cargo::cargo_bin_cmd;
+use mnist_mlp::data::catalog::Dataset;
+use mnist_mlp::data::names::Split;
+use mnist_mlp::data::source::{DataInfo, DataSource};
 
 #[test]
 fn default_training_reaches_98_5_percent_and_evaluate_hw1_agrees() {
@@ -30,6 +33,27 @@ fn default_training_reaches_98_5_percent_and_evaluate_hw1_agrees() {
     let eval = run("evaluate-hw1");
     assert_eq!(eval["correct"], summary["test_correct"]);
     assert_eq!(eval["accuracy"].as_f64().unwrap(), accuracy);
+    assert_eq!(
+        (&summary["dataset"], &eval["dataset"]),
+        (&"mnist".into(), &"mnist".into())
+    );
+}
+
+#[test]
+fn real_mnist_is_known_by_its_content_and_one_changed_pixel_makes_it_custom_data() {
+    let Some(data) = common::real_mnist_dir("real_mnist_is_known_by_its_content") else {
+        return;
+    };
+    let source = DataSource {
+        dir: data.clone(),
+        dataset: Some(Dataset::Mnist),
+    };
+    let mut test = source.load(Split::Test).unwrap();
+    assert_eq!(source.identify(&[(Split::Test, &test)]), DataInfo::mnist());
+    test.images.pixels[1000] ^= 0x80;
+    let changed = source.identify(&[(Split::Test, &test)]);
+    assert_eq!(changed.dataset, None);
+    assert_eq!(changed.name, data.file_name().unwrap().to_string_lossy());
 }
 
 #[test]
