@@ -307,7 +307,8 @@ fn mnist_in(dir: &Path) -> DataSource {
 
 #[test]
 fn real_mnist_loads_and_matches_its_checksums() {
-    // Says loudly that the test did not run, or fails under CI, when MNIST_DATA_DIR is unset.
+    // Says loudly that the test did not run, or fails under CI, when neither MNIST_DATA_DIR
+    // nor data/mnist gives the files.
     let Some(dir) = common::real_mnist_dir("real_mnist_loads_and_matches_its_checksums") else {
         return;
     };

@@ -12,7 +12,7 @@ use mnist_mlp::data::catalog::{Dataset, ExpectedFile, Source};
 use mnist_mlp::data::idx::DataError;
 use mnist_mlp::data::idx::{write_idx_images, write_idx_labels};
 use mnist_mlp::data::images::{Images, LabeledImages};
-use mnist_mlp::data::names::Split;
+use mnist_mlp::data::names::{MNIST_FILE_NAMES, Split, find_file};
 use mnist_mlp::data::source::DataSource;
 use mnist_mlp::model::Classifier;
 use mnist_mlp::nn::rng::SeededRng;
@@ -88,32 +88,43 @@ pub fn json_summary(cmd: &mut assert_cmd::Command) -> serde_json::Value {
     serde_json::from_str(line).unwrap_or_else(|e| panic!("last line is not JSON ({e}): {text}"))
 }
 
-/// The real MNIST folder from `MNIST_DATA_DIR`, or `None` after saying loudly that the test
-/// did not run. Under CI (the `CI` variable set) a missing folder fails the test instead.
+/// The real MNIST folder: `MNIST_DATA_DIR`, else the crate's `data/mnist` (where `train` and
+/// `download` put it) if it holds the four files; otherwise `None` after saying loudly that
+/// the test did not run. Under CI (the `CI` variable set) a missing folder fails the test.
 pub fn real_mnist_dir(test: &str) -> Option<PathBuf> {
-    real_data_dir("MNIST_DATA_DIR", "MNIST", test)
+    real_data_dir("MNIST_DATA_DIR", "MNIST", "mnist", test)
 }
 
-/// The folder of real `what` IDX files named by the environment variable `var`, or `None`
-/// after saying loudly that the test did not run. Under CI (the `CI` variable set) a
-/// missing folder fails the test instead.
-pub fn real_data_dir(var: &str, what: &str, test: &str) -> Option<PathBuf> {
+/// The folder of the real `what` IDX files: the one the environment variable `var` names,
+/// else the crate's `data/<folder>` if it holds the four files (under any accepted name);
+/// otherwise `None` after saying loudly that the test did not run. Under CI (the `CI`
+/// variable set) a missing folder fails the test instead.
+pub fn real_data_dir(var: &str, what: &str, folder: &str, test: &str) -> Option<PathBuf> {
     use std::io::Write;
-    match std::env::var_os(var) {
-        Some(dir) => Some(PathBuf::from(dir)),
-        None => {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "{test}: {var} is not set, and CI needs the real-data tests to run"
-            );
-            // Written to the process's stderr directly: the harness does not capture it.
-            let _ = writeln!(
-                std::io::stderr(),
-                "\n*** {test} DID NOT RUN: set {var} to a folder with the {what} IDX files ***\n"
-            );
-            None
-        }
+    if let Some(dir) = std::env::var_os(var) {
+        return Some(PathBuf::from(dir));
     }
+    let local = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("data")
+        .join(folder);
+    if MNIST_FILE_NAMES
+        .iter()
+        .all(|name| find_file(&local, name).is_some())
+    {
+        return Some(local);
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "{test}: {var} is unset and data/{folder} lacks the {what} files, and CI needs the \
+         real-data tests to run"
+    );
+    // Written to the process's stderr directly: the harness does not capture it.
+    let _ = writeln!(
+        std::io::stderr(),
+        "\n*** {test} DID NOT RUN: set {var} to a folder with the {what} IDX files, \
+         or put them in data/{folder} ***\n"
+    );
+    None
 }
 
 /// The sha256 of a file, in hex.

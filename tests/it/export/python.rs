@@ -3,7 +3,7 @@
 //! metadata, and predicts what mnist-mlp predicts.
 //!
 //! Needs a Python with NumPy (`MNIST_MLP_PYTHON`, else `python3`) and the real MNIST files
-//! (`MNIST_DATA_DIR`). Without either the test says so loudly and passes, except under CI
+//! (`MNIST_DATA_DIR`, or `data/mnist`). Without either the test says so loudly and passes, except under CI
 //! (the `CI` variable set), where it fails.
 
 use crate::common;

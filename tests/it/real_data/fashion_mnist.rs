@@ -1,5 +1,6 @@
 //! On the real Fashion-MNIST files (where `FASHION_MNIST_DATA_DIR` points to them, as in
-//! CI): the folder is recognised, and the default training run reaches 89%.
+//! CI, or in `data/fashion-mnist`): the folder is recognised, and the default training run
+//! reaches 89%.
 
 use crate::common;
 
@@ -8,7 +9,8 @@ use assert_cmd::cargo::cargo_bin_cmd;
 #[test]
 fn default_training_on_fashion_mnist_reaches_89_percent() {
     let test = "default_training_on_fashion_mnist_reaches_89_percent";
-    let Some(data) = common::real_data_dir("FASHION_MNIST_DATA_DIR", "Fashion-MNIST", test) else {
+    let var = "FASHION_MNIST_DATA_DIR";
+    let Some(data) = common::real_data_dir(var, "Fashion-MNIST", "fashion-mnist", test) else {
         return;
     };
     let out = tempfile::tempdir().unwrap();

@@ -1,6 +1,6 @@
-//! On the real MNIST files (where `MNIST_DATA_DIR` points to them, as in CI): the default
-//! training run reaches the promised accuracy, the shipped network scores what the README
-//! says, and a diverging or interrupted run fails well.
+//! On the real MNIST files (where `MNIST_DATA_DIR` points to them, as in CI, or in
+//! `data/mnist`): the default training run reaches the promised accuracy, the shipped
+//! network scores what the README says, and a diverging or interrupted run fails well.
 
 use crate::common;
 
