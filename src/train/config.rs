@@ -268,13 +268,17 @@ pub enum Recipe {
     Clothes,
     /// Custom data, which may be any images: inputs standardised on the training images, so
     /// that inverted, offset or low-contrast pixels reach the network alike; no augmentation,
-    /// since a shift means nothing to images whose pixels are permuted or resized; and the
-    /// learning rate that standardised inputs tolerate.
+    /// since a shift means nothing to images whose pixels are permuted or resized; the
+    /// learning rate that standardised inputs tolerate; and dropout in place of the
+    /// regularisation that augmentation gave. Chosen on validation images of MNIST variants
+    /// (docs/data.md).
     Custom,
 }
 
 /// The learning rate of [`Recipe::Custom`].
 const CUSTOM_LEARNING_RATE: f64 = 0.05;
+/// The dropout of [`Recipe::Custom`].
+const CUSTOM_DROPOUT: f64 = 0.2;
 
 impl Recipe {
     /// The recipe for `data`: by its data set, known by its files' checksums.
@@ -304,6 +308,7 @@ impl Recipe {
                 input_scaling: ScalingKind::Standardize,
                 augment: Augment::None,
                 learning_rate: CUSTOM_LEARNING_RATE,
+                dropout: CUSTOM_DROPOUT,
                 ..defaults
             },
         }
@@ -339,17 +344,17 @@ impl Recipe {
         };
         match self {
             Recipe::Handwriting => format!(
-                "recipe: the defaults tuned on MNIST, for {}'s own files (known by their checksums)",
+                "recipe: the defaults, tuned on MNIST, for {} (its files match its checksums)",
                 data.describe()
             ),
             Recipe::Clothes => format!(
-                "recipe: {}'s own files (known by their checksums): the defaults without \
-                 augmentation{settings}",
+                "recipe: the defaults without augmentation{settings} for {} (its files match \
+                 its checksums): moved clothes make worse training data",
                 data.describe()
             ),
             Recipe::Custom => format!(
-                "recipe: the one for custom data{settings}, since {} matches no known data \
-                 set's checksums: standardised inputs, no augmentation; flags override it",
+                "recipe: the one for custom data{settings}, for {} (its files match no known \
+                 data set's checksums): it learns on any images; flags given override it",
                 data.describe()
             ),
         }
@@ -481,6 +486,49 @@ mod tests {
         assert_eq!(value("lr"), "0.1");
         assert_eq!(value("lr-schedule"), "cosine");
         assert_eq!(value("input-scaling"), "unit");
+    }
+
+    #[test]
+    fn each_data_set_gets_its_recipe_and_flags_chosen_keep_their_values() {
+        let custom = DataInfo {
+            dataset: None,
+            name: "inverted".into(),
+            class_names: vec!["0".into(), "1".into()],
+        };
+        assert_eq!(Recipe::for_data(&custom), Recipe::Custom);
+        assert_eq!(Recipe::for_data(&DataInfo::mnist()), Recipe::Handwriting);
+        let fashion = DataInfo::known(Dataset::FashionMnist);
+        assert_eq!(Recipe::for_data(&fashion), Recipe::Clothes);
+        assert_eq!(Recipe::Handwriting.config(), TrainConfig::default());
+
+        let nothing_chosen = Recipe::Custom.apply(TrainConfig::default(), |_| false);
+        assert_eq!(nothing_chosen.input_scaling, ScalingKind::Standardize);
+        assert_eq!(nothing_chosen.augment, Augment::None);
+        assert_eq!(nothing_chosen.learning_rate, CUSTOM_LEARNING_RATE);
+        assert_eq!(nothing_chosen.dropout, CUSTOM_DROPOUT);
+
+        let given = TrainConfig {
+            augment: Augment::Shift,
+            epochs: 3,
+            ..TrainConfig::default()
+        };
+        let chosen = |flag: &str| flag == "augment" || flag == "epochs";
+        let config = Recipe::Custom.apply(given, chosen);
+        assert_eq!((config.augment, config.epochs), (Augment::Shift, 3));
+        assert_eq!(config.input_scaling, ScalingKind::Standardize);
+        let changed: Vec<&str> = Recipe::Custom
+            .changes(chosen)
+            .iter()
+            .map(|(flag, _)| *flag)
+            .collect();
+        assert_eq!(changed, ["lr", "input-scaling", "dropout"]);
+        let line = Recipe::Custom.describe(&custom, &Recipe::Custom.changes(chosen));
+        assert!(
+            line.contains("(--lr 0.05 --input-scaling standardize --dropout 0.2)")
+                && line.contains("custom data \"inverted\""),
+            "{line}"
+        );
+        assert!(Recipe::Handwriting.changes(|_| false).is_empty());
     }
 
     #[test]

@@ -436,3 +436,54 @@ fn data_dir_comes_from_the_environment_when_no_flag_is_given() {
         .success()
         .stdout(predicate::str::contains("test accuracy:"));
 }
+
+#[test]
+fn custom_data_trains_with_its_recipe_and_says_so_unless_flags_or_a_preset_choose() {
+    let w = Workdir::new(28);
+    let mut cmd = w.cmd("train");
+    cmd.args(["--epochs", "2", "--hidden", "16", "--json"]);
+    let output = cmd.assert().success().get_output().stdout.clone();
+    let text = String::from_utf8_lossy(&output);
+    let recipe = text.lines().find(|l| l.starts_with("recipe:")).unwrap();
+    assert!(
+        recipe.contains("custom data \"data\"")
+            && recipe
+                .contains("--lr 0.05 --input-scaling standardize --augment none --dropout 0.2"),
+        "{text}"
+    );
+    let summary: Value = serde_json::from_str(text.lines().last().unwrap()).unwrap();
+    assert_eq!(
+        (&summary["dataset"], &summary["data_name"]),
+        (&Value::Null, &"data".into())
+    );
+    let config = &summary["config"];
+    assert_eq!(
+        (&config["input_scaling"], &config["augment"]),
+        (&"standardize".into(), &"none".into())
+    );
+
+    // A flag given keeps its value, and the line names only what the recipe set.
+    let mut cmd = w.cmd("train");
+    cmd.args(["--epochs", "2", "--hidden", "16", "--augment", "shift"]);
+    let stdout = cmd.assert().success().get_output().stdout.clone();
+    let recipe = String::from_utf8_lossy(&stdout)
+        .lines()
+        .next()
+        .unwrap()
+        .to_string();
+    assert!(!recipe.contains("--augment"), "{recipe}");
+    let given = w.train(&["--augment", "shift"]);
+    assert_eq!(given["config"]["augment"], "shift");
+    assert_eq!(given["config"]["input_scaling"], "standardize");
+
+    // A preset's settings stand: fast's learning rate and schedule, the recipe's scaling.
+    let fast = w.train(&["--preset", "fast"]);
+    assert_eq!(
+        (
+            &fast["config"]["learning_rate"],
+            &fast["config"]["lr_schedule"]
+        ),
+        (&0.3.into(), &"onecycle".into())
+    );
+    assert_eq!(fast["config"]["input_scaling"], "standardize");
+}

@@ -486,8 +486,9 @@ fn defaults_learn(name: &str, test: &str) {
     if summary["dataset"] == "mnist" {
         problems.push("recorded as MNIST".to_string());
     }
-    // Issue 13: custom data will be recorded under a name of its own. Once the summary carries
-    // that field, check here that it names the folder (`name`).
+    if summary["data_name"] != name {
+        problems.push(format!("recorded under the name {}", summary["data_name"]));
+    }
     assert!(
         problems.is_empty(),
         "{name}: {}; {summary}",
