@@ -270,7 +270,11 @@ pub fn train_from(
     let n = train_indices.len();
     let arch = config.architecture(train_set.images.pixels_per_image(), num_classes);
     let classifier = Classifier {
-        input_scaling: InputScaling::fit(config.input_scaling, &train_set.images),
+        input_scaling: InputScaling::fit_subset(
+            config.input_scaling,
+            &train_set.images,
+            &train_indices,
+        ),
         mlp: Mlp::initial(arch.clone(), config.seed),
     };
     classifier.check_compatible(test_set)?;
@@ -446,3 +450,6 @@ fn split_validation(
     val.sort_unstable();
     Ok((all, val))
 }
+
+#[cfg(test)]
+mod tests;
