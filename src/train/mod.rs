@@ -29,6 +29,11 @@ pub enum TrainError {
     EmptyTrainingSet,
     #[error("--val-split {held_out} leaves no training images out of {n}")]
     ValSplit { held_out: usize, n: usize },
+    #[error(
+        "the training set does not fit the network: {0}; every training label must be one \
+         of the data set's classes: check the training labels file"
+    )]
+    TrainingSet(MismatchError),
     #[error("the test set does not fit the network: {0}")]
     TestSet(#[from] MismatchError),
     #[error(
@@ -277,6 +282,9 @@ pub fn train_from(
         ),
         mlp: Mlp::initial(arch.clone(), config.seed),
     };
+    classifier
+        .check_compatible(train_set)
+        .map_err(TrainError::TrainingSet)?;
     classifier.check_compatible(test_set)?;
 
     let batch = config.batch_size.min(n);

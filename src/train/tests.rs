@@ -1,4 +1,5 @@
-//! The epoch loop on tiny synthetic sets: which images the input scaling is fitted on.
+//! The epoch loop on tiny synthetic sets: which images the input scaling is fitted on, and
+//! which labels are refused.
 
 use super::*;
 use crate::data::augment::Augment;
@@ -86,4 +87,34 @@ fn standardisation_is_fitted_on_the_trained_images_only() {
     let fitted = InputScaling::fit_subset(kind, &data.images, &trained);
     assert_eq!(outcome.classifier.input_scaling, fitted);
     assert_ne!(fitted, InputScaling::fit(kind, &data.images));
+}
+
+#[test]
+fn training_labels_out_of_range_are_refused_naming_the_training_set() {
+    let mut data = tiny_set(40, 1);
+    data.labels[7] = CLASSES as u8;
+    let test_set = tiny_set(20, 2);
+    let mut count = Count::default();
+    let err = train(&tiny_config(1), &data, &test_set, CLASSES, &mut count)
+        .err()
+        .expect("labels out of range refused");
+    assert!(
+        matches!(
+            err,
+            TrainError::TrainingSet(MismatchError::Label {
+                label: 4,
+                classes: 4
+            })
+        ),
+        "{err:?}"
+    );
+    let text = err.to_string();
+    assert!(
+        text.starts_with(
+            "the training set does not fit the network: label 4 is out of range for a \
+             network with 4 classes"
+        ) && text.contains("check the training labels file"),
+        "{text}"
+    );
+    assert_eq!(count.epochs, 0, "trained before refusing");
 }
