@@ -102,10 +102,19 @@ fn analyze_on_synthetic_data_reports_figures_that_add_up_and_draws_both_pictures
             .arg(&data);
         cmd
     };
-    // One epoch of a tiny network: good, but with mistakes to show.
-    let trained = common::json_summary(
-        cmd("train").args(["--epochs", "1", "--hidden", "8", "--lr", "0.02", "--json"]),
-    );
+    // One epoch of a tiny network, in batches of 16 for enough steps to leave chance: good,
+    // but with mistakes to show.
+    let trained = common::json_summary(cmd("train").args([
+        "--epochs",
+        "1",
+        "--hidden",
+        "8",
+        "--lr",
+        "0.02",
+        "--batch-size",
+        "16",
+        "--json",
+    ]));
 
     let report = common::json_summary(cmd("analyze").args(["--json", "--mistakes-count", "5"]));
     let (total, diagonal) = check_report(&report, 5);
