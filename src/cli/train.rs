@@ -33,9 +33,11 @@ struct Outputs {
     checkpoint: PathBuf,
 }
 
-/// Reports each epoch and rewrites the weights, metrics and plot after it, so that a run
-/// stopped at any point leaves the outputs of its last finished epoch; saves a checkpoint
-/// after every epoch and when a signal asks training to stop.
+/// Reports each epoch and, once training has kept a network, rewrites the weights, metrics
+/// and plot after it, so that a run stopped at any point leaves the outputs of its last
+/// finished epoch, and a run that never keeps a network (one that is not learning) leaves
+/// those of an earlier run untouched; saves a checkpoint after every epoch and when a
+/// signal asks training to stop.
 struct EpochWriter<'a> {
     outputs: &'a Outputs,
     /// What the checkpoints record besides the run's state.
@@ -46,6 +48,9 @@ struct EpochWriter<'a> {
     stop: StopRequest,
     /// The plot's title.
     title: String,
+    /// Whether training has kept a network (this run, or the run it resumes): until then
+    /// no output is written.
+    has_kept: bool,
 }
 
 impl TrainObserver for EpochWriter<'_> {
@@ -79,7 +84,8 @@ impl TrainObserver for EpochWriter<'_> {
 }
 
 impl EpochWriter<'_> {
-    /// Prints the epoch's line and rewrites the outputs (the weights if `kept`).
+    /// Prints the epoch's line and rewrites the outputs (the weights if `kept`), once a
+    /// network has been kept.
     fn write_epoch(
         &mut self,
         classifier: &Classifier,
@@ -114,6 +120,10 @@ impl EpochWriter<'_> {
             // Read line by line by whoever watches the run (e.g. to interrupt it).
             self.out.flush()
         })?;
+        self.has_kept |= kept;
+        if !self.has_kept {
+            return Ok(());
+        }
         if kept {
             let run = SavedRun {
                 classifier: classifier.clone(),
@@ -128,10 +138,11 @@ impl EpochWriter<'_> {
         Ok(())
     }
 
-    /// Saves the checkpoint, and when a signal stops the run, the metrics and plot so far.
+    /// Saves the checkpoint, and when a signal stops the run, the metrics and plot so far
+    /// (if a network has been kept).
     fn save_checkpoint(&mut self, progress: &Progress) -> anyhow::Result<()> {
         checkpoint::save(&self.outputs.checkpoint, self.run, progress)?;
-        if self.stop.requested() && !progress.history.is_empty() {
+        if self.stop.requested() && progress.kept.is_some() {
             // Already written after the last epoch, unless this run resumed without one.
             write_metrics_csv(&self.outputs.metrics, &progress.history, &progress.timings)?;
             plot_accuracy(&self.outputs.plot, &progress.history, &self.title)?;
@@ -307,6 +318,7 @@ pub fn train_command(args: &TrainArgs, out: &mut dyn Write) -> anyhow::Result<()
             .map_or_else(Vec::new, |c| c.progress.timings.clone()),
         stop: stop.clone(),
         title: format!("mnist-mlp {}", arch.describe()),
+        has_kept: resumed.as_ref().is_some_and(|c| c.progress.kept.is_some()),
     };
     let result = train_from(
         &config,
