@@ -282,7 +282,12 @@ impl fmt::Display for NotLearning {
             causes.push(too_few.into());
         }
         causes.push("labels that do not depend on the images (check the labels file)".into());
-        write!(f, "{}. {}", causes.join("; "), kept_text(self.kept))
+        write!(
+            f,
+            "{}. {}",
+            causes.join("; "),
+            kept_text(self.kept, self.epoch)
+        )
     }
 }
 
@@ -356,7 +361,7 @@ impl fmt::Display for Collapsed {
             percent(self.after),
             percent(self.chance),
             flags.lr,
-            kept_text(self.kept)
+            kept_text(self.kept, self.epoch)
         )
     }
 }
@@ -366,12 +371,14 @@ fn percent(fraction: f64) -> String {
     format!("{:.2}%", 100.0 * fraction)
 }
 
-/// What a failed run leaves behind.
-fn kept_text(kept: Option<usize>) -> String {
+/// What a run that failed in epoch `failed` leaves behind, `kept` being the epoch whose
+/// network it keeps.
+fn kept_text(kept: Option<usize>, failed: usize) -> String {
     match kept {
         Some(epoch) => format!(
-            "The weights file keeps the network of epoch {epoch}, the metrics and plot the \
-             epochs before this one"
+            "The weights file keeps the network of epoch {epoch}, and the metrics and plot \
+             stop at epoch {}",
+            failed.saturating_sub(1)
         ),
         None => "No network was kept (none did better than chance on the train images), so no \
                  weights, metrics or plot were written (those of an earlier run are left as \
@@ -485,7 +492,10 @@ mod tests {
             "{few}"
         );
         assert!(!few.contains("--input-scaling"), "{few}");
-        assert!(few.contains("keeps the network of epoch 2"), "{few}");
+        assert!(
+            few.contains("keeps the network of epoch 2, and the metrics and plot stop at epoch 2"),
+            "{few}"
+        );
 
         let collapsed = Collapsed {
             set: Set::Test,
@@ -508,7 +518,7 @@ mod tests {
             "--lr, now 2",
             "--clip-grad-norm 1",
             "--warmup-epochs 2",
-            "keeps the network of epoch 3",
+            "keeps the network of epoch 3, and the metrics and plot stop at epoch 3",
         ] {
             assert!(text.contains(part), "{part:?} not in {text}");
         }
