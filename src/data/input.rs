@@ -14,7 +14,8 @@ use crate::data::images::{Images, LabeledImages};
 pub enum InputScaling {
     /// x = pixel / 255, in [0, 1].
     UnitInterval,
-    /// x = (pixel / 255 − mean) / std, with the training set's pixel mean and std.
+    /// x = (pixel / 255 − mean) / std, with the pixel mean and std of the images trained on
+    /// (the validation images left out).
     Standardized { mean: f32, std: f32 },
 }
 
@@ -39,7 +40,9 @@ impl Choice for ScalingKind {
     fn help(self) -> Option<&'static str> {
         Some(match self {
             ScalingKind::Unit => "pixel / 255",
-            ScalingKind::Standardize => "(pixel / 255 − mean) / std over the training pixels",
+            ScalingKind::Standardize => {
+                "(pixel / 255 − mean) / std over the pixels trained on (not --val-split's)"
+            }
         })
     }
 }

@@ -41,8 +41,8 @@ pub enum TrainError {
     TestSet(#[from] MismatchError),
     #[error(
         "{what} in epoch {epoch} (batch {batch}): training diverged; try a smaller --lr \
-         (now {lr}). The weights file keeps the network of the last finished epoch (none \
-         is written if no epoch finished)"
+         (now {lr}). The weights file keeps the last network kept (none is written if no \
+         finished epoch did better than chance)"
     )]
     Diverged {
         /// What went wrong: "the loss became NaN", "the weights became NaN or infinite", …
