@@ -14,6 +14,19 @@ use mnist_mlp::train::learning::Chance;
 
 const BIN: &str = env!("CARGO_BIN_EXE_mnist-mlp");
 
+/// The settings that decide how fast a network learns, given to every run here so that the
+/// runs do not depend on the defaults chosen for their data.
+const SETTINGS: [&str; 8] = [
+    "--lr",
+    "0.1",
+    "--input-scaling",
+    "unit",
+    "--augment",
+    "shift",
+    "--dropout",
+    "0",
+];
+
 /// The outputs of every run here, in `out/`.
 const OUTPUTS: [&str; 6] = [
     "--weights",
@@ -52,13 +65,14 @@ impl Workdir {
         self.dir.path().join(name)
     }
 
-    /// `mnist-mlp train --offline --data-dir <data> <OUTPUTS> <args>` run in the folder:
-    /// (exit code, stdout, stderr).
+    /// `mnist-mlp train --offline --data-dir <data> <SETTINGS> <OUTPUTS> <args>` run in the
+    /// folder (`args` override `SETTINGS`): (exit code, stdout, stderr).
     fn train(&self, data: &str, args: &[&str]) -> (Option<i32>, String, String) {
         let out = std::process::Command::new(BIN)
             .current_dir(self.dir.path())
             .env_remove("MNIST_DATA_DIR")
             .args(["train", "--offline", "--data-dir", data])
+            .args(SETTINGS)
             .args(OUTPUTS)
             .args(args)
             .output()
