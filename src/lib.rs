@@ -45,6 +45,7 @@
 //!   config.rs         TrainConfig from one table of fields; validation; presets
 //!   stepper.rs        the shard-parallel mini-batch step
 //!   progress.rs       the resumable state of a run
+//!   learning.rs       whether the run is learning: chance, the not-learning and collapse checks
 //!   mod.rs            the epoch loop, its observer, divergence checks
 //!   metrics.rs        per-epoch metrics and their CSV
 //!

@@ -32,9 +32,11 @@ struct Outputs {
     checkpoint: PathBuf,
 }
 
-/// Reports each epoch and rewrites the weights, metrics and plot after it, so that a run
-/// stopped at any point leaves the outputs of its last finished epoch; saves a checkpoint
-/// after every epoch and when a signal asks training to stop.
+/// Reports each epoch and, once training has kept a network, rewrites the weights, metrics
+/// and plot after it, so that a run stopped at any point leaves the outputs of its last
+/// finished epoch, and a run that never keeps a network (one that is not learning) leaves
+/// those of an earlier run untouched; saves a checkpoint after every epoch and when a
+/// signal asks training to stop.
 struct EpochWriter<'a> {
     outputs: &'a Outputs,
     /// What the checkpoints record besides the run's state.
@@ -45,6 +47,9 @@ struct EpochWriter<'a> {
     stop: StopRequest,
     /// The plot's title.
     title: String,
+    /// Whether training has kept a network (this run, or the run it resumes): until then
+    /// no output is written.
+    has_kept: bool,
 }
 
 impl TrainObserver for EpochWriter<'_> {
@@ -78,7 +83,8 @@ impl TrainObserver for EpochWriter<'_> {
 }
 
 impl EpochWriter<'_> {
-    /// Prints the epoch's line and rewrites the outputs (the weights if `kept`).
+    /// Prints the epoch's line and rewrites the outputs (the weights if `kept`), once a
+    /// network has been kept.
     fn write_epoch(
         &mut self,
         classifier: &Classifier,
@@ -113,6 +119,10 @@ impl EpochWriter<'_> {
             // Read line by line by whoever watches the run (e.g. to interrupt it).
             self.out.flush()
         })?;
+        self.has_kept |= kept;
+        if !self.has_kept {
+            return Ok(());
+        }
         if kept {
             let run = SavedRun {
                 classifier: classifier.clone(),
@@ -127,10 +137,11 @@ impl EpochWriter<'_> {
         Ok(())
     }
 
-    /// Saves the checkpoint, and when a signal stops the run, the metrics and plot so far.
+    /// Saves the checkpoint, and when a signal stops the run, the metrics and plot so far
+    /// (if a network has been kept).
     fn save_checkpoint(&mut self, progress: &Progress) -> anyhow::Result<()> {
         checkpoint::save(&self.outputs.checkpoint, self.run, progress)?;
-        if self.stop.requested() && !progress.history.is_empty() {
+        if self.stop.requested() && progress.kept.is_some() {
             // Already written after the last epoch, unless this run resumed without one.
             write_metrics_csv(&self.outputs.metrics, &progress.history, &progress.timings)?;
             plot_accuracy(&self.outputs.plot, &progress.history, &self.title)?;
@@ -168,10 +179,10 @@ pub enum TrainCommandError {
     )]
     OtherData {
         checkpoint: PathBuf,
-        saved: DataInfo,
-        saved_images: DataFingerprint,
-        found: DataInfo,
-        found_images: DataFingerprint,
+        saved: Box<DataInfo>,
+        saved_images: Box<DataFingerprint>,
+        found: Box<DataInfo>,
+        found_images: Box<DataFingerprint>,
     },
 }
 
@@ -218,10 +229,10 @@ pub fn train_command(args: &TrainArgs, out: &mut dyn Write) -> anyhow::Result<()
     {
         return Err(TrainCommandError::OtherData {
             checkpoint: path.clone(),
-            saved: saved.run.data.clone(),
-            saved_images: saved.run.fingerprint.clone(),
-            found: data,
-            found_images: fingerprint,
+            saved: Box::new(saved.run.data.clone()),
+            saved_images: Box::new(saved.run.fingerprint.clone()),
+            found: Box::new(data),
+            found_images: Box::new(fingerprint),
         }
         .into());
     }
@@ -299,6 +310,7 @@ pub fn train_command(args: &TrainArgs, out: &mut dyn Write) -> anyhow::Result<()
             .map_or_else(Vec::new, |c| c.progress.timings.clone()),
         stop: stop.clone(),
         title: accuracy_title(&arch, &data),
+        has_kept: resumed.as_ref().is_some_and(|c| c.progress.kept.is_some()),
     };
     let result = train_from(
         &config,

@@ -14,7 +14,8 @@ use crate::data::images::{Images, LabeledImages};
 pub enum InputScaling {
     /// x = pixel / 255, in [0, 1].
     UnitInterval,
-    /// x = (pixel / 255 − mean) / std, with the training set's pixel mean and std.
+    /// x = (pixel / 255 − mean) / std, with the pixel mean and std of the images trained on
+    /// (the validation images left out).
     Standardized { mean: f32, std: f32 },
 }
 
@@ -39,23 +40,47 @@ impl Choice for ScalingKind {
     fn help(self) -> Option<&'static str> {
         Some(match self {
             ScalingKind::Unit => "pixel / 255",
-            ScalingKind::Standardize => "(pixel / 255 − mean) / std over the training pixels",
+            ScalingKind::Standardize => {
+                "(pixel / 255 − mean) / std over the pixels trained on (not --val-split's)"
+            }
         })
     }
 }
 
 impl InputScaling {
-    /// Resolves the command-line choice against the training images.
+    /// Resolves the command-line choice against all the training images.
     pub fn fit(kind: ScalingKind, train: &Images) -> Self {
+        Self::fit_with(kind, |histogram| {
+            train
+                .pixels
+                .iter()
+                .for_each(|&p| histogram[p as usize] += 1)
+        })
+    }
+
+    /// Resolves the command-line choice against the training images at `indices` only
+    /// (those trained on, without the validation images).
+    pub fn fit_subset(kind: ScalingKind, train: &Images, indices: &[usize]) -> Self {
+        Self::fit_with(kind, |histogram| {
+            for &i in indices {
+                train
+                    .image(i)
+                    .iter()
+                    .for_each(|&p| histogram[p as usize] += 1);
+            }
+        })
+    }
+
+    /// The scaling of `kind`; for standardisation, from the pixel statistics of the
+    /// histogram of pixel values that `count` fills (the mean and std of 256 weighted
+    /// values instead of a pass over every pixel in floating point).
+    fn fit_with(kind: ScalingKind, count: impl FnOnce(&mut [u64; 256])) -> Self {
         match kind {
             ScalingKind::Unit => InputScaling::UnitInterval,
             ScalingKind::Standardize => {
                 let mut histogram = [0u64; 256];
-                train
-                    .pixels
-                    .iter()
-                    .for_each(|&p| histogram[p as usize] += 1);
-                let n = train.pixels.len().max(1) as f64;
+                count(&mut histogram);
+                let n = histogram.iter().sum::<u64>().max(1) as f64;
                 let mean = (0..256)
                     .map(|v| v as f64 / 255.0 * histogram[v] as f64)
                     .sum::<f64>()
@@ -224,6 +249,27 @@ mod tests {
             mean.abs() < 1e-5 && (std - 1.0).abs() < 1e-4,
             "{mean} {std}"
         );
+    }
+
+    #[test]
+    fn a_subset_is_standardised_on_its_own_images() {
+        let images = Images {
+            rows: 1,
+            cols: 2,
+            pixels: vec![0, 255, 255, 255, 0, 0, 51, 102],
+        };
+        let kind = ScalingKind::Standardize;
+        let all = InputScaling::fit(kind, &images);
+        assert_eq!(InputScaling::fit_subset(kind, &images, &[0, 1, 2, 3]), all);
+        // Images 0 and 2: pixels 0, 255, 0, 0, so mean 1/4 and std √3/4.
+        let InputScaling::Standardized { mean, std } =
+            InputScaling::fit_subset(kind, &images, &[2, 0])
+        else {
+            panic!("standardisation asked for");
+        };
+        approx::assert_abs_diff_eq!(mean, 0.25, epsilon = 1e-7);
+        approx::assert_abs_diff_eq!(std, 3f32.sqrt() / 4.0, epsilon = 1e-7);
+        assert_ne!(InputScaling::fit_subset(kind, &images, &[2, 0]), all);
     }
 
     #[test]

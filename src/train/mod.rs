@@ -1,8 +1,10 @@
 //! The training loop: mini-batch SGD over reshuffled epochs, with the train and test sets
 //! evaluated after every epoch ([`train`], [`train_from`]); the configuration is in
-//! [`config`], the resumable state in [`progress`], the mini-batch step in [`stepper`].
+//! [`config`], the resumable state in [`progress`], the mini-batch step in [`stepper`], the
+//! check that the run is learning in [`learning`].
 
 pub mod config;
+pub mod learning;
 pub mod metrics;
 pub mod progress;
 pub mod stepper;
@@ -16,6 +18,7 @@ use crate::nn::denormals;
 use crate::nn::mlp::{Mlp, Params};
 use crate::nn::rng::SeededRng;
 use crate::train::config::{ConfigError, TrainConfig, TrainMetrics};
+use crate::train::learning::{Collapsed, LearningCheck, NotLearning};
 use crate::train::metrics::{EpochMetrics, EpochTiming};
 use crate::train::progress::{KeptProgress, Progress, ResumeError, flat, params_from};
 use crate::train::stepper::Stepper;
@@ -29,12 +32,17 @@ pub enum TrainError {
     EmptyTrainingSet,
     #[error("--val-split {held_out} leaves no training images out of {n}")]
     ValSplit { held_out: usize, n: usize },
+    #[error(
+        "the training set does not fit the network: {0}; every training label must be one \
+         of the data set's classes: check the training labels file"
+    )]
+    TrainingSet(MismatchError),
     #[error("the test set does not fit the network: {0}")]
     TestSet(#[from] MismatchError),
     #[error(
         "{what} in epoch {epoch} (batch {batch}): training diverged; try a smaller --lr \
-         (now {lr}). The weights file keeps the network of the last finished epoch (none \
-         is written if no epoch finished)"
+         (now {lr}). The weights file keeps the last network kept (none is written if no \
+         finished epoch did better than chance)"
     )]
     Diverged {
         /// What went wrong: "the loss became NaN", "the weights became NaN or infinite", …
@@ -43,6 +51,13 @@ pub enum TrainError {
         batch: usize,
         lr: f64,
     },
+    /// The train accuracy had not left chance by the epoch that judges the run (or by its
+    /// end), or the train loss had not moved.
+    #[error(transparent)]
+    NotLearning(NotLearning),
+    /// The train or test accuracy fell back to chance after an epoch above it.
+    #[error(transparent)]
+    Collapsed(Collapsed),
     #[error("interrupted in epoch {epoch} after {batches_done} of its {batches} batches")]
     Interrupted {
         epoch: usize,
@@ -89,7 +104,9 @@ pub trait TrainObserver {
     fn batch_done(&mut self, _done: usize, _total: usize) {}
     /// After each epoch, with the network as it is now, the metrics of all epochs so far,
     /// the timing of this one, and whether this network is now the one kept (the last, or
-    /// the best on the validation images). An error stops training.
+    /// the best on the validation images; never one whose train accuracy is near chance).
+    /// An epoch that stops the run for not learning or for collapsing is not handed over.
+    /// An error stops training.
     fn epoch_done(
         &mut self,
         classifier: &Classifier,
@@ -270,13 +287,27 @@ pub fn train_from(
     let n = train_indices.len();
     let arch = config.architecture(train_set.images.pixels_per_image(), num_classes);
     let classifier = Classifier {
-        input_scaling: InputScaling::fit(config.input_scaling, &train_set.images),
+        input_scaling: InputScaling::fit_subset(
+            config.input_scaling,
+            &train_set.images,
+            &train_indices,
+        ),
         mlp: Mlp::initial(arch.clone(), config.seed),
     };
+    classifier
+        .check_compatible(train_set)
+        .map_err(TrainError::TrainingSet)?;
     classifier.check_compatible(test_set)?;
 
     let batch = config.batch_size.min(n);
     let batches = n.div_ceil(batch);
+    let check = LearningCheck::new(
+        config,
+        train_indices.iter().map(|&i| train_set.labels[i]),
+        test_set.labels.iter().copied(),
+        num_classes,
+        batches,
+    );
     let mut stepper = Stepper::new(config, train_set, &arch, batch, batches);
     let mut run = Run {
         classifier,
@@ -361,7 +392,7 @@ pub fn train_from(
         if !on_train.loss.is_finite() {
             return Err(diverged(loss_divergence(on_train.loss), epoch, batches));
         }
-        run.history.push(EpochMetrics {
+        let metrics = EpochMetrics {
             epoch,
             train_loss: on_train.loss,
             train_accuracy: on_train.accuracy(),
@@ -369,18 +400,30 @@ pub fn train_from(
             test_accuracy: on_test.accuracy(),
             val_loss: on_val.map(|v| v.loss),
             val_accuracy: on_val.map(|v| v.accuracy()),
-        });
+        };
+        run.history.push(metrics);
         let timing = EpochTiming {
             train_seconds,
             eval_seconds: started.elapsed().as_secs_f64(),
         };
         run.timings.push(timing);
-        // Without validation images the last epoch is kept; with them, the best on them
-        // (never the test set), the earliest on ties.
-        let improves = match (&run.kept, on_val) {
-            (Some(best), Some(val)) => val.accuracy() > best.val_accuracy,
-            _ => true,
-        };
+        // A run that fell back to chance, or that has not left it by the epoch that judges
+        // it, stops before this epoch reaches the observer.
+        let kept_epoch = run.kept.as_ref().map(|k| k.epoch);
+        if let Some(collapsed) = check.collapse(&run.history, kept_epoch) {
+            return Err(TrainError::Collapsed(collapsed));
+        }
+        if let Some(stuck) = check.judge(&run.history, kept_epoch) {
+            return Err(TrainError::NotLearning(stuck));
+        }
+        // Only a network out of chance on the train images is kept: without validation
+        // images the last; with them, the best on them (never the test set), the earliest on
+        // ties.
+        let improves = check.learned(&metrics)
+            && match (&run.kept, on_val) {
+                (Some(best), Some(val)) => val.accuracy() > best.val_accuracy,
+                _ => true,
+            };
         if improves {
             run.kept = Some(Kept {
                 classifier: classifier.clone(),
@@ -409,7 +452,10 @@ pub fn train_from(
             }
         }
     }
-    let kept = run.kept.expect("validated: at least one epoch");
+    let Some(kept) = run.kept else {
+        let last = run.history.last().expect("validated: at least one epoch");
+        return Err(TrainError::NotLearning(check.never_learned(last)));
+    };
     Ok(TrainOutcome {
         classifier: kept.classifier,
         kept_epoch: kept.epoch,
@@ -446,3 +492,6 @@ fn split_validation(
     val.sort_unstable();
     Ok((all, val))
 }
+
+#[cfg(test)]
+mod tests;

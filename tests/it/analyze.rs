@@ -102,9 +102,14 @@ fn analyze_on_synthetic_data_reports_figures_that_add_up_and_draws_both_pictures
             .arg(&data);
         cmd
     };
-    // One epoch of a tiny network: good, but with mistakes to show.
+    // One epoch of a tiny network, in batches of 16 for enough steps to leave chance: good,
+    // but with mistakes to show. (The settings that decide how fast it learns are given, so
+    // that the run does not depend on the defaults chosen for the data.)
     let trained = common::json_summary(
-        cmd("train").args(["--epochs", "1", "--hidden", "8", "--lr", "0.02", "--json"]),
+        cmd("train")
+            .args(["--epochs", "1", "--hidden", "8", "--batch-size", "16"])
+            .args(["--lr", "0.02", "--input-scaling", "unit"])
+            .args(["--augment", "shift", "--dropout", "0", "--json"]),
     );
 
     let report = common::json_summary(cmd("analyze").args(["--json", "--mistakes-count", "5"]));

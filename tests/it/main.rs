@@ -9,6 +9,7 @@ mod downloads;
 mod export;
 mod gradients;
 mod layout;
+mod not_learning;
 mod predict;
 mod real_data;
 mod report;

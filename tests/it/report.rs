@@ -102,7 +102,9 @@ fn a_run_log_that_cannot_be_written_is_a_warning_not_a_failed_training() {
     .unwrap();
     mnist_mlp(dir.path())
         .args(["train", "--offline", "--data-dir", "data", "--epochs", "1"])
-        .args(["--hidden", "8", "--run-log", "blocker/runs.jsonl"])
+        // Batches of 32: enough steps in the one epoch to leave chance.
+        .args(["--hidden", "8", "--batch-size", "32"])
+        .args(["--run-log", "blocker/runs.jsonl"])
         .assert()
         .success()
         .stderr(predicate::str::contains(
