@@ -339,7 +339,7 @@ impl Recipe {
             .map(|(flag, value)| format!("--{flag} {value}"))
             .collect();
         let settings = match flags.is_empty() {
-            true => String::new(),
+            true => " (each of its settings given otherwise)".to_string(),
             false => format!(" ({})", flags.join(" ")),
         };
         match self {
