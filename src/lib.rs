@@ -67,7 +67,9 @@
 //!
 //! plot/               PNG charts: accuracy per epoch (mod.rs), confusion and mistakes (analysis.rs)
 //! report/             the homework's report, made from the weights file and the run log
-//!   mod.rs            the sections: model, training, convergence, attempts
+//!   mod.rs            the sections: model, training, convergence
+//!   attempts.rs       the last section: the run log's runs, and the conclusions
+//!   facts.rs          what the sections share: the report's data, figures and settings as text
 //!   theory.rs         the gradient of the softmax cross-entropy, derived step by step
 //!   doc.rs            the content model, rendered as Markdown and as typst
 //!   math.rs           formulas written once in LaTeX, translated to typst
