@@ -57,7 +57,9 @@
 //! store/              what is written to disk and read back
 //!   weights.rs        the weights file
 //!   checkpoint.rs     the checkpoint that --resume continues
-//!   export.rs         .npz, .safetensors and the Python hand-in
+//!   export.rs         .npz, .safetensors and .pkl: the formats, the tensors, the metadata
+//!   torch.rs          the .pkl: a PyTorch checkpoint (zip + pickle) written without Python
+//!   python.rs         the generated evaluate_hw1.py that grades the .pkl (PyTorch or NumPy)
 //!   runlog.rs         one JSON line per training run
 //!   framed.rs         magic, version and bounded decoding, shared by weights and checkpoint
 //!

@@ -336,7 +336,8 @@ pub struct PredictArgs {
 
 #[derive(Debug, Args)]
 pub struct ExportArgs {
-    /// The file format (default: from the output's extension, .safetensors or .npz).
+    /// The file format (default: from the output's extension, .safetensors, .npz or .pkl).
+    /// With pkl, evaluate_hw1.py is written beside the output.
     #[arg(long, value_parser = choice::<ExportFormat>())]
     pub format: Option<ExportFormat>,
     /// The trained network to export.

@@ -17,5 +17,14 @@ pub fn export_command(args: &ExportArgs, out: &mut dyn Write) -> anyhow::Result<
         format.extension(),
         run.classifier.mlp.arch.describe()
     )?;
+    if format == ExportFormat::Pkl {
+        let script = export::write_evaluate_script(&run, &args.output)?;
+        writeln!(
+            out,
+            "wrote {} (evaluate_hw1() for it: put the MNIST test files beside both, run python3 {})",
+            script.display(),
+            export::SCRIPT_NAME
+        )?;
+    }
     Ok(())
 }

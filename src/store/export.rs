@@ -1,11 +1,14 @@
-//! Exporting a trained network for use from Python: safetensors, or NumPy's .npz.
+//! Exporting a trained network for use from Python: safetensors, NumPy's .npz, or a PyTorch
+//! checkpoint (.pkl, written by [`crate::store::torch`]) with the `evaluate_hw1.py` that grades
+//! it ([`crate::store::python`]).
 //!
-//! Both hold the tensors `w1, b1, w2, b2, …` as f32 in row-major order, w_l[I,O] and b_l[O],
+//! safetensors and .npz hold the tensors `w1, b1, w2, b2, …` as f32 in row-major order, w_l[I,O] and b_l[O],
 //! so that the logits are `x @ w + b` (the homework's `{'w1': w1, 'w2': w2}` convention), and
 //! the same metadata ([`metadata`]): layer sizes, activation, input scaling, class names, …
 //! In safetensors the metadata is the `__metadata__` string map (lists as JSON arrays); in
 //! .npz each entry is one more array (unicode, int64 or float), so `numpy.load` needs no
-//! pickle.
+//! pickle. The .pkl holds only the dict `{'w1': w1, 'b1': b1, …}` of torch tensors that the
+//! homework asks for; the script carries what the metadata would say (activation, scaling).
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::{self, Cursor, Write};
@@ -14,7 +17,10 @@ use std::path::{Path, PathBuf};
 use crate::choice::Choice;
 use crate::data::input::InputScaling;
 use crate::io::atomic::{WriteError, write_bytes_atomically};
+use crate::store::torch;
 use crate::store::weights::{SavedRun, tensor_names};
+
+pub use crate::store::python::{SCRIPT_NAME, evaluate_hw1_script};
 
 /// The layout of the exported files (tensor names and metadata keys): raised when it
 /// changes in a way a reader would notice.
@@ -25,16 +31,15 @@ pub const EXPORT_VERSION: i64 = 1;
 pub enum ExportFormat {
     Safetensors,
     Npz,
+    /// A PyTorch checkpoint: what `torch.save` writes for the dict of tensors.
+    Pkl,
 }
 
 impl Choice for ExportFormat {
-    const ALL: &'static [Self] = &[Self::Safetensors, Self::Npz];
+    const ALL: &'static [Self] = &[Self::Safetensors, Self::Npz, Self::Pkl];
 
     fn name(self) -> &'static str {
-        match self {
-            ExportFormat::Safetensors => "safetensors",
-            ExportFormat::Npz => "npz",
-        }
+        self.extension()
     }
 
     fn help(self) -> Option<&'static str> {
@@ -43,6 +48,9 @@ impl Choice for ExportFormat {
                 "safetensors (Hugging Face): `safetensors.torch.load_file`, or a few lines of Python"
             }
             ExportFormat::Npz => "NumPy's .npz: `numpy.load(path, allow_pickle=False)`",
+            ExportFormat::Pkl => {
+                "PyTorch's checkpoint: `torch.load(path)`; evaluate_hw1.py is written beside it"
+            }
         })
     }
 }
@@ -53,15 +61,14 @@ impl ExportFormat {
         match self {
             ExportFormat::Safetensors => "safetensors",
             ExportFormat::Npz => "npz",
+            ExportFormat::Pkl => "pkl",
         }
     }
 
     /// The format whose extension `path` ends in, if any (case-insensitive).
     pub fn from_path(path: &Path) -> Option<Self> {
         let ext = path.extension()?.to_str()?.to_ascii_lowercase();
-        [ExportFormat::Safetensors, ExportFormat::Npz]
-            .into_iter()
-            .find(|f| f.extension() == ext)
+        Self::ALL.iter().copied().find(|f| f.extension() == ext)
     }
 
     /// The format to write `path` in: `requested` (from `--format`) unless the name ends in
@@ -98,8 +105,8 @@ pub enum ExportError {
 #[derive(Debug, thiserror::Error)]
 pub enum ExportProblem {
     #[error(
-        "cannot tell the export format from the file name: give --format safetensors or \
-         --format npz, or end the name in .safetensors or .npz"
+        "cannot tell the export format from the file name: give --format safetensors, npz \
+         or pkl, or end the name in .safetensors, .npz or .pkl"
     )]
     UnknownFormat,
     #[error("--format {format} does not match the extension .{extension}: change one of them")]
@@ -115,6 +122,10 @@ pub enum ExportProblem {
     Zip(#[from] zip::result::ZipError),
     #[error("cannot encode the npz file: {0}")]
     Npy(#[from] io::Error),
+    #[error("cannot encode the pkl file: {0}")]
+    Pkl(zip::result::ZipError),
+    #[error("evaluate_hw1.py needs a file name in UTF-8 for the .pkl")]
+    ScriptName,
 }
 
 /// Writes `run`'s network to `path` in `format` atomically (no half-written file is left on
@@ -135,7 +146,33 @@ pub fn encode(run: &SavedRun, format: ExportFormat) -> Result<Vec<u8>, ExportPro
     match format {
         ExportFormat::Safetensors => safetensors_bytes(&tensors, &metadata),
         ExportFormat::Npz => npz_bytes(&tensors, &metadata),
+        ExportFormat::Pkl => {
+            let tensors: Vec<torch::Tensor> = tensors
+                .iter()
+                .map(|t| torch::Tensor {
+                    name: &t.name,
+                    shape: &t.shape,
+                    values: t.values,
+                })
+                .collect();
+            torch::checkpoint_bytes(&tensors).map_err(ExportProblem::Pkl)
+        }
     }
+}
+
+/// Writes [`evaluate_hw1_script`] for the .pkl at `pkl` beside it, as `evaluate_hw1.py`,
+/// atomically; returns the script's path.
+pub fn write_evaluate_script(run: &SavedRun, pkl: &Path) -> Result<PathBuf, ExportError> {
+    let name = pkl
+        .file_name()
+        .and_then(|n| n.to_str())
+        .ok_or_else(|| ExportError::Export {
+            path: pkl.to_path_buf(),
+            problem: ExportProblem::ScriptName,
+        })?;
+    let script = pkl.with_file_name(SCRIPT_NAME);
+    write_bytes_atomically(&script, evaluate_hw1_script(run, name).as_bytes())?;
+    Ok(script)
 }
 
 /// One parameter tensor of the network, f32, row-major.
