@@ -1,4 +1,6 @@
-//! `mnist-mlp export`: choosing the format, and the exported files used from NumPy.
+//! `mnist-mlp export`: choosing the format, the exported files used from NumPy, and the .pkl
+//! with its evaluate_hw1.py.
 
 mod format_choice;
+mod pkl;
 mod python;

@@ -24,13 +24,22 @@ const TOLERANCE: f64 = 1e-4;
 
 /// The Python to run (`MNIST_MLP_PYTHON`, else `python3`) if it can import NumPy; otherwise
 /// `None` after saying loudly that the test did not run. Under CI it fails instead.
-fn python_with_numpy(test: &str) -> Option<String> {
+pub(super) fn python_with_numpy(test: &str) -> Option<String> {
+    python_importing(test, "numpy")
+}
+
+/// The Python to run (`MNIST_MLP_PYTHON`, else `python3`) if it runs and can import
+/// `module` (a standard-library one needs no more than a Python); otherwise `None` after
+/// saying loudly that the test did not run. Under CI it fails instead.
+pub(super) fn python_importing(test: &str, module: &str) -> Option<String> {
     let python = std::env::var("MNIST_MLP_PYTHON").unwrap_or_else(|_| "python3".into());
-    let check = Command::new(&python).args(["-c", "import numpy"]).output();
+    let check = Command::new(&python)
+        .args(["-c", &format!("import {module}")])
+        .output();
     let problem = match check {
         Ok(out) if out.status.success() => return Some(python),
         Ok(out) => format!(
-            "{python} cannot import numpy: {}",
+            "{python} cannot import {module}: {}",
             String::from_utf8_lossy(&out.stderr)
                 .lines()
                 .last()
@@ -40,11 +49,11 @@ fn python_with_numpy(test: &str) -> Option<String> {
     };
     assert!(
         std::env::var_os("CI").is_none(),
-        "{test}: {problem}; CI needs a Python with NumPy (set MNIST_MLP_PYTHON to one)"
+        "{test}: {problem}; CI needs a Python with {module} (set MNIST_MLP_PYTHON to one)"
     );
     let _ = writeln!(
         std::io::stderr(),
-        "\n*** {test} DID NOT RUN: {problem}; set MNIST_MLP_PYTHON to a Python with NumPy ***\n"
+        "\n*** {test} DID NOT RUN: {problem}; set MNIST_MLP_PYTHON to a Python with {module} ***\n"
     );
     None
 }
