@@ -4,13 +4,14 @@
 //! # Module map
 //!
 //! Arrows point one way. Each folder imports only folders that come after it in this list:
-//! [`cli`], [`report`], [`evaluate`], [`store`], [`plot`], [`train`], [`model`], [`data`],
+//! [`cli`], [`handin`], [`report`], [`evaluate`], [`store`], [`plot`], [`train`], [`model`], [`data`],
 //! [`nn`], then the leaves [`io`] and [`choice`]. `store` sits above `train` and `model`
 //! because the files it writes hold what they make (the configuration, the resumable
 //! progress, the classifier). No module imports one that imports it back.
 //!
 //! ```text
 //! main.rs             parse → cli::run → print the error chain → exit status
+//! handin.rs           the homework's zip: report PDF, .pkl, evaluate_hw1.py, code, how to run
 //! evaluate.rs         the homework's evaluate_hw1(): MNIST test set + weights file → accuracy
 //! choice.rs           enums chosen by name (CLI values, run-log names) without knowing clap
 //!
@@ -19,7 +20,8 @@
 //!   mod.rs            run: dispatch to a subcommand; exit status; broken pipe is success
 //!   common.rs         what several subcommands share (prepared data, the accuracy line)
 //!   train.rs          `train`: epoch lines, progress bar, Ctrl-C, checkpoints, atomic outputs
-//!   evaluate.rs download.rs predict.rs analyze.rs export.rs report.rs   one per subcommand
+//!   evaluate.rs download.rs predict.rs analyze.rs export.rs report.rs handin.rs
+//!                     one per subcommand
 //!   interrupt.rs      SIGINT/SIGTERM → a stop request; exit status 130
 //!
 //! data/               images from disk, ready for the network
@@ -82,6 +84,7 @@ pub mod choice;
 pub mod cli;
 pub mod data;
 pub mod evaluate;
+pub mod handin;
 pub mod io;
 pub mod model;
 pub mod nn;

@@ -81,6 +81,10 @@ pub enum Command {
     /// the training procedure, the convergence plot and the attempts of the run log, as
     /// Markdown (and as a PDF when built with `--features pdf`).
     Report(ReportArgs),
+    /// Build the homework's hand-in zip: the report as a PDF with the authors' names, the
+    /// weights as a PyTorch .pkl with the evaluate_hw1.py that grades them, the code and
+    /// HOW_TO_RUN.txt. Needs the `pdf` feature.
+    Handin(HandinArgs),
 }
 
 /// Which data set, where its files are, and where to download them from.
@@ -372,6 +376,34 @@ pub struct ReportArgs {
     /// The folder to write report.md, report.typ, the pictures and report.pdf into.
     #[arg(long, default_value = "report")]
     pub out_dir: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct HandinArgs {
+    /// An author as "Full Name, ID" (repeatable; the homework is done in pairs).
+    #[arg(long = "author", value_name = "NAME, ID")]
+    pub authors: Vec<String>,
+    /// The zip to write.
+    #[arg(long, default_value = "hw1.zip")]
+    pub output: PathBuf,
+    /// The trained network handed in.
+    #[arg(long, default_value = "weights/mnist-mlp.bin")]
+    pub weights: PathBuf,
+    /// The confusion-matrix picture of `mnist-mlp analyze`, in the report when it exists.
+    #[arg(long, value_name = "PNG", default_value = "plots/confusion.png")]
+    pub confusion: PathBuf,
+    /// The run log the report's attempts come from.
+    #[arg(long, value_name = "PATH", default_value = crate::store::runlog::DEFAULT_RUN_LOG)]
+    pub run_log: PathBuf,
+    /// The report's title.
+    #[arg(
+        long,
+        default_value = "An MNIST classifier: a multilayer perceptron written by hand"
+    )]
+    pub title: String,
+    /// The project folder whose src/, Cargo.toml, Cargo.lock and README.md are handed in.
+    #[arg(long, default_value = ".")]
+    pub project: PathBuf,
 }
 
 /// The value parser of a [`Choice`]: its names are the possible values, listed with their

@@ -7,6 +7,7 @@ pub mod common;
 pub mod download;
 pub mod evaluate;
 pub mod export;
+pub mod handin;
 pub mod interrupt;
 pub mod predict;
 pub mod report;
@@ -36,6 +37,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<()> {
         Command::Analyze(args) => analyze::analyze_command(&args, out),
         Command::Export(args) => export::export_command(&args, out),
         Command::Report(args) => report::report_command(&args, out),
+        Command::Handin(args) => handin::handin_command(&args, out),
     }
 }
 

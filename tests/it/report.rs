@@ -321,3 +321,167 @@ fn check_pdf(dir: &Path, stdout: &str, texts: &[&str]) {
         }
     }
 }
+
+/// Students' names for the hand-in, which refuses the documentation's examples.
+const STUDENTS: [&str; 2] = ["Grace Hopper, 300000001", "Edsger Dijkstra, 300000002"];
+
+/// `mnist-mlp handin` in `dir`, handing in this crate's code.
+fn handin(dir: &Path, extra: &[&str]) -> assert_cmd::assert::Assert {
+    mnist_mlp(dir)
+        .args(["handin", "--project", env!("CARGO_MANIFEST_DIR")])
+        .args(extra)
+        .assert()
+}
+
+#[test]
+fn handin_refuses_without_students_and_writes_nothing() {
+    let dir = workdir();
+    train(dir.path(), &[]);
+    handin(dir.path(), &[])
+        .failure()
+        .stderr(predicate::str::contains("--author \"Full Name, ID\""));
+    handin(
+        dir.path(),
+        &["--author", STUDENTS[0], "--author", AUTHORS[1]],
+    )
+    .failure()
+    .stderr(predicate::str::contains("the documentation's example"));
+    assert!(!dir.path().join("hw1.zip").exists());
+}
+
+#[cfg(not(feature = "pdf"))]
+#[test]
+fn handin_without_the_pdf_feature_says_how_to_build_it() {
+    let dir = workdir();
+    train(dir.path(), &[]);
+    handin(
+        dir.path(),
+        &["--author", STUDENTS[0], "--author", STUDENTS[1]],
+    )
+    .failure()
+    .stderr(predicate::str::contains(
+        "cargo run --release --features pdf -- handin",
+    ));
+    assert!(!dir.path().join("hw1.zip").exists());
+}
+
+#[cfg(feature = "pdf")]
+#[test]
+fn handin_refuses_a_missing_network_and_a_report_over_two_pages() {
+    let dir = workdir();
+    let students = ["--author", STUDENTS[0], "--author", STUDENTS[1]];
+    handin(dir.path(), &students)
+        .failure()
+        .stderr(predicate::str::contains("weights/mnist-mlp.bin"));
+    train(dir.path(), &[]);
+    let title = "A title long enough to push the report past its two pages. ".repeat(150);
+    handin(dir.path(), &[&students[..], &["--title", &title]].concat())
+        .failure()
+        .stderr(predicate::str::contains("the homework allows 2"));
+    assert!(!dir.path().join("hw1.zip").exists());
+}
+
+#[cfg(feature = "pdf")]
+#[test]
+fn handin_builds_the_zip_the_course_asks_for() {
+    use std::io::Read;
+    let dir = workdir();
+    train(dir.path(), &[]);
+    let out = handin(
+        dir.path(),
+        &[
+            "--author",
+            STUDENTS[0],
+            "--author",
+            STUDENTS[1],
+            "--output",
+            "hw1.zip",
+        ],
+    )
+    .success()
+    .stderr(predicate::str::contains("pairs").not());
+    let stdout = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    assert!(
+        stdout.starts_with("wrote hw1.zip: report.pdf ("),
+        "{stdout}"
+    );
+
+    let file = std::fs::File::open(dir.path().join("hw1.zip")).unwrap();
+    let mut zip = zip::ZipArchive::new(file).unwrap();
+    let names: Vec<String> = (0..zip.len())
+        .map(|i| zip.by_index(i).unwrap().name().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        names[..4],
+        [
+            "report.pdf",
+            "weights.pkl",
+            "evaluate_hw1.py",
+            "HOW_TO_RUN.txt"
+        ]
+    );
+    for code in [
+        "code/Cargo.toml",
+        "code/Cargo.lock",
+        "code/README.md",
+        "code/src/main.rs",
+        "code/src/handin.rs",
+    ] {
+        assert!(names.iter().any(|n| n == code), "{code} missing: {names:?}");
+    }
+    let mut read = |name: &str| {
+        let mut bytes = Vec::new();
+        zip.by_name(name).unwrap().read_to_end(&mut bytes).unwrap();
+        bytes
+    };
+    let how = String::from_utf8(read("HOW_TO_RUN.txt")).unwrap();
+    assert!(
+        how.contains("cargo run --release -- train --epochs 2 --hidden 16 "),
+        "{how}"
+    );
+    assert!(read("report.pdf").starts_with(b"%PDF"));
+    let folder = dir.path().join("handed-in");
+    std::fs::create_dir(&folder).unwrap();
+    for name in ["weights.pkl", "evaluate_hw1.py"] {
+        std::fs::write(folder.join(name), read(name)).unwrap();
+    }
+    assert!(
+        read("weights.pkl").starts_with(b"PK"),
+        "a torch zip checkpoint"
+    );
+    drop(zip);
+
+    // The script, run as the grader would with the test files beside it, prints what
+    // `evaluate-hw1` prints.
+    let Some(python) = crate::export::python::python_with_numpy("handin_builds_the_zip") else {
+        return;
+    };
+    for name in ["t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"] {
+        std::fs::copy(dir.path().join("data").join(name), folder.join(name)).unwrap();
+    }
+    let graded = std::process::Command::new(python)
+        .arg("evaluate_hw1.py")
+        .current_dir(&folder)
+        .output()
+        .unwrap();
+    assert!(graded.status.success(), "{graded:?}");
+    let ours = mnist_mlp(dir.path())
+        .args(["evaluate-hw1", "--offline", "--data-dir", "data"])
+        .assert()
+        .success();
+    assert_eq!(
+        String::from_utf8_lossy(&graded.stdout).trim(),
+        String::from_utf8_lossy(&ours.get_output().stdout).trim()
+    );
+}
+
+#[cfg(feature = "pdf")]
+#[test]
+fn handin_with_one_author_warns_that_the_homework_is_done_in_pairs() {
+    let dir = workdir();
+    train(dir.path(), &[]);
+    handin(dir.path(), &["--author", STUDENTS[0]])
+        .success()
+        .stderr(predicate::str::contains("the homework is done in pairs"));
+    assert!(dir.path().join("hw1.zip").is_file());
+}

@@ -3,4 +3,4 @@
 
 mod format_choice;
 mod pkl;
-mod python;
+pub(crate) mod python;

@@ -24,7 +24,7 @@ const TOLERANCE: f64 = 1e-4;
 
 /// The Python to run (`MNIST_MLP_PYTHON`, else `python3`) if it can import NumPy; otherwise
 /// `None` after saying loudly that the test did not run. Under CI it fails instead.
-pub(super) fn python_with_numpy(test: &str) -> Option<String> {
+pub(crate) fn python_with_numpy(test: &str) -> Option<String> {
     python_importing(test, "numpy")
 }
 
