@@ -78,9 +78,13 @@ pub fn accuracy_title(arch: &Architecture, data: &DataInfo) -> String {
 }
 
 /// Draws train and test accuracy (in percent) against the epoch number and writes the chart
-/// to `path` as a PNG. The y axis starts a little below the lowest accuracy so that curves
-/// close to 100% stay apart.
+/// to `path` as a PNG. The train curve's legend says what its figures are
+/// ([`EpochMetrics::train_label`] of the last epoch). The y axis starts a little below the
+/// lowest accuracy so that curves close to 100% stay apart.
 pub fn plot_accuracy(path: &Path, history: &[EpochMetrics], title: &str) -> Result<(), PlotError> {
+    let train_label = history
+        .last()
+        .map_or_else(|| "train".to_string(), EpochMetrics::train_label);
     let curve = |name, color, marker, accuracy: fn(&EpochMetrics) -> f64| Series {
         name,
         color,
@@ -90,7 +94,7 @@ pub fn plot_accuracy(path: &Path, history: &[EpochMetrics], title: &str) -> Resu
             .map(|m| (m.epoch as f64, 100.0 * accuracy(m)))
             .collect(),
     };
-    let mut series = vec![curve("train", TRAIN_COLOR, Marker::Circle, |m| {
+    let mut series = vec![curve(&train_label, TRAIN_COLOR, Marker::Circle, |m| {
         m.train_accuracy
     })];
     if history.iter().all(|m| m.val_accuracy.is_some()) && !history.is_empty() {
@@ -475,6 +479,9 @@ mod tests {
                 test_accuracy: at(test, i),
                 val_loss: None,
                 val_accuracy: None,
+                running_train_loss: None,
+                running_train_accuracy: None,
+                train_images: None,
             })
             .collect()
     }

@@ -35,18 +35,7 @@ pub fn percent(fraction: f64) -> String {
     format!("{:.2}%", 100.0 * fraction)
 }
 
-/// 200960 → "200,960"
-pub fn thousands(n: usize) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
+pub use crate::train::metrics::thousands;
 
 /// "9.2 s", "5 min 34 s"
 pub fn duration(seconds: f64) -> String {

@@ -516,14 +516,30 @@ fn results_section(data: &ReportData) -> Section {
                 best.epoch
             )));
         }
-        figures.push(text(
-            ". The train figures are measured over each epoch's mini-batches as they were \
-             trained on (with augmentation, by the weights of the moment, unless the run used ",
-        ));
-        figures.push(code("--train-metrics full"));
-        figures.push(text(
-            "), which is why the train curve can lie below the test curve.",
-        ));
+        match (k.train_images, k.running_train_accuracy) {
+            (Some(n), _) => figures.push(text(format!(
+                ". The train figures are an evaluation of {} of the images trained on, \
+                 un-augmented, with the end-of-epoch weights, like the test figures (the \
+                 metrics CSV also records the running figures, over each epoch's mini-batches \
+                 as they were trained on).",
+                thousands(n)
+            ))),
+            (None, running) => {
+                figures.push(text(if running.is_some() {
+                    ". The train figures are measured over each epoch's mini-batches as they \
+                     were trained on (with augmentation, by the weights of the moment), which is \
+                     why the train curve can lie below the test curve; "
+                } else {
+                    ". The weights file (written before format version 5) does not say how the \
+                     train figures were measured; "
+                }));
+                figures.push(code("--train-metrics sample"));
+                figures.push(text(
+                    " (the default) measures them on un-augmented training images with the \
+                     end-of-epoch weights.",
+                ));
+            }
+        }
         blocks.push(para(figures));
     }
     Section {

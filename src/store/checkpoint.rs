@@ -21,7 +21,9 @@ use crate::train::progress::Progress;
 
 pub const MAGIC: [u8; 8] = *b"MNISTCKP";
 /// 2: the data trained on has a name (custom data's is its folder's).
-pub const FORMAT_VERSION: u32 = 2;
+/// 3: each epoch's metrics add the running train figures and how many training images the
+/// train figures were evaluated on.
+pub const FORMAT_VERSION: u32 = 3;
 /// Only the current version is read.
 const FRAME: Frame = Frame {
     magic: MAGIC,

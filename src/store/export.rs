@@ -481,6 +481,9 @@ mod tests {
             test_accuracy: 0.9812,
             val_loss: None,
             val_accuracy: None,
+            running_train_loss: None,
+            running_train_accuracy: None,
+            train_images: None,
         }];
         run.data = crate::data::source::DataInfo::mnist();
         run

@@ -27,7 +27,9 @@ pub const MAGIC: [u8; 8] = *b"MNISTMLP";
 /// MNIST networks).
 /// 4: the data's name follows the data set, for custom data (version 3 files without a
 /// data set are read as custom data named "unrecognised").
-pub const FORMAT_VERSION: u32 = 4;
+/// 5: each epoch's metrics add the running train figures and how many training images the
+/// train figures were evaluated on (older files read as `None`: not recorded).
+pub const FORMAT_VERSION: u32 = 5;
 /// Written in the current version; read back to version 2.
 const FRAME: Frame = Frame {
     magic: MAGIC,
@@ -45,29 +47,72 @@ pub struct SavedRun {
     pub data: DataInfo,
 }
 
-/// The payload of version 4: a version-2 payload, then the data set.
+/// The payload of versions 4 and 5: a version-2 payload, then the data set. Versions 2–4
+/// record each epoch as [`EpochMetricsV4`].
 #[derive(Serialize, Deserialize)]
-struct Payload {
-    network: NetworkPayload,
+struct Payload<M = EpochMetrics> {
+    network: NetworkPayload<M>,
     data: DataInfo,
 }
 
 /// The payload of version 3: the data set had no name of its own.
 #[derive(Deserialize)]
 struct PayloadV3 {
-    network: NetworkPayload,
+    network: NetworkPayload<EpochMetricsV4>,
     dataset: Option<Dataset>,
     class_names: Vec<String>,
 }
 
 /// The payload of version 2.
 #[derive(Serialize, Deserialize)]
-struct NetworkPayload {
+struct NetworkPayload<M = EpochMetrics> {
     architecture: Architecture,
     input_scaling: InputScaling,
     config: TrainConfig,
-    history: Vec<EpochMetrics>,
+    history: Vec<M>,
     tensors: Vec<Tensor>,
+}
+
+/// An epoch's metrics as versions 2–4 record them: without the running train figures, nor
+/// what the train figures were measured on.
+#[derive(Serialize, Deserialize)]
+struct EpochMetricsV4 {
+    epoch: usize,
+    train_loss: f64,
+    train_accuracy: f64,
+    test_loss: f64,
+    test_accuracy: f64,
+    val_loss: Option<f64>,
+    val_accuracy: Option<f64>,
+}
+
+impl From<EpochMetricsV4> for EpochMetrics {
+    fn from(m: EpochMetricsV4) -> Self {
+        EpochMetrics {
+            epoch: m.epoch,
+            train_loss: m.train_loss,
+            train_accuracy: m.train_accuracy,
+            test_loss: m.test_loss,
+            test_accuracy: m.test_accuracy,
+            val_loss: m.val_loss,
+            val_accuracy: m.val_accuracy,
+            running_train_loss: None,
+            running_train_accuracy: None,
+            train_images: None,
+        }
+    }
+}
+
+impl NetworkPayload<EpochMetricsV4> {
+    fn upgrade(self) -> NetworkPayload {
+        NetworkPayload {
+            architecture: self.architecture,
+            input_scaling: self.input_scaling,
+            config: self.config,
+            history: self.history.into_iter().map(EpochMetrics::from).collect(),
+            tensors: self.tensors,
+        }
+    }
 }
 
 #[derive(Serialize, Deserialize)]
@@ -166,19 +211,26 @@ pub fn decode(bytes: &[u8]) -> Result<SavedRun, WeightsProblem> {
     let (found, payload) = FRAME.open(bytes)?;
     let Payload { network, data } = match found {
         2 => Payload {
-            network: decode_whole(payload)?,
+            network: decode_whole::<NetworkPayload<EpochMetricsV4>>(payload)?.upgrade(),
             data: DataInfo::mnist(),
         },
         3 => {
             let v3: PayloadV3 = decode_whole(payload)?;
             let name = v3.dataset.map_or("unrecognised", Dataset::name);
             Payload {
-                network: v3.network,
+                network: v3.network.upgrade(),
                 data: DataInfo {
                     dataset: v3.dataset,
                     name: name.to_string(),
                     class_names: v3.class_names,
                 },
+            }
+        }
+        4 => {
+            let v4: Payload<EpochMetricsV4> = decode_whole(payload)?;
+            Payload {
+                network: v4.network.upgrade(),
+                data: v4.data,
             }
         }
         _ => decode_whole(payload)?,
@@ -466,6 +518,47 @@ pub(crate) mod tests {
             assert_eq!(&loaded.data.class_names, names);
             assert_eq!(loaded.classifier, original.classifier);
         }
+    }
+
+    #[test]
+    fn version_4_files_load_without_the_running_train_figures() {
+        let original = run();
+        let current = saved_bytes(&original);
+        let config = crate::store::framed::bincode_config();
+        let payload: Payload = decode_whole(&current[crate::store::framed::HEADER_LEN..]).unwrap();
+        let old_epoch = EpochMetricsV4 {
+            epoch: 1,
+            train_loss: 0.3,
+            train_accuracy: 0.9,
+            test_loss: 0.2,
+            test_accuracy: 0.95,
+            val_loss: None,
+            val_accuracy: Some(0.94),
+        };
+        let network = NetworkPayload {
+            history: vec![old_epoch],
+            architecture: payload.network.architecture,
+            input_scaling: payload.network.input_scaling,
+            config: payload.network.config,
+            tensors: payload.network.tensors,
+        };
+        let v4_payload = Payload {
+            network,
+            data: payload.data,
+        };
+        let mut v4 = b"MNISTMLP".to_vec();
+        v4.extend_from_slice(&4u32.to_le_bytes());
+        v4.extend_from_slice(&bincode::serde::encode_to_vec(&v4_payload, config).unwrap());
+        let loaded = decode(&v4).unwrap();
+        assert_eq!(loaded.classifier, original.classifier);
+        assert_eq!(loaded.data, original.data);
+        let epoch = loaded.history[0];
+        assert_eq!((epoch.epoch, epoch.train_accuracy), (1, 0.9));
+        assert_eq!((epoch.val_accuracy, epoch.test_loss), (Some(0.94), 0.2));
+        assert_eq!(epoch.running_train_accuracy, None);
+        assert_eq!(epoch.running_train_loss, None);
+        assert_eq!(epoch.train_images, None);
+        assert_eq!(epoch.train_label(), "train");
     }
 
     #[test]

@@ -55,7 +55,7 @@ macro_rules! train_config_table {
             /// How the per-epoch train loss and accuracy are measured. Reporting only: it
             /// does not change the weights, so the weights file does not record it.
             #[serde(skip)]
-            train_metrics: TrainMetrics = TrainMetrics::Running, "train-metrics", reporting;
+            train_metrics: TrainMetrics = TrainMetrics::Sample, "train-metrics", reporting;
         }
     };
 }
@@ -168,21 +168,28 @@ impl FlagText for Vec<usize> {
     }
 }
 
-/// How each epoch's train loss and accuracy are measured.
+/// Training images in the sample that [`TrainMetrics::Sample`] evaluates (all of them when
+/// fewer are trained on).
+pub const TRAIN_SAMPLE: usize = 10_000;
+
+/// How each epoch's train loss and accuracy (those plotted and printed) are measured. The
+/// running figures are recorded beside them whatever the choice.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum TrainMetrics {
-    #[default]
     Running,
+    #[default]
+    Sample,
     Full,
 }
 
 impl Choice for TrainMetrics {
-    const ALL: &'static [Self] = &[Self::Running, Self::Full];
+    const ALL: &'static [Self] = &[Self::Running, Self::Sample, Self::Full];
 
     fn name(self) -> &'static str {
         match self {
             TrainMetrics::Running => "running",
+            TrainMetrics::Sample => "sample",
             TrainMetrics::Full => "full",
         }
     }
@@ -194,8 +201,14 @@ impl Choice for TrainMetrics {
                  and dropout, by the weights of the moment): free, as the training passes \
                  compute them"
             }
+            TrainMetrics::Sample => {
+                "A pass over a fixed random sample of 10,000 of the images trained on (all of \
+                 them when fewer), un-augmented, with the end-of-epoch weights, as the test set \
+                 is evaluated"
+            }
             TrainMetrics::Full => {
-                "A separate pass over the training images with the end-of-epoch weights"
+                "A pass over all the images trained on, un-augmented, with the end-of-epoch \
+                 weights"
             }
         })
     }

@@ -5,7 +5,7 @@
 use std::fmt;
 
 use crate::data::input::ScalingKind;
-use crate::train::config::{TrainConfig, TrainMetrics};
+use crate::train::config::TrainConfig;
 use crate::train::metrics::EpochMetrics;
 
 /// Optimizer steps a run takes before the learning check judges it: a fresh network needs
@@ -87,10 +87,15 @@ fn entropy(p: impl IntoIterator<Item = f64>) -> f64 {
 /// What the epoch loop checks after each epoch: that the train and test accuracies do not
 /// fall back to chance once above it ([`LearningCheck::collapse`]), and that by the epoch
 /// [`check_epoch`] names the run has left chance ([`LearningCheck::judge`]).
+///
+/// The train figures it judges are always the running ones (over the epoch's mini-batches
+/// as they were trained on), whatever `--train-metrics` plots: they are measured on every
+/// image trained on, whatever the choice, so which network is kept and whether the run
+/// stops never depend on how the train curve is measured. [`train_figures`] names them.
 #[derive(Debug, Clone)]
 pub struct LearningCheck {
-    /// Chance on the images trained on, against the loss the train metrics measure (with
-    /// label smoothing for the running metrics, plain cross-entropy for the full ones).
+    /// Chance on the images trained on, against the running train loss (with label
+    /// smoothing when the run uses it).
     pub train: Chance,
     /// Chance on the test images.
     pub test: Chance,
@@ -110,12 +115,8 @@ impl LearningCheck {
         classes: usize,
         batches_per_epoch: usize,
     ) -> Self {
-        let smoothing = match config.train_metrics {
-            TrainMetrics::Running => config.label_smoothing,
-            TrainMetrics::Full => 0.0,
-        };
         LearningCheck {
-            train: Chance::of(train_labels, classes, smoothing),
+            train: Chance::of(train_labels, classes, config.label_smoothing),
             test: Chance::of(test_labels, classes, 0.0),
             judged_at: check_epoch(config.epochs, batches_per_epoch),
             batches_per_epoch,
@@ -125,7 +126,7 @@ impl LearningCheck {
 
     /// Whether an epoch's train accuracy is out of chance, so that its network may be kept.
     pub fn learned(&self, epoch: &EpochMetrics) -> bool {
-        !self.train.near(epoch.train_accuracy)
+        !self.train.near(train_figures(epoch).0)
     }
 
     /// After the last epoch of `history`: whether its train accuracy, else its test
@@ -162,8 +163,8 @@ impl LearningCheck {
     /// its train accuracy is near chance or its train loss has not moved.
     pub fn judge(&self, history: &[EpochMetrics], kept: Option<usize>) -> Option<NotLearning> {
         let last = history.last()?;
-        let stuck =
-            self.train.near(last.train_accuracy) || self.train.loss_unmoved(last.train_loss);
+        let (accuracy, loss) = train_figures(last);
+        let stuck = self.train.near(accuracy) || self.train.loss_unmoved(loss);
         (Some(last.epoch) == self.judged_at && stuck).then(|| self.not_learning(last, kept))
     }
 
@@ -173,16 +174,27 @@ impl LearningCheck {
     }
 
     fn not_learning(&self, last: &EpochMetrics, kept: Option<usize>) -> NotLearning {
+        let (train_accuracy, train_loss) = train_figures(last);
         NotLearning {
             epoch: last.epoch,
             steps: last.epoch * self.batches_per_epoch,
-            train_accuracy: last.train_accuracy,
-            train_loss: last.train_loss,
+            train_accuracy,
+            train_loss,
             chance: self.train,
             flags: self.flags,
             kept,
         }
     }
+}
+
+/// The (accuracy, loss) on the train images that the learning check judges: the running
+/// figures. An epoch read from a weights file too old to record them gives its plotted
+/// figures instead.
+pub fn train_figures(epoch: &EpochMetrics) -> (f64, f64) {
+    (
+        epoch.running_train_accuracy.unwrap_or(epoch.train_accuracy),
+        epoch.running_train_loss.unwrap_or(epoch.train_loss),
+    )
 }
 
 /// The run's settings that the messages suggest changing.
@@ -213,6 +225,7 @@ pub struct NotLearning {
     pub epoch: usize,
     /// The optimizer steps taken by then.
     pub steps: usize,
+    /// The running train figures ([`train_figures`]).
     pub train_accuracy: f64,
     pub train_loss: f64,
     /// Chance on the images trained on.
@@ -230,12 +243,12 @@ impl fmt::Display for NotLearning {
         let (accuracy, chance_accuracy) = (percent(self.train_accuracy), percent(chance.accuracy));
         let accuracy = if chance.near(self.train_accuracy) {
             format!(
-                "its train accuracy {accuracy} has not gone a tenth of the way from the \
+                "its train accuracy over the epoch's batches {accuracy} has not gone a tenth of the way from the \
                  {chance_accuracy} of always answering the most frequent class to 100%"
             )
         } else {
             format!(
-                "its train accuracy is {accuracy} (always the most frequent class: {chance_accuracy})"
+                "its train accuracy over the epoch's batches is {accuracy} (always the most frequent class: {chance_accuracy})"
             )
         };
         let (loss, chance_loss) = (self.train_loss, chance.loss);
@@ -302,7 +315,7 @@ impl Set {
     /// The epoch's accuracy on this set.
     pub fn accuracy(self, epoch: &EpochMetrics) -> f64 {
         match self {
-            Set::Train => epoch.train_accuracy,
+            Set::Train => train_figures(epoch).0,
             Set::Test => epoch.test_accuracy,
         }
     }

@@ -17,7 +17,7 @@ use crate::model::{Classifier, Evaluation, MismatchError};
 use crate::nn::denormals;
 use crate::nn::mlp::{Mlp, Params};
 use crate::nn::rng::SeededRng;
-use crate::train::config::{ConfigError, TrainConfig, TrainMetrics};
+use crate::train::config::{ConfigError, TRAIN_SAMPLE, TrainConfig, TrainMetrics};
 use crate::train::learning::{Collapsed, LearningCheck, NotLearning};
 use crate::train::metrics::{EpochMetrics, EpochTiming};
 use crate::train::progress::{KeptProgress, Progress, ResumeError, flat, params_from};
@@ -137,6 +137,8 @@ fn all_finite(params: &Params<f32>) -> bool {
 /// The seeded stream that picks the validation images (0–2 are the initial weights, the
 /// batch order and the augmentation).
 const VALIDATION_STREAM: u64 = 3;
+/// The seeded stream that picks the training images of [`TrainMetrics::Sample`].
+const TRAIN_SAMPLE_STREAM: u64 = 4;
 
 /// A finished run.
 pub struct TrainOutcome {
@@ -285,6 +287,12 @@ pub fn train_from(
     }
     let (train_indices, val_indices) = split_validation(n, config.val_split, config.seed)?;
     let n = train_indices.len();
+    // The training images whose evaluation gives the plotted train figures, if any.
+    let train_measured = match config.train_metrics {
+        TrainMetrics::Running => None,
+        TrainMetrics::Sample => Some(train_sample(&train_indices, config.seed)),
+        TrainMetrics::Full => Some(train_indices.clone()),
+    };
     let arch = config.architecture(train_set.images.pixels_per_image(), num_classes);
     let classifier = Classifier {
         input_scaling: InputScaling::fit_subset(
@@ -378,19 +386,23 @@ pub fn train_from(
 
         let started = Instant::now();
         let classifier = &run.classifier;
-        let on_train = match config.train_metrics {
-            TrainMetrics::Running => Evaluation {
-                correct: so_far.correct,
-                total: n,
-                loss: so_far.loss_sum / n as f64,
-            },
-            TrainMetrics::Full => classifier.evaluate_subset(train_set, &train_indices),
+        let running = Evaluation {
+            correct: so_far.correct,
+            total: n,
+            loss: so_far.loss_sum / n as f64,
+        };
+        let on_train = match &train_measured {
+            Some(indices) => classifier.evaluate_subset(train_set, indices),
+            None => running,
         };
         let on_val =
             (!val_indices.is_empty()).then(|| classifier.evaluate_subset(train_set, &val_indices));
         let on_test = classifier.evaluate(test_set);
-        if !on_train.loss.is_finite() {
-            return Err(diverged(loss_divergence(on_train.loss), epoch, batches));
+        if let Some(loss) = [running.loss, on_train.loss]
+            .into_iter()
+            .find(|l| !l.is_finite())
+        {
+            return Err(diverged(loss_divergence(loss), epoch, batches));
         }
         let metrics = EpochMetrics {
             epoch,
@@ -400,6 +412,9 @@ pub fn train_from(
             test_accuracy: on_test.accuracy(),
             val_loss: on_val.map(|v| v.loss),
             val_accuracy: on_val.map(|v| v.accuracy()),
+            running_train_loss: Some(running.loss),
+            running_train_accuracy: Some(running.accuracy()),
+            train_images: train_measured.as_ref().map(Vec::len),
         };
         run.history.push(metrics);
         let timing = EpochTiming {
@@ -471,6 +486,19 @@ struct Kept {
     epoch: usize,
     val_accuracy: f64,
     test: Evaluation,
+}
+
+/// The training images of [`TrainMetrics::Sample`]: [`TRAIN_SAMPLE`] of `train_indices` (all
+/// of them when fewer) picked by a seeded shuffle on a stream of their own, so that the
+/// sample is fixed for the run and drawing it changes no other random stream. Ascending.
+fn train_sample(train_indices: &[usize], seed: u64) -> Vec<usize> {
+    let mut sample = train_indices.to_vec();
+    if sample.len() > TRAIN_SAMPLE {
+        SeededRng::derive(seed, TRAIN_SAMPLE_STREAM).shuffle(&mut sample);
+        sample.truncate(TRAIN_SAMPLE);
+        sample.sort_unstable();
+    }
+    sample
 }
 
 /// Splits the n training images into those trained on and `held_out` validation images,

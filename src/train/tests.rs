@@ -195,7 +195,7 @@ fn a_learning_rate_that_kills_the_network_stops_the_run() {
     for (epoch, kept) in &record.epochs {
         assert!(epoch.train_loss.is_finite());
         assert!(
-            !kept || !chance.near(epoch.train_accuracy),
+            !kept || !chance.near(learning::train_figures(epoch).0),
             "{epoch:?} kept"
         );
     }
@@ -252,7 +252,7 @@ fn epochs_near_chance_are_not_kept_and_a_run_that_leaves_chance_is_unaffected() 
     let mut record = Record::default();
     let outcome = train(&config, &data, &test_set, CLASSES, &mut record).unwrap();
     assert_eq!(record.kept(), [false, true, true, true]);
-    assert!(chance_of(&data).near(record.epochs[0].0.train_accuracy));
+    assert!(chance_of(&data).near(learning::train_figures(&record.epochs[0].0).0));
     assert_eq!(outcome.kept_epoch, 4);
     assert_eq!(outcome.history.len(), 4);
 }
@@ -281,4 +281,61 @@ fn a_short_run_that_never_leaves_chance_asks_for_more_epochs() {
         ),
         "{text}"
     );
+}
+
+#[test]
+fn the_default_train_figures_are_an_unaugmented_sample_at_the_end_of_the_epoch() {
+    // More images than the sample holds, and dropout heavy enough that the running figures,
+    // measured through it, fall well below.
+    let config = TrainConfig {
+        dropout: 0.5,
+        ..tiny_config(1)
+    };
+    assert_eq!(config.train_metrics, TrainMetrics::Sample);
+    let count = TRAIN_SAMPLE + 2_000;
+    let (data, test_set) = (tiny_set(count, 1), tiny_set(100, 2));
+    let outcome = train(&config, &data, &test_set, CLASSES, &mut Record::default()).unwrap();
+    let epoch = outcome.history[0];
+
+    let all: Vec<usize> = (0..count).collect();
+    let sample = train_sample(&all, config.seed);
+    assert_eq!(sample.len(), TRAIN_SAMPLE);
+    assert!(
+        sample.windows(2).all(|w| w[0] < w[1]),
+        "ascending, no repeats"
+    );
+    assert_ne!(
+        sample,
+        all[..TRAIN_SAMPLE],
+        "a random sample, not the first images"
+    );
+    assert_eq!(sample, train_sample(&all, config.seed), "fixed by the seed");
+    // The plotted figures are exactly an evaluation of those images by the network kept
+    // (the last epoch's), as the test set is evaluated.
+    let explicit = outcome.classifier.evaluate_subset(&data, &sample);
+    assert_eq!(epoch.train_accuracy, explicit.accuracy());
+    assert_eq!(epoch.train_loss, explicit.loss);
+    assert_eq!(epoch.train_images, Some(TRAIN_SAMPLE));
+    // The running figures are recorded beside them, and differ.
+    let running = epoch.running_train_accuracy.expect("recorded");
+    assert!(
+        running + 0.05 < epoch.train_accuracy,
+        "running {running} vs sample {}",
+        epoch.train_accuracy
+    );
+    assert!(
+        epoch
+            .running_train_loss
+            .is_some_and(|l| l > epoch.train_loss)
+    );
+}
+
+#[test]
+fn the_sample_is_every_trained_image_when_fewer_and_never_a_validation_image() {
+    let (trained, held_out) = split_validation(12_500, 2_000, 7).unwrap();
+    let sample = train_sample(&trained, 7);
+    assert_eq!(sample.len(), TRAIN_SAMPLE);
+    assert!(sample.iter().all(|i| held_out.binary_search(i).is_err()));
+    let few: Vec<usize> = (0..300).collect();
+    assert_eq!(train_sample(&few, 7), few);
 }

@@ -355,9 +355,9 @@ fn check_outputs(dir: &Path) -> usize {
         assert!(lines.next().unwrap().starts_with("epoch,train_loss"));
         for (i, line) in lines.enumerate() {
             let fields: Vec<&str> = line.split(',').collect();
-            assert_eq!(fields.len(), 9, "{line}");
+            assert_eq!(fields.len(), 12, "{line}");
             assert_eq!(fields[0].parse::<usize>().unwrap(), i + 1);
-            for f in [1, 2, 3, 4, 7, 8] {
+            for f in [1, 2, 3, 4, 7, 8, 9, 10, 11] {
                 fields[f].parse::<f64>().unwrap();
             }
         }

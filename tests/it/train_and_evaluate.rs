@@ -195,29 +195,60 @@ fn the_number_of_threads_does_not_change_the_weights() {
 }
 
 #[test]
-fn train_metrics_running_or_full_measure_differently_and_train_the_same() {
+fn train_metrics_measure_differently_train_the_same_and_the_csv_keeps_both() {
     let w = Workdir::new(28);
-    let running = w.train(&["--weights", "r.bin", "--metrics", "r.csv"]);
-    let full = w.train(&[
-        "--weights",
-        "f.bin",
-        "--metrics",
-        "f.csv",
-        "--train-metrics",
-        "full",
-    ]);
+    let run = |choice: &str| {
+        let (weights, csv) = (format!("{choice}.bin"), format!("{choice}.csv"));
+        let summary = w.train(&[
+            "--weights",
+            &weights,
+            "--metrics",
+            &csv,
+            "--train-metrics",
+            choice,
+        ]);
+        let text = std::fs::read_to_string(w.path(&csv)).unwrap();
+        let mut lines = text.lines();
+        let header: Vec<String> = lines.next().unwrap().split(',').map(String::from).collect();
+        let rows: Vec<Vec<String>> = lines
+            .map(|l| l.split(',').map(String::from).collect())
+            .collect();
+        let column = move |name: &str| -> Vec<String> {
+            let at = header.iter().position(|h| h == name).expect(name);
+            rows.iter().map(|r| r[at].clone()).collect()
+        };
+        (summary, column)
+    };
+    let (running, running_csv) = run("running");
+    let (sample, sample_csv) = run("sample");
+    let (full, full_csv) = run("full");
     for key in ["test_accuracy", "test_loss", "test_correct"] {
+        assert_eq!(running[key], sample[key], "{key}");
         assert_eq!(running[key], full[key], "{key}");
     }
-    // Epoch 1's running figure includes the untrained start; the full pass measures the
-    // end-of-epoch network only.
-    let first_train_accuracy = |csv: &str| -> f64 {
-        let text = std::fs::read_to_string(w.path(csv)).unwrap();
-        let row = text.lines().nth(1).unwrap();
-        row.split(',').nth(2).unwrap().parse().unwrap()
-    };
-    let (r, f) = (first_train_accuracy("r.csv"), first_train_accuracy("f.csv"));
-    assert!(r > 0.1 && r < f, "running {r} vs full {f}");
+    // The running figures are in every CSV, the same whatever the choice; with `running`
+    // they are also the plotted ones.
+    for name in ["running_train_loss", "running_train_accuracy"] {
+        assert_eq!(running_csv(name), sample_csv(name), "{name}");
+        assert_eq!(running_csv(name), full_csv(name), "{name}");
+    }
+    assert_eq!(
+        running_csv("train_accuracy"),
+        running_csv("running_train_accuracy")
+    );
+    assert!(running_csv("train_images").iter().all(String::is_empty));
+    // Fewer than 10,000 images are trained on, so the sample is all of them: as `full`.
+    assert_eq!(sample_csv("train_accuracy"), full_csv("train_accuracy"));
+    assert_eq!(sample_csv("train_images"), full_csv("train_images"));
+    assert!(sample_csv("train_images").iter().all(|n| !n.is_empty()));
+    // Epoch 1's running figure includes the untrained start; the end-of-epoch pass measures
+    // the end-of-epoch network only.
+    let first = |values: Vec<String>| -> f64 { values[0].parse().unwrap() };
+    let (r, s) = (
+        first(sample_csv("running_train_accuracy")),
+        first(sample_csv("train_accuracy")),
+    );
+    assert!(r > 0.1 && r < s, "running {r} vs sample {s}");
 }
 
 #[test]
