@@ -17,6 +17,9 @@ use crate::train::config::TrainConfig;
 pub const PKL_NAME: &str = "weights.pkl";
 /// The folder of the zip that holds the code.
 const CODE_DIR: &str = "code";
+/// The project's folders of code handed in: the crate, and the benchmark `Cargo.toml` names
+/// (without it cargo refuses to build).
+const CODE_FOLDERS: [&str; 2] = ["src", "benches"];
 /// The pages the homework allows the report.
 pub const MAX_PAGES: usize = 2;
 /// Example names of the documentation, which a hand-in never carries.
@@ -36,8 +39,8 @@ pub struct HandinInputs {
     pub authors: Vec<String>,
     pub title: String,
     pub date: String,
-    /// The project folder whose `src/`, `Cargo.toml`, `Cargo.lock` and `README.md` are the
-    /// code handed in.
+    /// The project folder whose `src/`, `benches/`, `Cargo.toml`, `Cargo.lock` and
+    /// `README.md` are the code handed in.
     pub project: PathBuf,
 }
 
@@ -149,8 +152,8 @@ fn report_pdf(inputs: &HandinInputs) -> Result<(Vec<u8>, usize), HandinError> {
     Ok((pdf, pages))
 }
 
-/// The code handed in: `src/` (every file, sorted), `Cargo.toml`, `Cargo.lock` and
-/// `README.md`, under `code/`.
+/// The code handed in: `Cargo.toml`, `Cargo.lock`, `README.md`, then every file of
+/// [`CODE_FOLDERS`] (sorted), under `code/`.
 fn code_files(project: &Path) -> Result<Vec<(String, Vec<u8>)>, HandinError> {
     let manifest = project.join("Cargo.toml");
     let is_project =
@@ -159,7 +162,9 @@ fn code_files(project: &Path) -> Result<Vec<(String, Vec<u8>)>, HandinError> {
         return Err(HandinError::NotProject(project.to_path_buf()));
     }
     let mut paths = Vec::new();
-    collect_files(&project.join("src"), &mut paths)?;
+    for dir in CODE_FOLDERS {
+        collect_files(&project.join(dir), &mut paths)?;
+    }
     paths.sort();
     let top = ["Cargo.toml", "Cargo.lock", "README.md"].map(|name| project.join(name));
     let mut files = Vec::new();

@@ -401,7 +401,8 @@ pub struct HandinArgs {
         default_value = "An MNIST classifier: a multilayer perceptron written by hand"
     )]
     pub title: String,
-    /// The project folder whose src/, Cargo.toml, Cargo.lock and README.md are handed in.
+    /// The project folder whose src/, benches/, Cargo.toml, Cargo.lock and README.md are handed
+    /// in.
     #[arg(long, default_value = ".")]
     pub project: PathBuf,
 }
