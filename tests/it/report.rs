@@ -374,6 +374,12 @@ fn handin_refuses_a_missing_network_and_a_report_over_two_pages() {
         .failure()
         .stderr(predicate::str::contains("weights/mnist-mlp.bin"));
     train(dir.path(), &[]);
+    mnist_mlp(dir.path())
+        .args(["handin", "--project", "data"])
+        .args(students)
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("not the mnist-mlp project folder"));
     let title = "A title long enough to push the report past its two pages. ".repeat(150);
     handin(dir.path(), &[&students[..], &["--title", &title]].concat())
         .failure()
