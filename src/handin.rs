@@ -30,17 +30,11 @@ const PLACEHOLDER_AUTHORS: [&str; 4] = [
     "Alan Turing, 000000002",
 ];
 
-/// What a hand-in is made from.
+/// What a hand-in is made from: the report's inputs, and the project folder whose `src/`,
+/// `benches/`, `Cargo.toml`, `Cargo.lock` and `README.md` are the code handed in.
 #[derive(Debug, Clone)]
 pub struct HandinInputs {
-    pub weights: PathBuf,
-    pub confusion: PathBuf,
-    pub run_log: PathBuf,
-    pub authors: Vec<String>,
-    pub title: String,
-    pub date: String,
-    /// The project folder whose `src/`, `benches/`, `Cargo.toml`, `Cargo.lock` and
-    /// `README.md` are the code handed in.
+    pub report: ReportInputs,
     pub project: PathBuf,
 }
 
@@ -95,11 +89,11 @@ pub enum HandinError {
 
 /// Checks the inputs and builds the hand-in, touching no file outside a temporary folder.
 pub fn build(inputs: &HandinInputs) -> Result<Handin, HandinError> {
-    if inputs.authors.is_empty() {
+    let authors = &inputs.report.authors;
+    if authors.is_empty() {
         return Err(HandinError::NoAuthor);
     }
-    if let Some(example) = inputs
-        .authors
+    if let Some(example) = authors
         .iter()
         .find(|a| PLACEHOLDER_AUTHORS.contains(&a.trim()))
     {
@@ -108,9 +102,9 @@ pub fn build(inputs: &HandinInputs) -> Result<Handin, HandinError> {
     if !cfg!(feature = "pdf") {
         return Err(HandinError::NoPdf);
     }
-    let run = weights::load(&inputs.weights)?;
+    let run = weights::load(&inputs.report.weights)?;
     let code = code_files(&inputs.project)?;
-    let (pdf, pages) = report_pdf(inputs)?;
+    let (pdf, pages) = report_pdf(&inputs.report)?;
     if pages > MAX_PAGES {
         return Err(HandinError::TooLong(pages));
     }
@@ -133,20 +127,12 @@ pub fn build(inputs: &HandinInputs) -> Result<Handin, HandinError> {
 }
 
 /// The report's PDF and its page count, typeset in a temporary folder.
-fn report_pdf(inputs: &HandinInputs) -> Result<(Vec<u8>, usize), HandinError> {
+fn report_pdf(inputs: &ReportInputs) -> Result<(Vec<u8>, usize), HandinError> {
     let scratch = tempfile::tempdir().map_err(|source| HandinError::Read {
         path: std::env::temp_dir(),
         source,
     })?;
-    let report_inputs = ReportInputs {
-        weights: inputs.weights.clone(),
-        confusion: inputs.confusion.clone(),
-        run_log: inputs.run_log.clone(),
-        authors: inputs.authors.clone(),
-        title: inputs.title.clone(),
-        date: inputs.date.clone(),
-    };
-    let written = report::write_report(&report_inputs, scratch.path())?;
+    let written = report::write_report(inputs, scratch.path())?;
     let (path, pages) = written.pdf.ok_or(HandinError::NoPdf)?;
     let pdf = read(&path)?;
     Ok((pdf, pages))
@@ -298,27 +284,30 @@ mod tests {
     #[test]
     fn refusals_come_before_any_work() {
         let inputs = HandinInputs {
-            weights: "missing.bin".into(),
-            confusion: "none.png".into(),
-            run_log: "none.jsonl".into(),
-            authors: vec![],
-            title: "t".into(),
-            date: "2026-11-30".into(),
+            report: ReportInputs {
+                weights: "missing.bin".into(),
+                confusion: "none.png".into(),
+                run_log: "none.jsonl".into(),
+                authors: vec![],
+                title: "t".into(),
+                date: "2026-11-30".into(),
+            },
             project: ".".into(),
         };
-        assert!(matches!(build(&inputs), Err(HandinError::NoAuthor)));
-        let example = HandinInputs {
-            authors: vec!["Ada Lovelace, 000000001".into()],
+        let with_authors = |authors: &[&str]| HandinInputs {
+            report: ReportInputs {
+                authors: authors.iter().map(|a| a.to_string()).collect(),
+                ..inputs.report.clone()
+            },
             ..inputs.clone()
         };
+        assert!(matches!(build(&inputs), Err(HandinError::NoAuthor)));
+        let example = with_authors(&["Ada Lovelace, 000000001"]);
         assert!(matches!(
             build(&example),
             Err(HandinError::PlaceholderAuthor(_))
         ));
-        let student = HandinInputs {
-            authors: vec!["Grace Hopper, 123".into()],
-            ..inputs
-        };
+        let student = with_authors(&["Grace Hopper, 123"]);
         match build(&student) {
             Err(HandinError::NoPdf) if !cfg!(feature = "pdf") => {}
             Err(HandinError::Weights(e)) if cfg!(feature = "pdf") => {

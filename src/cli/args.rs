@@ -16,6 +16,7 @@ use crate::data::source::DataRequest;
 use crate::nn::layers::Activation;
 use crate::nn::optim::OptimizerKind;
 use crate::nn::schedule::Schedule;
+use crate::report::ReportInputs;
 use crate::store::export::ExportFormat;
 use crate::train::config::{CONFIG_FLAGS, Preset, TrainConfig, TrainMetrics, train_config_table};
 
@@ -352,10 +353,12 @@ pub struct ExportArgs {
     pub output: PathBuf,
 }
 
+/// What a report is made from: the network, the confusion picture, the run log, the authors
+/// and the title (`report` and `handin` alike).
 #[derive(Debug, Args)]
-pub struct ReportArgs {
-    /// The trained network to report on (its architecture, configuration and per-epoch
-    /// history come from this file).
+pub struct ReportSourceArgs {
+    /// The trained network (its architecture, configuration and per-epoch history come from
+    /// this file).
     #[arg(long, default_value = "weights/mnist-mlp.bin")]
     pub weights: PathBuf,
     /// The confusion-matrix picture of `mnist-mlp analyze`, included when the file exists.
@@ -364,7 +367,7 @@ pub struct ReportArgs {
     /// The run log that `train` appends to: the run's time and machine, and the attempts.
     #[arg(long, value_name = "PATH", default_value = crate::store::runlog::DEFAULT_RUN_LOG)]
     pub run_log: PathBuf,
-    /// An author, e.g. "Ada Lovelace, 000000001" (repeatable: the homework is done in pairs).
+    /// An author as "Full Name, ID" (repeatable: the homework is done in pairs).
     #[arg(long = "author", value_name = "NAME, ID")]
     pub authors: Vec<String>,
     /// The report's title.
@@ -373,6 +376,26 @@ pub struct ReportArgs {
         default_value = "An MNIST classifier: a multilayer perceptron written by hand"
     )]
     pub title: String,
+}
+
+impl ReportSourceArgs {
+    /// The report's inputs, dated today.
+    pub fn inputs(&self) -> ReportInputs {
+        ReportInputs {
+            weights: self.weights.clone(),
+            confusion: self.confusion.clone(),
+            run_log: self.run_log.clone(),
+            authors: self.authors.clone(),
+            title: self.title.clone(),
+            date: crate::report::today_utc(),
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    #[command(flatten)]
+    pub source: ReportSourceArgs,
     /// The folder to write report.md, report.typ, the pictures and report.pdf into.
     #[arg(long, default_value = "report")]
     pub out_dir: PathBuf,
@@ -380,27 +403,11 @@ pub struct ReportArgs {
 
 #[derive(Debug, Args)]
 pub struct HandinArgs {
-    /// An author as "Full Name, ID" (repeatable; the homework is done in pairs).
-    #[arg(long = "author", value_name = "NAME, ID")]
-    pub authors: Vec<String>,
+    #[command(flatten)]
+    pub source: ReportSourceArgs,
     /// The zip to write.
     #[arg(long, default_value = "hw1.zip")]
     pub output: PathBuf,
-    /// The trained network handed in.
-    #[arg(long, default_value = "weights/mnist-mlp.bin")]
-    pub weights: PathBuf,
-    /// The confusion-matrix picture of `mnist-mlp analyze`, in the report when it exists.
-    #[arg(long, value_name = "PNG", default_value = "plots/confusion.png")]
-    pub confusion: PathBuf,
-    /// The run log the report's attempts come from.
-    #[arg(long, value_name = "PATH", default_value = crate::store::runlog::DEFAULT_RUN_LOG)]
-    pub run_log: PathBuf,
-    /// The report's title.
-    #[arg(
-        long,
-        default_value = "An MNIST classifier: a multilayer perceptron written by hand"
-    )]
-    pub title: String,
     /// The project folder whose src/, benches/, Cargo.toml, Cargo.lock and README.md are handed
     /// in.
     #[arg(long, default_value = ".")]

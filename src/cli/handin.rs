@@ -5,20 +5,15 @@ use std::io::Write;
 use crate::cli::args::HandinArgs;
 use crate::handin::{self, HandinInputs};
 use crate::io::atomic::write_bytes_atomically;
-use crate::report;
 use crate::store::export::SCRIPT_NAME;
 
 pub fn handin_command(args: &HandinArgs, out: &mut dyn Write) -> anyhow::Result<()> {
-    if args.authors.len() == 1 {
+    let authors = &args.source.authors;
+    if authors.len() == 1 {
         eprintln!("warning: one --author: the homework is done in pairs; pass --author for each");
     }
     let inputs = HandinInputs {
-        weights: args.weights.clone(),
-        confusion: args.confusion.clone(),
-        run_log: args.run_log.clone(),
-        authors: args.authors.clone(),
-        title: args.title.clone(),
-        date: report::today_utc(),
+        report: args.source.inputs(),
         project: args.project.clone(),
     };
     let built = handin::build(&inputs)?;
@@ -34,7 +29,7 @@ pub fn handin_command(args: &HandinArgs, out: &mut dyn Write) -> anyhow::Result<
         "wrote {}: report.pdf ({} page{s}, by {}), {}, {}, HOW_TO_RUN.txt and {code} files of code",
         args.output.display(),
         built.pages,
-        args.authors.join("; "),
+        authors.join("; "),
         handin::PKL_NAME,
         SCRIPT_NAME,
     )?;

@@ -3,18 +3,10 @@
 use std::io::Write;
 
 use crate::cli::args::ReportArgs;
-use crate::report::{self, ReportInputs};
+use crate::report;
 
 pub fn report_command(args: &ReportArgs, out: &mut dyn Write) -> anyhow::Result<()> {
-    let inputs = ReportInputs {
-        weights: args.weights.clone(),
-        confusion: args.confusion.clone(),
-        run_log: args.run_log.clone(),
-        authors: args.authors.clone(),
-        title: args.title.clone(),
-        date: report::today_utc(),
-    };
-    let written = report::write_report(&inputs, &args.out_dir)?;
+    let written = report::write_report(&args.source.inputs(), &args.out_dir)?;
     for path in &written.files {
         writeln!(out, "wrote {}", path.display())?;
     }
@@ -32,7 +24,7 @@ pub fn report_command(args: &ReportArgs, out: &mut dyn Write) -> anyhow::Result<
              `cargo run --release --features pdf -- report …` also typesets report.pdf"
         )?,
     }
-    if args.authors.is_empty() {
+    if args.source.authors.is_empty() {
         writeln!(
             out,
             "note: no --author given; pass --author \"Name, ID\" for each author"
