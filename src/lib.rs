@@ -31,12 +31,13 @@
 //!   catalog.rs        the known data sets: mirrors, checksums, classes, how each differs
 //!   source.rs         which folder and data set a request means; loading a split
 //!   download.rs       fetching missing files from mirrors, verified by checksum
-//!   input.rs          input scaling and batch building (u8 pixels → f32 rows)
+//!   input.rs          input scaling and batch building (u8 pixels → dense or sparse f32 rows)
 //!   augment.rs        shifts, affine and elastic distortions, per image and epoch
 //!
 //! nn/                 the network by hand
 //!   linalg.rs         Real (f32/f64) and matmul over the gemm kernels
 //!   layers.rs         each layer's forward beside its backward; fused softmax-CE
+//!   sparse.rs         the first layer on sparse inputs: forward beside weight gradient
 //!   mlp.rs            architecture, parameters, workspace, the whole forward/backward
 //!   optim.rs          SGD, Nesterov, Adam, AdamW: one flat loop per tensor
 //!   schedule.rs       learning-rate schedules

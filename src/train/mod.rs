@@ -12,7 +12,7 @@ pub mod stepper;
 use std::time::Instant;
 
 use crate::data::images::LabeledImages;
-use crate::data::input::InputScaling;
+use crate::data::input::{BatchForm, InputScaling};
 use crate::model::{Classifier, Evaluation, MismatchError};
 use crate::nn::denormals;
 use crate::nn::mlp::{Mlp, Params};
@@ -316,7 +316,8 @@ pub fn train_from(
         num_classes,
         batches,
     );
-    let mut stepper = Stepper::new(config, train_set, &arch, batch, batches);
+    let form = BatchForm::for_images(&train_set.images);
+    let mut stepper = Stepper::new(config, train_set, form, &arch, batch, batches);
     let mut run = Run {
         classifier,
         order: train_indices.clone(),
