@@ -137,9 +137,9 @@ impl<T: Copy> RowWriter<'_, T> {
     }
 }
 
-/// The same entries column by column (compressed sparse columns), for the columns (inputs)
-/// of one block: column i's entries are (rows[k], values[k]) for k in starts[i]..starts[i + 1],
-/// rows increasing. Rebuilt for every mini-batch into the same buffers.
+/// The same entries column by column (compressed sparse columns): column i's entries are
+/// (rows[k], values[k]) for k in starts[i]..starts[i + 1], rows increasing. Rebuilt for
+/// every mini-batch into the same buffers.
 #[derive(Debug)]
 pub struct SparseColumns<T> {
     starts: Vec<usize>,
@@ -161,39 +161,32 @@ impl<T> Default for SparseColumns<T> {
 }
 
 impl<T: Real> SparseColumns<T> {
-    /// Fills the columns `first..first + count` from `batches`, whose rows follow each other
-    /// (the shards of a mini-batch, in order): a counting sort by column, with the counts
-    /// the batches kept while they were filled.
-    pub fn gather(&mut self, batches: &[SparseRows<T>], first: usize, count: usize) {
+    /// Fills the columns from the rows of `x`, numbered from `first_row` on (a shard's rows
+    /// in its mini-batch): a counting sort by column, with the counts `x` kept while it was
+    /// filled.
+    pub fn gather(&mut self, x: &SparseRows<T>, first_row: usize) {
         self.starts.clear();
         self.starts.push(0);
-        for c in first..first + count {
-            let entries: usize = batches.iter().map(|b| b.column_counts[c] as usize).sum();
-            self.starts.push(self.starts[c - first] + entries);
+        for (c, &count) in x.column_counts.iter().enumerate() {
+            self.starts.push(self.starts[c] + count as usize);
         }
-        let total = self.starts[count];
-        self.rows.resize(total, 0);
-        self.values.resize(total, T::zero());
+        self.rows.resize(x.entries(), 0);
+        self.values.resize(x.entries(), T::zero());
         // next[c]: column c's next free place while filling.
         self.next.clear();
-        self.next.extend_from_slice(&self.starts[..count]);
-        let mut row = 0u32;
-        for batch in batches {
-            for r in 0..batch.rows() {
-                let (indices, values) = batch.row(r);
-                for (&i, &v) in indices.iter().zip(values) {
-                    if let Some(place) = self.next.get_mut((i as usize).wrapping_sub(first)) {
-                        self.rows[*place] = row;
-                        self.values[*place] = v;
-                        *place += 1;
-                    }
-                }
-                row += 1;
+        self.next.extend_from_slice(&self.starts[..x.width()]);
+        for r in 0..x.rows() {
+            let (indices, values) = x.row(r);
+            for (&i, &v) in indices.iter().zip(values) {
+                let place = &mut self.next[i as usize];
+                self.rows[*place] = (first_row + r) as u32;
+                self.values[*place] = v;
+                *place += 1;
             }
         }
     }
 
-    /// Column c's entries (of the block, from 0): rows, and values.
+    /// Column c's entries: rows, and values.
     fn column(&self, c: usize) -> (&[u32], &[T]) {
         let range = self.starts[c]..self.starts[c + 1];
         (&self.rows[range.clone()], &self.values[range])
@@ -217,10 +210,10 @@ pub fn sparse_forward<T: Real>(
                 .for_each(|s, &w| *s = *s + x.offset * w);
         }
     }
-    combine_rows(out, start.as_slice().expect("owned"), w, |r| x.row(r));
+    combine_rows(out, start.as_slice().expect("owned"), w, |r| [x.row(r)]);
 }
 
-/// dw[I, O] = xᵀ·dout and db[O] = Σ_rows dout for sparse x (in one block).
+/// dw[I, O] = xᵀ·dout and db[O] = Σ_rows dout for sparse x.
 pub fn sparse_parameter_gradient<T: Real>(
     dw: ArrayViewMut2<T>,
     mut db: ArrayViewMut1<T>,
@@ -229,35 +222,37 @@ pub fn sparse_parameter_gradient<T: Real>(
 ) {
     bias_gradient(db.view_mut(), dout);
     let mut columns = SparseColumns::default();
-    columns.gather(std::slice::from_ref(x), 0, x.width());
-    sparse_weight_gradient(dw, &columns, x.offset(), dout, db.view());
+    columns.gather(x, 0);
+    let columns = std::slice::from_ref(&columns);
+    sparse_weight_gradient(dw, columns, 0, x.offset(), dout, db.view());
 }
 
 /// dw[J, O] = x[:, J]ᵀ · dout for the block J = first..first + dw.nrows() of the inputs of
-/// a sparse x (`columns` holds that block, gathered from x), given db = Σ_rows dout: each
-/// row of dw starts from offset · db and adds value · dout[r, :] per entry of its column.
+/// a sparse x, whose rows are in `shards` (each gathered into columns, with its rows
+/// numbered as in dout), given db = Σ_rows dout: each row of dw starts from offset · db and
+/// adds value · dout[r, :] per entry of its column, shard by shard.
 pub fn sparse_weight_gradient<T: Real>(
     dw: ArrayViewMut2<T>,
-    columns: &SparseColumns<T>,
+    shards: &[SparseColumns<T>],
+    first: usize,
     offset: T,
     dout: ArrayView2<T>,
     db: ArrayView1<T>,
 ) {
-    assert_eq!(columns.starts.len(), dw.nrows() + 1);
     let start = db.mapv(|g| offset * g);
     combine_rows(dw, start.as_slice().expect("owned"), dout, |c| {
-        columns.column(c)
+        shards.iter().map(move |shard| shard.column(first + c))
     });
 }
 
-/// out[j, :] = start + Σ_k values[k] · m[indices[k], :] for every row j, where
-/// (indices, values) = entries(j): the kernel of both sparse products, compiled for the
-/// widest vector instructions the processor has.
-fn combine_rows<'a, T: Real>(
+/// out[j, :] = start + Σ_k values[k] · m[indices[k], :] for every row j, over the lists
+/// (indices, values) that entries(j) yields: the kernel of both sparse products, compiled
+/// for the widest vector instructions the processor has.
+fn combine_rows<'a, T: Real, I: IntoIterator<Item = (&'a [u32], &'a [T])>>(
     out: ArrayViewMut2<T>,
     start: &[T],
     m: ArrayView2<T>,
-    entries: impl Fn(usize) -> (&'a [u32], &'a [T]),
+    entries: impl Fn(usize) -> I,
 ) {
     assert!(start.len() == out.ncols() && m.ncols() == out.ncols());
     assert!(m.is_standard_layout() && out.is_standard_layout());
@@ -273,43 +268,46 @@ fn combine_rows<'a, T: Real>(
             return unsafe { combine_rows_avx2(out, start, m, entries) };
         }
     }
-    combine_rows_in::<T, 16, false>(out, start, m, entries)
+    combine_rows_in::<T, I, 16, false>(out, start, m, entries)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,fma")]
-fn combine_rows_avx512<'a, T: Real>(
+fn combine_rows_avx512<'a, T: Real, I: IntoIterator<Item = (&'a [u32], &'a [T])>>(
     out: ArrayViewMut2<T>,
     start: &[T],
     m: ArrayView2<T>,
-    entries: impl Fn(usize) -> (&'a [u32], &'a [T]),
+    entries: impl Fn(usize) -> I,
 ) {
     // 16 of the 32 registers of 16 floats hold 256 outputs.
-    combine_rows_in::<T, 256, true>(out, start, m, entries)
+    combine_rows_in::<T, I, 256, true>(out, start, m, entries)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-fn combine_rows_avx2<'a, T: Real>(
+fn combine_rows_avx2<'a, T: Real, I: IntoIterator<Item = (&'a [u32], &'a [T])>>(
     out: ArrayViewMut2<T>,
     start: &[T],
     m: ArrayView2<T>,
-    entries: impl Fn(usize) -> (&'a [u32], &'a [T]),
+    entries: impl Fn(usize) -> I,
 ) {
     // 8 registers of 8 floats hold 64 outputs.
-    combine_rows_in::<T, 64, true>(out, start, m, entries)
+    combine_rows_in::<T, I, 64, true>(out, start, m, entries)
 }
 
 /// [`combine_rows`] with the outputs in blocks of `WIDTH` columns, each block summed in a
 /// local array the compiler keeps in vector registers; `FUSED` rounds each multiply-add once
 /// (where the processor has fused multiply-add).
 #[inline(always)]
-fn combine_rows_in<'a, T: Real, const WIDTH: usize, const FUSED: bool>(
+fn combine_rows_in<'a, T, I, const WIDTH: usize, const FUSED: bool>(
     mut out: ArrayViewMut2<T>,
     start: &[T],
     m: ArrayView2<T>,
-    entries: impl Fn(usize) -> (&'a [u32], &'a [T]),
-) {
+    entries: impl Fn(usize) -> I,
+) where
+    T: Real,
+    I: IntoIterator<Item = (&'a [u32], &'a [T])>,
+{
     let width = out.ncols();
     let m = m.as_slice().expect("rows of m are contiguous");
     let multiply_add = |v: T, x: T, acc: T| {
@@ -321,14 +319,15 @@ fn combine_rows_in<'a, T: Real, const WIDTH: usize, const FUSED: bool>(
     };
     for (j, mut out_row) in out.axis_iter_mut(Axis(0)).enumerate() {
         let out_row = out_row.as_slice_mut().expect("rows of out are contiguous");
-        let (indices, values) = entries(j);
         let mut column = 0;
         while column < width {
             let block = WIDTH.min(width - column);
-            let mut acc = [T::zero(); WIDTH];
-            acc[..block].copy_from_slice(&start[column..column + block]);
+            let out_block = &mut out_row[column..column + block];
+            let start = &start[column..column + block];
             if block == WIDTH {
-                for (&k, &v) in indices.iter().zip(values) {
+                // Whole blocks, of a length known when compiling: the sums stay in registers.
+                let mut acc: [T; WIDTH] = start.try_into().expect("WIDTH values");
+                for (&k, &v) in entries(j).into_iter().flat_map(|(i, v)| i.iter().zip(v)) {
                     let row: &[T; WIDTH] = m[k as usize * width + column..][..WIDTH]
                         .try_into()
                         .expect("WIDTH values");
@@ -336,15 +335,16 @@ fn combine_rows_in<'a, T: Real, const WIDTH: usize, const FUSED: bool>(
                         *a = multiply_add(v, x, *a);
                     }
                 }
+                out_block.copy_from_slice(&acc);
             } else {
-                for (&k, &v) in indices.iter().zip(values) {
+                out_block.copy_from_slice(start);
+                for (&k, &v) in entries(j).into_iter().flat_map(|(i, v)| i.iter().zip(v)) {
                     let row = &m[k as usize * width + column..][..block];
-                    for (a, &x) in acc.iter_mut().zip(row) {
+                    for (a, &x) in out_block.iter_mut().zip(row) {
                         *a = multiply_add(v, x, *a);
                     }
                 }
             }
-            out_row[column..column + block].copy_from_slice(&acc[..block]);
             column += block;
         }
     }
@@ -415,20 +415,22 @@ mod tests {
             dense_weight_gradient(dense.view_mut(), delta.view(), x.view());
             let mut db = Array1::zeros(70);
             bias_gradient(db.view_mut(), delta.view());
-            // The rows of x split over two batches, as over the shards of a mini-batch.
-            let batches = [
-                SparseRows::from_dense(x.slice(ndarray::s![..4, ..]), offset),
-                SparseRows::from_dense(x.slice(ndarray::s![4.., ..]), offset),
-            ];
+            // The rows of x split over two shards, as over those of a mini-batch.
+            let shards: Vec<_> = [(0, ndarray::s![..4, ..]), (4, ndarray::s![4.., ..])]
+                .into_iter()
+                .map(|(first_row, rows)| {
+                    let mut columns = SparseColumns::default();
+                    columns.gather(&SparseRows::from_dense(x.slice(rows), offset), first_row);
+                    columns
+                })
+                .collect();
             for block in [40, 13, 1] {
                 let mut sparse = Array2::from_elem((40, 70), f64::NAN);
-                let mut columns = SparseColumns::default();
                 for (first, dw) in (0..40)
                     .step_by(block)
                     .zip(sparse.axis_chunks_iter_mut(Axis(0), block))
                 {
-                    columns.gather(&batches, first, dw.nrows());
-                    sparse_weight_gradient(dw, &columns, offset, delta.view(), db.view());
+                    sparse_weight_gradient(dw, &shards, first, offset, delta.view(), db.view());
                 }
                 assert_close(&sparse, &dense);
             }

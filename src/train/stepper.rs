@@ -56,7 +56,7 @@ struct MiniBatch {
     sparse: Vec<SparseRows<f32>>,
     labels: Vec<u8>,
     first_layer_delta: Array2<f32>,
-    /// For sparse batches: one block of input columns per task of the first layer's gradient.
+    /// For sparse batches: `sparse[k]` column by column, for the first layer's gradient.
     columns: Vec<SparseColumns<f32>>,
 }
 
@@ -100,19 +100,12 @@ fn first_layer_gradient(grad: &mut Dense<f32>, batch: &mut MiniBatch, len: usize
                 .for_each(|(dw, x)| dense_weight_gradient(dw.view_mut(), delta, x.view()));
         }
         BatchForm::Sparse { .. } => {
-            let (shards, db) = (&batch.sparse[..], grad.b.view());
-            let offset = shards[0].offset();
-            let mut parts: ArrayVec<_, MAX_SHARDS> = dw_blocks
-                .zip(batch.columns.iter_mut())
-                .enumerate()
-                .collect();
-            parts
-                .as_mut_slice()
-                .par_iter_mut()
-                .for_each(|(k, (dw, columns))| {
-                    columns.gather(shards, *k * height, dw.nrows());
-                    sparse_weight_gradient(dw.view_mut(), columns, offset, delta, db);
-                });
+            let (shards, db) = (&batch.columns[..], grad.b.view());
+            let offset = batch.sparse[0].offset();
+            let mut parts: ArrayVec<_, MAX_SHARDS> = dw_blocks.enumerate().collect();
+            parts.as_mut_slice().par_iter_mut().for_each(|(k, dw)| {
+                sparse_weight_gradient(dw.view_mut(), shards, *k * height, offset, delta, db)
+            });
         }
     }
 }
@@ -232,7 +225,7 @@ impl<'a> Stepper<'a> {
         let mut rows: ArrayVec<_, MAX_SHARDS> = split_rows(data.x.view_mut(), parts())
             .into_iter()
             .zip(split_rows(data.first_layer_delta.view_mut(), parts()))
-            .zip(data.sparse.iter_mut())
+            .zip(data.sparse.iter_mut().zip(data.columns.iter_mut()))
             .collect();
         let (mlp, scaling, form) = (&classifier.mlp, &classifier.input_scaling, data.form);
         let images = &train_set.images;
@@ -241,7 +234,7 @@ impl<'a> Stepper<'a> {
             .zip(self.grads.par_iter_mut())
             .zip(rows.as_mut_slice().par_iter_mut())
             .enumerate()
-            .for_each(|(k, ((shard, grads), ((x, delta), sparse)))| {
+            .for_each(|(k, ((shard, grads), ((x, delta), (sparse, columns))))| {
                 let part = shard_rows(k, shard_count, len);
                 let shard_samples = samples[part.clone()]
                     .iter()
@@ -254,6 +247,7 @@ impl<'a> Stepper<'a> {
                     }
                     BatchForm::Sparse { background } => {
                         fill_sparse_batch(sparse, images, shard_samples, scaling, background);
+                        columns.gather(sparse, part.start);
                         Inputs::Sparse(sparse)
                     }
                 };
@@ -347,9 +341,8 @@ mod tests {
     }
 
     /// A mini-batch of 9 rows of 50 inputs, about a third of them away from `background`
-    /// (dense inputs in `x`, and the same rows as sparse rows split over two shards), and
-    /// room for the first layer's gradient in `blocks` blocks.
-    fn minibatch(form: BatchForm, blocks: usize) -> MiniBatch {
+    /// (dense inputs in `x`, and the same rows as sparse rows split over two shards).
+    fn minibatch(form: BatchForm) -> MiniBatch {
         let mut rng = SeededRng::new(5);
         let background = match form {
             BatchForm::Dense => 0.0,
@@ -359,9 +352,16 @@ mod tests {
             true => rng.uniform() as f32,
             false => background,
         });
-        let sparse = [s![..4, ..], s![4.., ..]]
+        let sparse: Vec<_> = [s![..4, ..], s![4.., ..]]
             .into_iter()
             .map(|rows| SparseRows::from_dense(x.slice(rows), background))
+            .collect();
+        let columns = (sparse.iter().zip([0, 4]))
+            .map(|(rows, first_row)| {
+                let mut columns = SparseColumns::default();
+                columns.gather(rows, first_row);
+                columns
+            })
             .collect();
         MiniBatch {
             form,
@@ -369,14 +369,14 @@ mod tests {
             x,
             sparse,
             labels: Vec::new(),
-            columns: (0..blocks).map(|_| SparseColumns::default()).collect(),
+            columns,
         }
     }
 
     #[test]
     fn first_layer_gradient_in_blocks_equals_the_whole_product() {
         for form in [BatchForm::Dense, BatchForm::Sparse { background: 51 }] {
-            let whole_batch = minibatch(form, 1);
+            let whole_batch = minibatch(form);
             let mut whole = Dense {
                 w: Array2::zeros((50, 7)),
                 b: Array1::zeros(7),
@@ -388,7 +388,7 @@ mod tests {
                 whole_batch.x.view(),
             );
             for blocks in [1, 2, 3, 8] {
-                let mut batch = minibatch(form, blocks);
+                let mut batch = minibatch(form);
                 let mut blocked = Dense {
                     w: Array2::from_elem((50, 7), f32::NAN),
                     b: Array1::from_elem(7, f32::NAN),
