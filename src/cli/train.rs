@@ -220,8 +220,10 @@ pub fn train_command(args: &TrainArgs, out: &mut dyn Write) -> anyhow::Result<()
     };
     config.validate()?;
     let source = prepare_data(&args.data, &Split::BOTH, args.offline)?;
-    let train_set = source.load(Split::Train)?;
-    let test_set = source.load(Split::Test)?;
+    // Each split's files are decoded on a thread of their own.
+    let (train_set, test_set) =
+        rayon::join(|| source.load(Split::Train), || source.load(Split::Test));
+    let (train_set, test_set) = (train_set?, test_set?);
     let data = source.identify(&[(Split::Train, &train_set), (Split::Test, &test_set)]);
     let fingerprint = DataFingerprint::of(&train_set, &test_set);
     if let (Some(saved), Some(path)) = (&resumed, &args.resume)

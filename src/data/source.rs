@@ -4,6 +4,8 @@
 
 use std::path::{Path, PathBuf};
 
+use rayon::prelude::*;
+
 use crate::choice::Choice;
 use crate::data::catalog::Dataset;
 use crate::data::idx::{DataError, class_indices, read_idx_images, read_idx_label_values};
@@ -150,9 +152,7 @@ impl DataSource {
     /// (its images inverted, say) is custom data.
     pub fn identify(&self, splits: &[(Split, &LabeledImages)]) -> DataInfo {
         let known = self.dataset.filter(|&d| {
-            splits
-                .iter()
-                .all(|&(split, set)| d.holds_own_split(&self.dir, split, set))
+            (splits.par_iter()).all(|&(split, set)| d.holds_own_split(&self.dir, split, set))
         });
         match known {
             Some(d) => DataInfo::known(d),
