@@ -121,3 +121,79 @@ fn paths_that_are_not_utf8_are_written_lossily_and_never_panic() {
     assert_eq!(analysis["confusion_plot"], "out\u{fffd}/confusion.png");
     assert!(folder.path(out.join("confusion.png")).is_file());
 }
+
+/// How text outputs show the escape sequence of [`hostile_class_name`].
+const SHOWN: &str = "\\u{1b}[2J";
+
+/// A class name that would clear a terminal and, in a report, start a list item.
+fn hostile_class_name(class: usize) -> String {
+    format!("\u{1b}[2J{class}\n- item")
+}
+
+/// Asserts that `text` holds no raw control character but line breaks, and shows the
+/// hostile class names escaped, their clear-screen sequence as `escaped`.
+fn assert_names_escaped(text: &str, escaped: &str) {
+    assert!(
+        !text.chars().any(|c| c.is_control() && c != '\n'),
+        "a control character reaches the output:\n{text:?}"
+    );
+    assert!(text.contains(escaped), "{text:?}");
+    assert!(!text.lines().any(|l| l.starts_with("- item")), "{text}");
+}
+
+#[test]
+fn control_characters_in_class_names_authors_and_titles_are_escaped() {
+    use mnist_mlp::store::weights;
+
+    let folder = Folder::new();
+    fs::create_dir(folder.path("data")).unwrap();
+    common::write_synthetic_mnist(&folder.path("data"), 100, 50, 28);
+    quiet_success(&mut folder.train(Path::new("data"), Path::new("w.bin")));
+    let mut run = weights::load(&folder.path("w.bin")).unwrap();
+    run.data.class_names = (0..10).map(hostile_class_name).collect();
+    weights::save(&folder.path("hostile.bin"), &run).unwrap();
+
+    // A bright vertical bar on black, like the synthetic class 0.
+    let image =
+        image::GrayImage::from_fn(28, 28, |x, _| image::Luma([if x < 6 { 0 } else { 220 }]));
+    image.save(folder.path("bar.png")).unwrap();
+    let predicted =
+        quiet_success(
+            folder
+                .cmd("predict")
+                .args(["--weights", "hostile.bin", "bar.png"]),
+        );
+    assert_names_escaped(&predicted, SHOWN);
+    assert_eq!(predicted.lines().count(), 1, "{predicted}");
+
+    let analysed = quiet_success(folder.cmd("analyze").args([
+        "--offline",
+        "--data-dir",
+        "data",
+        "--weights",
+        "hostile.bin",
+    ]));
+    assert_names_escaped(&analysed, SHOWN);
+
+    quiet_success(folder.cmd("report").args([
+        "--weights",
+        "hostile.bin",
+        "--author",
+        "Ada Lovelace, 1\n- injected item",
+        "--title",
+        "A title\n# injected heading",
+    ]));
+    let markdown = fs::read_to_string(folder.path("report/report.md")).unwrap();
+    // Markdown escapes the backslash and the bracket again, to show them as they are.
+    assert_names_escaped(&markdown, "\\\\u{1b}\\[2J");
+    assert!(
+        !markdown
+            .lines()
+            .any(|l| l.starts_with("- injected") || l.starts_with("# injected")),
+        "{markdown}"
+    );
+    assert!(
+        markdown.contains("Ada Lovelace, 1\\\\n- injected item"),
+        "{markdown}"
+    );
+}
