@@ -71,6 +71,8 @@
 //! io/                 file plumbing under every layer
 //!   atomic.rs         outputs written through a temporary file and a rename
 //!   digest.rs         sha256 and md5 as hex, of bytes, streams and files
+//!   paths.rs          paths in serialized records: lossy in JSON, exact in binary formats
+//!   on_signal.rs      paths removed when SIGINT or SIGTERM ends the process (downloads)
 //!
 //! plot/               PNG charts: accuracy per epoch (mod.rs), confusion and mistakes (analysis.rs)
 //! report/             the homework's report, made from the weights file and the run log
