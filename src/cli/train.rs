@@ -14,6 +14,7 @@ use crate::cli::common::{accuracy_line, prepare_data, stderr_is_terminal};
 use crate::cli::interrupt::{StopRequest, Stopped};
 use crate::data::names::Split;
 use crate::data::source::DataInfo;
+use crate::io::paths::lossy;
 use crate::model::Classifier;
 use crate::plot::{accuracy_title, plot_accuracy};
 use crate::store::checkpoint::{self, Checkpoint, DataFingerprint, RunInfo};
@@ -159,7 +160,9 @@ struct JsonSummary<'a> {
     record: &'a RunRecord,
     epochs: usize,
     seconds: f64,
+    #[serde(serialize_with = "lossy")]
     plot: &'a Path,
+    #[serde(serialize_with = "lossy")]
     metrics: &'a Path,
 }
 

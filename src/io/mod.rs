@@ -1,4 +1,7 @@
-//! File plumbing under every layer: outputs written atomically, digests as hex.
+//! File plumbing under every layer: outputs written atomically, digests as hex, paths in
+//! serialized records, paths removed when a signal ends the process.
 
 pub mod atomic;
 pub mod digest;
+pub mod on_signal;
+pub mod paths;

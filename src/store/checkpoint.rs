@@ -42,8 +42,11 @@ pub struct RunInfo {
     pub data: DataInfo,
     pub fingerprint: DataFingerprint,
     /// The run's outputs, as given to it; a resumed run writes to them unless told otherwise.
+    #[serde(with = "crate::io::paths::exact")]
     pub weights: PathBuf,
+    #[serde(with = "crate::io::paths::exact")]
     pub plot: PathBuf,
+    #[serde(with = "crate::io::paths::exact")]
     pub metrics: PathBuf,
 }
 

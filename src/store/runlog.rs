@@ -57,7 +57,8 @@ pub struct RunRecord {
     /// Mean training time of an epoch (evaluation excluded).
     pub seconds_per_epoch: f64,
     /// The weights file as given on the command line, and the sha256 of what was written
-    /// there (`report` finds a weights file's run by it).
+    /// there (`report` finds a weights file's run by it). Written lossily when not UTF-8.
+    #[serde(serialize_with = "crate::io::paths::lossy")]
     pub weights: PathBuf,
     pub weights_sha256: Option<String>,
     pub machine: Machine,

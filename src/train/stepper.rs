@@ -196,8 +196,9 @@ impl<'a> Stepper<'a> {
             augmenter: SeededRng::derive(config.seed, 2),
             transforms: Vec::with_capacity(batch),
             max_norm_scratch: Vec::new(),
-            total_steps: config.epochs * batches_per_epoch,
-            warmup_steps: config.warmup_epochs * batches_per_epoch,
+            // Saturating: a run of more steps than a usize holds never reaches its end.
+            total_steps: config.epochs.saturating_mul(batches_per_epoch),
+            warmup_steps: config.warmup_epochs.saturating_mul(batches_per_epoch),
         }
     }
 

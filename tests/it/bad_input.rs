@@ -683,3 +683,53 @@ fn unknown_activation() {
     );
     assert_no_output(&case);
 }
+
+#[test]
+fn hidden_layers_too_large_for_memory() {
+    let case = Case::new(12);
+    // About 10^12 parameters: terabytes, more than any machine here has.
+    refused(
+        &mut case.train(&["--hidden", "1000000,1000000"]),
+        &[
+            "144-1000000-1000000-10",
+            "needs about",
+            "TiB of memory",
+            "this machine has",
+            "--hidden",
+        ],
+    );
+    assert_no_output(&case);
+}
+
+#[test]
+fn hidden_layer_size_beyond_any_memory() {
+    let case = Case::new(12);
+    refused(
+        &mut case.train(&["--hidden", "1152921504606846976"]),
+        &["needs more than 16 EiB of memory", "--hidden"],
+    );
+    assert_no_output(&case);
+}
+
+#[cfg(unix)]
+#[test]
+fn epochs_beyond_any_run_start_and_stop_on_sigterm() {
+    let case = Case::new(12);
+    let epochs = usize::MAX.to_string();
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_mnist-mlp"));
+    cmd.current_dir(case.dir.path())
+        .env_remove("MNIST_DATA_DIR")
+        .args(["train", "--offline", "--data-dir", "data"])
+        .args(QUICK_TRAIN)
+        .args(["--epochs", &epochs]);
+    let first_epoch = format!("epoch   1/{epochs}");
+    let (mut child, rest) = common::start_until(&mut cmd, &first_epoch);
+    common::send_signal(&child, "-TERM");
+    rest.for_each(drop);
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut stderr).unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(stderr.contains("stopped by SIGTERM"), "{stderr}");
+}

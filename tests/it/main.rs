@@ -14,4 +14,5 @@ mod predict;
 mod real_data;
 mod report;
 mod train_and_evaluate;
+mod unusual_text;
 mod variants;
