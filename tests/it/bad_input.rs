@@ -579,6 +579,82 @@ fn output_path_is_a_directory() {
     assert_eq!(case.temp_files(), Vec::<PathBuf>::new());
 }
 
+/// Makes a special file at `path` with `tool` (`mkfifo`, or `mknod` and its arguments);
+/// false, after saying so, when this system does not allow it (e.g. `mknod` without root).
+#[cfg(unix)]
+fn make_special_file(tool: &[&str], path: &Path) -> bool {
+    let made = std::process::Command::new(tool[0])
+        .arg(path)
+        .args(&tool[1..])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !made {
+        eprintln!(
+            "SKIPPED: `{}` cannot make {} here (it needs root, or the tool is missing)",
+            tool.join(" "),
+            path.display()
+        );
+    }
+    made
+}
+
+/// `train` refuses an output that is a special file, before training, and leaves it.
+#[cfg(unix)]
+fn special_output_is_refused(tool: &[&str], kind: &str) {
+    use std::os::unix::fs::FileTypeExt;
+    let case = Case::new(12);
+    let path = case.path("special");
+    if !make_special_file(tool, &path) {
+        return;
+    }
+    refused(
+        &mut case.train(&["--weights", "special"]),
+        &[
+            "refusing to write special",
+            &format!("it is {kind}, not a regular file"),
+        ],
+    );
+    let kind = fs::symlink_metadata(&path).unwrap().file_type();
+    assert!(
+        kind.is_fifo() || kind.is_char_device(),
+        "replaced: {kind:?}"
+    );
+    assert_no_output(&case);
+}
+
+#[cfg(unix)]
+#[test]
+fn output_path_is_a_named_pipe() {
+    special_output_is_refused(&["mkfifo"], "a named pipe");
+}
+
+#[cfg(unix)]
+#[test]
+fn output_path_is_a_device_node() {
+    // The kernel's "full" device (1, 7): writes fail with "No space left on device".
+    special_output_is_refused(&["mknod", "c", "1", "7"], "a character device");
+}
+
+#[cfg(unix)]
+#[test]
+fn output_path_is_a_symlink_to_a_special_file() {
+    let case = Case::new(12);
+    let fifo = case.path("fifo");
+    if !make_special_file(&["mkfifo"], &fifo) {
+        return;
+    }
+    std::os::unix::fs::symlink("fifo", case.path("plot.png")).unwrap();
+    refused(
+        &mut case.train(&["--plot", "plot.png"]),
+        &["refusing to write plot.png", "it is a named pipe"],
+    );
+    assert!(
+        fs::symlink_metadata(case.path("plot.png"))
+            .unwrap()
+            .is_symlink()
+    );
+}
+
 /// Every file the train command writes, with content the failed run must leave as it was.
 #[cfg(unix)]
 fn old_outputs(case: &Case) -> Vec<(PathBuf, &'static [u8])> {
