@@ -14,6 +14,7 @@ use crate::cli::common::{accuracy_line, prepare_data, stderr_is_terminal};
 use crate::cli::interrupt::{StopRequest, Stopped};
 use crate::data::names::Split;
 use crate::data::source::DataInfo;
+use crate::io::outputs::{Output, OutputError, check_outputs};
 use crate::model::Classifier;
 use crate::plot::{accuracy_title, plot_accuracy};
 use crate::store::checkpoint::{self, Checkpoint, DataFingerprint, RunInfo};
@@ -30,6 +31,40 @@ struct Outputs {
     plot: PathBuf,
     metrics: PathBuf,
     checkpoint: PathBuf,
+    run_log: PathBuf,
+}
+
+impl Outputs {
+    /// The outputs of a run of `args`, or of the run `resumed` continues: a resumed run
+    /// writes to its own outputs unless told otherwise.
+    fn new(args: &TrainArgs, resumed: Option<&Checkpoint>) -> Self {
+        let output = |id: &str, given: &PathBuf, saved: fn(&RunInfo) -> &PathBuf| match resumed {
+            Some(c) if !args.was_given(id) => saved(&c.run).clone(),
+            _ => given.clone(),
+        };
+        let weights = output("weights", &args.weights, |r| &r.weights);
+        Outputs {
+            checkpoint: args
+                .checkpoint
+                .clone()
+                .unwrap_or_else(|| checkpoint::default_path(&weights)),
+            plot: output("plot", &args.plot, |r| &r.plot),
+            metrics: output("metrics", &args.metrics, |r| &r.metrics),
+            weights,
+            run_log: args.run_log.clone(),
+        }
+    }
+
+    /// Refuses outputs that are the same file, or that cannot be written.
+    fn check(&self) -> Result<(), OutputError> {
+        check_outputs(&[
+            Output::replaced("--weights", &self.weights),
+            Output::replaced("--checkpoint", &self.checkpoint),
+            Output::replaced("--metrics", &self.metrics),
+            Output::replaced("--plot", &self.plot),
+            Output::appended("--run-log", &self.run_log),
+        ])
+    }
 }
 
 /// Reports each epoch and, once training has kept a network, rewrites the weights, metrics
@@ -219,6 +254,8 @@ pub fn train_command(args: &TrainArgs, out: &mut dyn Write) -> anyhow::Result<()
         None => args.config(),
     };
     config.validate()?;
+    let outputs = Outputs::new(args, resumed.as_ref());
+    outputs.check()?;
     let source = prepare_data(&args.data, &Split::BOTH, args.offline)?;
     let train_set = source.load(Split::Train)?;
     let test_set = source.load(Split::Test)?;
@@ -242,21 +279,6 @@ pub fn train_command(args: &TrainArgs, out: &mut dyn Write) -> anyhow::Result<()
         writeln!(out, "{}", recipe.describe(&data, &recipe.changes(chosen)))?;
         config = recipe.apply(config, chosen);
     }
-    // A resumed run writes to its own outputs unless told otherwise.
-    let output = |id: &str, given: &PathBuf, saved: fn(&RunInfo) -> &PathBuf| match &resumed {
-        Some(c) if !args.was_given(id) => saved(&c.run).clone(),
-        _ => given.clone(),
-    };
-    let weights_path = output("weights", &args.weights, |r| &r.weights);
-    let outputs = Outputs {
-        checkpoint: args
-            .checkpoint
-            .clone()
-            .unwrap_or_else(|| checkpoint::default_path(&weights_path)),
-        plot: output("plot", &args.plot, |r| &r.plot),
-        metrics: output("metrics", &args.metrics, |r| &r.metrics),
-        weights: weights_path,
-    };
     let run = RunInfo {
         version: env!("CARGO_PKG_VERSION").to_string(),
         config: config.clone(),
@@ -387,7 +409,7 @@ pub fn train_command(args: &TrainArgs, out: &mut dyn Write) -> anyhow::Result<()
         wall_seconds: seconds,
         weights: &outputs.weights,
     });
-    if let Err(err) = runlog::append(&args.run_log, &record) {
+    if let Err(err) = runlog::append(&outputs.run_log, &record) {
         eprintln!("warning: {err} (the training itself succeeded)");
     }
     if args.json {

@@ -53,13 +53,22 @@ pub fn destination(path: &Path) -> io::Result<PathBuf> {
                 let target = fs::read_link(&current)?;
                 current = folder_of(&current).join(target);
             }
-            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+            Err(e) if !is_missing(&e) => return Err(e),
             _ => return Ok(current),
         }
     }
     Err(io::Error::other(format!(
         "more than {MAX_SYMLINK_HOPS} symbolic links in a row"
     )))
+}
+
+/// Whether a lookup failed because the path does not exist (a missing name, or a file where
+/// a folder on the way should be): the writer's folder check then says which.
+fn is_missing(err: &io::Error) -> bool {
+    matches!(
+        err.kind(),
+        io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
+    )
 }
 
 /// The folder a file `path` sits in (`.` for a bare name).
@@ -75,7 +84,7 @@ pub fn folder_of(path: &Path) -> &Path {
 pub fn check_replaceable(path: &Path, destination: &Path) -> Result<(), WriteError> {
     let meta = match fs::metadata(destination) {
         Ok(meta) => meta,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) if is_missing(&e) => return Ok(()),
         Err(source) => {
             return Err(WriteError::Write {
                 path: path.to_path_buf(),

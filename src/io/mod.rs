@@ -1,4 +1,6 @@
-//! File plumbing under every layer: outputs written atomically, digests as hex.
+//! File plumbing under every layer: outputs written atomically and checked before a command
+//! starts, digests as hex.
 
 pub mod atomic;
 pub mod digest;
+pub mod outputs;

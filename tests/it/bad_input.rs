@@ -544,8 +544,13 @@ fn unwritable_output(flag: &str, name: &str) {
     let case = Case::new(12);
     fs::write(case.path("blocker"), b"a file, not a folder").unwrap();
     let target = format!("blocker/{name}");
-    let problem = format!("cannot create the folder blocker for {target}: File exists");
-    refused(&mut case.train(&[flag, &target]), &[&problem]);
+    let problem = format!("{flag}: cannot create the folder blocker for {target}");
+    refused(
+        &mut case.train(&[flag, &target]),
+        &[&problem, "blocker is a file, not a folder"],
+    );
+    // Refused before training: no epoch wrote the other outputs.
+    assert_no_output(&case);
     assert_eq!(
         fs::read(case.path("blocker")).unwrap(),
         b"a file, not a folder"
@@ -566,6 +571,155 @@ fn unwritable_plot_path() {
 #[test]
 fn unwritable_metrics_path() {
     unwritable_output("--metrics", "metrics.csv");
+}
+
+#[test]
+fn unwritable_run_log_path() {
+    unwritable_output("--run-log", "runs.jsonl");
+}
+
+#[cfg(unix)]
+#[test]
+fn output_folder_without_write_permission() {
+    use std::os::unix::fs::PermissionsExt;
+    let case = Case::new(12);
+    let folder = case.path("locked");
+    fs::create_dir(&folder).unwrap();
+    fs::set_permissions(&folder, fs::Permissions::from_mode(0o555)).unwrap();
+    if fs::write(folder.join("probe"), b"").is_ok() {
+        eprintln!("SKIPPED: running as root, a folder without write permission is writable");
+        return;
+    }
+    refused(
+        &mut case.train(&["--plot", "locked/accuracy.png"]),
+        &[
+            "--plot: cannot write locked/accuracy.png",
+            "Permission denied",
+        ],
+    );
+    assert_no_output(&case);
+}
+
+/// `train` with `flags` naming one file twice is refused before any work, naming both
+/// flags, and leaves the file as it was.
+fn colliding_outputs(flags: &[&str], first: &str, second: &str) {
+    let case = Case::new(12);
+    fs::write(case.path("x.bin"), b"an earlier output").unwrap();
+    let stderr = refused(
+        &mut case.train(flags),
+        &[
+            first,
+            second,
+            "are the same file: give each output a path of its own",
+        ],
+    );
+    assert!(!stderr.contains("wrote"), "{stderr}");
+    assert_eq!(fs::read(case.path("x.bin")).unwrap(), b"an earlier output");
+    assert_no_output(&case);
+}
+
+#[test]
+fn weights_and_checkpoint_are_the_same_file() {
+    colliding_outputs(
+        &["--weights", "x.bin", "--checkpoint", "./x.bin"],
+        "--weights x.bin",
+        "--checkpoint ./x.bin",
+    );
+}
+
+#[test]
+fn weights_and_plot_are_the_same_file() {
+    colliding_outputs(
+        &["--weights", "x.bin", "--plot", "x.bin"],
+        "--weights",
+        "--plot",
+    );
+}
+
+#[test]
+fn weights_and_metrics_are_the_same_file() {
+    colliding_outputs(
+        &["--weights", "x.bin", "--metrics", "data/../x.bin"],
+        "--weights",
+        "--metrics",
+    );
+}
+
+#[test]
+fn weights_and_run_log_are_the_same_file() {
+    colliding_outputs(
+        &["--weights", "x.bin", "--run-log", "x.bin"],
+        "--weights",
+        "--run-log",
+    );
+}
+
+#[test]
+fn checkpoint_and_plot_are_the_same_file() {
+    colliding_outputs(
+        &[
+            "--checkpoint",
+            "x.bin",
+            "--plot",
+            "x.bin",
+            "--weights",
+            "w.bin",
+        ],
+        "--checkpoint",
+        "--plot",
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn weights_and_a_symlink_to_them_are_the_same_file() {
+    let case = Case::new(12);
+    std::os::unix::fs::symlink("x.bin", case.path("link.bin")).unwrap();
+    refused(
+        &mut case.train(&["--weights", "x.bin", "--metrics", "link.bin"]),
+        &["--weights x.bin and --metrics link.bin are the same file"],
+    );
+}
+
+#[test]
+fn analyze_plots_are_the_same_file() {
+    let case = Case::new(28);
+    case.weights("w.bin", |_| {});
+    let mut analyze = case.cmd("analyze");
+    analyze.args([
+        "--weights",
+        "w.bin",
+        "--confusion",
+        "p.png",
+        "--mistakes",
+        "./p.png",
+    ]);
+    refused(
+        &mut analyze,
+        &["--confusion p.png and --mistakes ./p.png are the same file"],
+    );
+    assert!(!case.path("p.png").exists());
+}
+
+#[test]
+fn export_pkl_named_like_its_script() {
+    let case = Case::new(28);
+    case.weights("w.bin", |_| {});
+    let mut export = cargo_bin_cmd!("mnist-mlp");
+    export.current_dir(case.dir.path()).args([
+        "export",
+        "--weights",
+        "w.bin",
+        "--format",
+        "pkl",
+        "--output",
+        "evaluate_hw1.py",
+    ]);
+    refused(
+        &mut export,
+        &["--output evaluate_hw1.py and its evaluate_hw1 script evaluate_hw1.py are the same file"],
+    );
+    assert!(!case.path("evaluate_hw1.py").exists());
 }
 
 #[test]
