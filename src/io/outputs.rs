@@ -90,6 +90,12 @@ pub fn check_outputs(outputs: &[Output]) -> Result<(), OutputError> {
     Ok(())
 }
 
+/// Whether `a` and `b` name the same file (compared as [`check_outputs`] does); false when
+/// either cannot be resolved.
+pub fn same_file(a: &Path, b: &Path) -> bool {
+    matches!((canonical(a), canonical(b)), (Ok(a), Ok(b)) if a == b)
+}
+
 fn unwritable(output: &Output, source: io::Error) -> OutputError {
     OutputError::Unwritable {
         flag: output.flag.to_string(),

@@ -1,16 +1,29 @@
 //! Where `train` writes, through the real binary: symbolic links followed, temporary files
-//! of killed writers cleaned up.
+//! of killed writers cleaned up, the run log's hash of the weights this run wrote, an
+//! unfinished run's checkpoint kept from a new run.
 
 use crate::common;
 
 use std::fs;
+use std::io::Read;
 use std::path::PathBuf;
 use std::process::Command;
+use std::time::Duration;
 
 use mnist_mlp::store::weights;
 
-/// The flags of a quick `train` on 12×12 synthetic data: two epochs of a 144-8-10 network.
-const QUICK_TRAIN: [&str; 6] = ["--epochs", "2", "--hidden", "8", "--augment", "none"];
+/// The flags of a quick `train` on 12×12 synthetic data: two epochs of 10 steps of a
+/// 144-8-10 network (later flags override them).
+const QUICK_TRAIN: [&str; 8] = [
+    "--epochs",
+    "2",
+    "--hidden",
+    "8",
+    "--batch-size",
+    "10",
+    "--augment",
+    "none",
+];
 
 /// A temp folder with small synthetic MNIST in `data/`.
 struct Workdir {
@@ -29,24 +42,29 @@ impl Workdir {
         self.dir.path().join(name)
     }
 
-    /// A quick `train` ([`QUICK_TRAIN`]) in the folder, offline, with `extra` flags.
-    fn train(&self, extra: &[&str]) -> Command {
+    /// `train` in the folder, offline, on its data, with `args`.
+    fn bare_train(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_mnist-mlp"));
         cmd.current_dir(self.dir.path())
             .env_remove("MNIST_DATA_DIR")
-            .args(["train", "--offline", "--data-dir", "data"])
-            .args(QUICK_TRAIN)
-            .args(extra);
+            .args(["train", "--data-dir", "data", "--offline"])
+            .args(args);
         cmd
     }
 
-    /// Runs a quick `train` that must succeed; returns its stdout.
-    fn train_ok(&self, extra: &[&str]) -> String {
-        let out = self.train(extra).output().unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(out.status.success(), "{}: {stderr}", out.status);
-        String::from_utf8_lossy(&out.stdout).into_owned()
+    /// A quick `train` ([`QUICK_TRAIN`]) with `extra` flags.
+    fn train(&self, extra: &[&str]) -> Command {
+        let mut cmd = self.bare_train(&QUICK_TRAIN);
+        cmd.args(extra);
+        cmd
     }
+}
+
+/// Runs `cmd`, which must succeed.
+fn run_ok(cmd: &mut Command) {
+    let out = cmd.output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{}: {stderr}", out.status);
 }
 
 #[cfg(unix)]
@@ -58,7 +76,7 @@ fn a_symlinked_output_has_its_target_replaced() {
     std::os::unix::fs::symlink("store/w.bin", w.path("w.bin")).unwrap();
     // A dangling link is a file to create, where it points.
     std::os::unix::fs::symlink("store/plot.png", w.path("plot.png")).unwrap();
-    w.train_ok(&["--weights", "w.bin", "--plot", "plot.png"]);
+    run_ok(&mut w.train(&["--weights", "w.bin", "--plot", "plot.png"]));
     for link in ["w.bin", "plot.png"] {
         assert!(
             fs::symlink_metadata(w.path(link)).unwrap().is_symlink(),
@@ -92,11 +110,81 @@ fn temporary_files_of_killed_writers_are_removed_on_the_next_write() {
     // Still being written by a running process (this one), and another program's file.
     let in_progress = left_temp_file(&w.path("out"), std::process::id());
     fs::write(w.path("out/.tmp-other"), b"not ours").unwrap();
-    w.train_ok(&["--weights", "out/w.bin"]);
+    run_ok(&mut w.train(&["--weights", "out/w.bin"]));
     assert!(!stale.exists(), "the killed writer's file is still there");
     assert!(in_progress.exists(), "a running writer's file was removed");
     assert!(
         w.path("out/.tmp-other").exists(),
         "another program's file was removed"
     );
+}
+
+#[test]
+fn the_run_log_hashes_the_weights_this_run_wrote_not_the_file_found_at_its_end() {
+    let w = Workdir::new();
+    let mut cmd = w.train(&["--epochs", "3", "--weights", "w.bin", "--json"]);
+    let (mut child, rest) = common::start_until(&mut cmd, "epoch   3/3");
+    // The line comes before the last weights are written: wait for them (renamed into
+    // place whole, so each read is one version or the other).
+    let written = (0..10_000)
+        .find_map(|_| {
+            let bytes = fs::read(w.path("w.bin")).unwrap();
+            let last = weights::decode(&bytes).is_ok_and(|run| run.history.len() == 3);
+            std::thread::sleep(Duration::from_millis(1));
+            last.then(|| common::sha256_of_bytes(&bytes))
+        })
+        .expect("the weights of epoch 3 were never written");
+    // Another run's weights land at the same path while this one finishes.
+    fs::write(w.path("other.bin"), b"another run's weights").unwrap();
+    fs::rename(w.path("other.bin"), w.path("w.bin")).unwrap();
+    let last = rest.last().unwrap_or_default();
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert!(child.wait().unwrap().success(), "{stderr}");
+    let summary: serde_json::Value = serde_json::from_str(&last).unwrap();
+    assert_eq!(summary["weights_sha256"], written.as_str(), "{last}");
+    let log = fs::read_to_string(w.path("report/runs.jsonl")).unwrap();
+    let record: serde_json::Value = serde_json::from_str(log.trim()).unwrap();
+    assert_eq!(record["weights_sha256"], written.as_str(), "{log}");
+}
+
+#[cfg(unix)]
+#[test]
+fn a_new_run_keeps_the_checkpoint_of_an_unfinished_one_and_says_how_to_resume() {
+    let w = Workdir::new();
+    // Stopped by Ctrl-C after its first epoch, long before its last.
+    let mut cmd = w.train(&["--epochs", "60", "--weights", "w.bin"]);
+    let (mut child, rest) = common::start_until(&mut cmd, "epoch   1/60");
+    common::send_signal(&child, "-INT");
+    rest.for_each(drop);
+    assert_eq!(child.wait().unwrap().code(), Some(130));
+    let saved = common::sha256_of(&w.path("w.ckpt"));
+
+    let out = w.train(&["--weights", "w.bin"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.starts_with("error: w.ckpt holds the checkpoint of an unfinished run"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(
+            "continue it with `mnist-mlp train --resume w.ckpt --data-dir data --offline`"
+        ) && stderr.contains("or delete w.ckpt to start a new run"),
+        "{stderr}"
+    );
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("epoch"));
+    assert_eq!(common::sha256_of(&w.path("w.ckpt")), saved);
+
+    // The advice works: resumed, the run finishes and its checkpoint goes.
+    run_ok(&mut w.bare_train(&["--resume", "w.ckpt"]));
+    assert!(!w.path("w.ckpt").exists());
+    assert_eq!(weights::load(&w.path("w.bin")).unwrap().history.len(), 60);
+    // With no checkpoint in the way, a new run starts.
+    run_ok(&mut w.train(&["--weights", "w.bin"]));
 }
