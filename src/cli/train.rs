@@ -281,8 +281,48 @@ fn checkpoint_to_resume(args: &TrainArgs, path: &Path) -> anyhow::Result<Checkpo
     Ok(saved)
 }
 
+/// The report of `train` on stdout, which its reader may close (`mnist-mlp train … | head`):
+/// once a write finds the pipe closed, the rest of the report is dropped, and training goes
+/// on to write its files, which are the command's job.
+struct ReportOut<'a> {
+    out: &'a mut dyn Write,
+    closed: bool,
+}
+
+impl ReportOut<'_> {
+    /// `result` of a write to `out`, with a closed pipe taken as the end of the report.
+    fn unless_closed<T>(&mut self, result: std::io::Result<T>, ok: T) -> std::io::Result<T> {
+        match result {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+                self.closed = true;
+                Ok(ok)
+            }
+            other => other,
+        }
+    }
+}
+
+impl Write for ReportOut<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.closed {
+            return Ok(buf.len());
+        }
+        let result = self.out.write(buf);
+        self.unless_closed(result, buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        if self.closed {
+            return Ok(());
+        }
+        let result = self.out.flush();
+        self.unless_closed(result, ())
+    }
+}
+
 pub fn train_command(args: &TrainArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     let started = Instant::now();
+    let out = &mut ReportOut { out, closed: false };
     let resumed = match &args.resume {
         Some(path) => Some(checkpoint_to_resume(args, path)?),
         None => None,

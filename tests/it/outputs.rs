@@ -1,13 +1,13 @@
 //! Where `train` writes, through the real binary: symbolic links followed, temporary files
 //! of killed writers cleaned up, the run log's hash of the weights this run wrote, an
-//! unfinished run's checkpoint kept from a new run.
+//! unfinished run's checkpoint kept from a new run, files written when stdout is closed.
 
 use crate::common;
 
 use std::fs;
 use std::io::Read;
 use std::path::PathBuf;
-use std::process::Command;
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use mnist_mlp::store::weights;
@@ -187,4 +187,26 @@ fn a_new_run_keeps_the_checkpoint_of_an_unfinished_one_and_says_how_to_resume() 
     assert_eq!(weights::load(&w.path("w.bin")).unwrap().history.len(), 60);
     // With no checkpoint in the way, a new run starts.
     run_ok(&mut w.train(&["--weights", "w.bin"]));
+}
+
+#[test]
+fn a_closed_stdout_does_not_stop_train_writing_its_files() {
+    let w = Workdir::new();
+    let mut child = w
+        .train(&["--weights", "w.bin", "--json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The reader goes away before the first line, as in `mnist-mlp train … | true`.
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{}: {stderr}", out.status);
+    assert_eq!(weights::load(&w.path("w.bin")).unwrap().history.len(), 2);
+    image::open(w.path("plots/accuracy.png")).unwrap();
+    let csv = fs::read_to_string(w.path("plots/metrics.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 3, "{csv}");
+    let log = fs::read_to_string(w.path("report/runs.jsonl")).unwrap();
+    assert_eq!(log.lines().count(), 1, "{log}");
 }
