@@ -210,3 +210,19 @@ fn a_closed_stdout_does_not_stop_train_writing_its_files() {
     let log = fs::read_to_string(w.path("report/runs.jsonl")).unwrap();
     assert_eq!(log.lines().count(), 1, "{log}");
 }
+
+#[test]
+fn a_finished_run_leaves_another_runs_checkpoint_at_its_path() {
+    let w = Workdir::new();
+    let mut cmd = w.train(&["--epochs", "3", "--weights", "w.bin"]);
+    let (mut child, rest) = common::start_until(&mut cmd, "epoch   3/3");
+    // This run's last checkpoint came before its last epoch; another run's takes its place.
+    fs::write(w.path("other.ckpt"), b"another run's checkpoint").unwrap();
+    fs::rename(w.path("other.ckpt"), w.path("w.ckpt")).unwrap();
+    rest.for_each(drop);
+    assert!(child.wait().unwrap().success());
+    assert_eq!(
+        fs::read(w.path("w.ckpt")).unwrap(),
+        b"another run's checkpoint"
+    );
+}
