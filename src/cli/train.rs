@@ -15,7 +15,7 @@ use crate::cli::interrupt::{StopRequest, Stopped};
 use crate::data::names::Split;
 use crate::data::source::DataInfo;
 use crate::io::digest::file_sha256;
-use crate::io::outputs::{Output, OutputError, check_outputs, same_file};
+use crate::io::outputs::{FileArg, OutputError, check_outputs, same_file};
 use crate::model::Classifier;
 use crate::plot::{accuracy_title, plot_accuracy};
 use crate::store::checkpoint::{self, Checkpoint, DataFingerprint, RunInfo};
@@ -59,11 +59,11 @@ impl Outputs {
     /// Refuses outputs that are the same file, or that cannot be written.
     fn check(&self) -> Result<(), OutputError> {
         check_outputs(&[
-            Output::replaced("--weights", &self.weights),
-            Output::replaced("--checkpoint", &self.checkpoint),
-            Output::replaced("--metrics", &self.metrics),
-            Output::replaced("--plot", &self.plot),
-            Output::appended("--run-log", &self.run_log),
+            FileArg::replaced("--weights", &self.weights),
+            FileArg::replaced("--checkpoint", &self.checkpoint),
+            FileArg::replaced("--metrics", &self.metrics),
+            FileArg::replaced("--plot", &self.plot),
+            FileArg::appended("--run-log", &self.run_log),
         ])
     }
 }

@@ -1,6 +1,6 @@
-//! A command's outputs, checked before it starts its work: no two of them are the same file,
-//! and each can be written, so that a run does not fail — or destroy one output with
-//! another — after its work is done.
+//! A command's outputs, checked before it starts its work: no two of them — nor an output
+//! and an input — are the same file, and each can be written, so that a run does not fail,
+//! or destroy one file with another, after its work is done.
 
 use std::fs::{self, OpenOptions};
 use std::io;
@@ -18,19 +18,21 @@ pub enum Mode {
     Replace,
     /// Appended to (the run log): the file must open for appending, or its folder take it.
     Append,
+    /// Read, not written: an input, which no output may overwrite.
+    Read,
 }
 
-/// One output of a command: the flag that names it, its path, and how it is written.
+/// A file a command reads or writes: the flag that names it, its path, and how it is used.
 #[derive(Debug, Clone, Copy)]
-pub struct Output<'a> {
+pub struct FileArg<'a> {
     pub flag: &'a str,
     pub path: &'a Path,
     pub mode: Mode,
 }
 
-impl<'a> Output<'a> {
+impl<'a> FileArg<'a> {
     pub fn replaced(flag: &'a str, path: &'a Path) -> Self {
-        Output {
+        FileArg {
             flag,
             path,
             mode: Mode::Replace,
@@ -38,10 +40,18 @@ impl<'a> Output<'a> {
     }
 
     pub fn appended(flag: &'a str, path: &'a Path) -> Self {
-        Output {
+        FileArg {
             flag,
             path,
             mode: Mode::Append,
+        }
+    }
+
+    pub fn read(flag: &'a str, path: &'a Path) -> Self {
+        FileArg {
+            flag,
+            path,
+            mode: Mode::Read,
         }
     }
 }
@@ -49,7 +59,7 @@ impl<'a> Output<'a> {
 #[derive(Debug, thiserror::Error)]
 pub enum OutputError {
     #[error(
-        "{first} {} and {second} {} are the same file: give each output a path of its own",
+        "{first} {} and {second} {} are the same file: give each a path of its own",
         first_path.display(),
         second_path.display()
     )]
@@ -63,25 +73,28 @@ pub enum OutputError {
     Unwritable { flag: String, source: WriteError },
 }
 
-/// Refuses outputs that are the same file (compared by their canonical paths, so
-/// `./x.bin` and `x.bin`, or a link and its target, are one file), then outputs that
-/// cannot be written. Creates nothing: missing folders are only checked to be creatable
-/// in the nearest folder that exists.
-pub fn check_outputs(outputs: &[Output]) -> Result<(), OutputError> {
-    let mut seen: Vec<(PathBuf, &Output)> = Vec::new();
-    for output in outputs {
-        let canonical = canonical(output.path).map_err(|source| unwritable(output, source))?;
-        if let Some((_, first)) = seen.iter().find(|(path, _)| *path == canonical) {
+/// Refuses two of `files` that are the same file (compared by their canonical paths, so
+/// `./x.bin` and `x.bin`, or a link and its target, are one file) where one is an output,
+/// then outputs that cannot be written. Creates nothing: missing folders are only checked
+/// to be creatable in the nearest folder that exists.
+pub fn check_outputs(files: &[FileArg]) -> Result<(), OutputError> {
+    let mut seen: Vec<(PathBuf, &FileArg)> = Vec::new();
+    for file in files {
+        let canonical = canonical(file.path).map_err(|source| unwritable(file, source))?;
+        let clash = |(path, first): &&(PathBuf, &FileArg)| {
+            *path == canonical && (first.mode != Mode::Read || file.mode != Mode::Read)
+        };
+        if let Some((_, first)) = seen.iter().find(clash) {
             return Err(OutputError::SameFile {
                 first: first.flag.to_string(),
                 first_path: first.path.to_path_buf(),
-                second: output.flag.to_string(),
-                second_path: output.path.to_path_buf(),
+                second: file.flag.to_string(),
+                second_path: file.path.to_path_buf(),
             });
         }
-        seen.push((canonical, output));
+        seen.push((canonical, file));
     }
-    for output in outputs {
+    for output in files.iter().filter(|f| f.mode != Mode::Read) {
         check_writable(output).map_err(|source| OutputError::Unwritable {
             flag: output.flag.to_string(),
             source,
@@ -96,7 +109,7 @@ pub fn same_file(a: &Path, b: &Path) -> bool {
     matches!((canonical(a), canonical(b)), (Ok(a), Ok(b)) if a == b)
 }
 
-fn unwritable(output: &Output, source: io::Error) -> OutputError {
+fn unwritable(output: &FileArg, source: io::Error) -> OutputError {
     OutputError::Unwritable {
         flag: output.flag.to_string(),
         source: WriteError::Write {
@@ -135,7 +148,7 @@ fn canonical(path: &Path) -> io::Result<PathBuf> {
 /// Whether `output` can be written: its destination (see [`check_replaceable`]) or the
 /// file appended to, and the folder that takes it — or the nearest existing folder above,
 /// where the missing ones will be created — tried with a temporary file.
-fn check_writable(output: &Output) -> Result<(), WriteError> {
+fn check_writable(output: &FileArg) -> Result<(), WriteError> {
     let path = output.path;
     let write_err = |source| WriteError::Write {
         path: path.to_path_buf(),
@@ -143,6 +156,7 @@ fn check_writable(output: &Output) -> Result<(), WriteError> {
     };
     let file = destination(path).map_err(write_err)?;
     match output.mode {
+        Mode::Read => return Ok(()),
         Mode::Replace => check_replaceable(path, &file)?,
         Mode::Append if file.exists() => {
             // Any file that opens for appending will do, `/dev/null` included.
@@ -184,10 +198,10 @@ mod tests {
 
     fn in_dir(dir: &Path, outputs: &[(&str, &str)]) -> Result<(), OutputError> {
         let paths: Vec<PathBuf> = outputs.iter().map(|(_, p)| dir.join(p)).collect();
-        let outputs: Vec<Output> = outputs
+        let outputs: Vec<FileArg> = outputs
             .iter()
             .zip(&paths)
-            .map(|((flag, _), path)| Output::replaced(flag, path))
+            .map(|((flag, _), path)| FileArg::replaced(flag, path))
             .collect();
         check_outputs(&outputs)
     }

@@ -610,7 +610,7 @@ fn colliding_outputs(flags: &[&str], first: &str, second: &str) {
         &[
             first,
             second,
-            "are the same file: give each output a path of its own",
+            "are the same file: give each a path of its own",
         ],
     );
     assert!(!stderr.contains("wrote"), "{stderr}");
@@ -699,6 +699,20 @@ fn analyze_plots_are_the_same_file() {
         &["--confusion p.png and --mistakes ./p.png are the same file"],
     );
     assert!(!case.path("p.png").exists());
+}
+
+#[test]
+fn analyze_plot_over_its_weights() {
+    let case = Case::new(28);
+    case.weights("w.bin", |_| {});
+    let before = fs::read(case.path("w.bin")).unwrap();
+    let mut analyze = case.cmd("analyze");
+    analyze.args(["--weights", "w.bin", "--mistakes", "./w.bin"]);
+    refused(
+        &mut analyze,
+        &["--weights w.bin and --mistakes ./w.bin are the same file"],
+    );
+    assert_eq!(fs::read(case.path("w.bin")).unwrap(), before);
 }
 
 #[test]
