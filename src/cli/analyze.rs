@@ -6,11 +6,17 @@ use crate::cli::args::AnalyzeArgs;
 use crate::cli::common::{note_other_data, prepare_data};
 use crate::data::names::Split;
 use crate::evaluate::load_with_test_set;
+use crate::io::outputs::{FileArg, check_outputs};
 use crate::io::paths::lossy_json;
 use crate::model::analysis::{Analysis, json_report, text_report};
 use crate::plot::analysis::{plot_confusion, plot_mistakes};
 
 pub fn analyze_command(args: &AnalyzeArgs, out: &mut dyn Write) -> anyhow::Result<()> {
+    check_outputs(&[
+        FileArg::read("--weights", &args.test.weights),
+        FileArg::replaced("--confusion", &args.confusion),
+        FileArg::replaced("--mistakes", &args.mistakes),
+    ])?;
     let source = prepare_data(&args.test.data, &[Split::Test], args.test.offline)?;
     let (run, test) = load_with_test_set(&source, &args.test.weights)?;
     let data = source.identify(&[(Split::Test, &test)]);

@@ -1,7 +1,9 @@
-//! File plumbing under every layer: outputs written atomically, digests as hex, paths in
-//! serialized records, paths removed when a signal ends the process.
+//! File plumbing under every layer: outputs written atomically and checked before a command
+//! starts, digests as hex, paths in serialized records, paths removed when a signal ends the
+//! process.
 
 pub mod atomic;
 pub mod digest;
 pub mod on_signal;
+pub mod outputs;
 pub mod paths;

@@ -145,9 +145,10 @@ pub enum CheckpointProblem {
     NonFinite(&'static str),
 }
 
-/// Writes the checkpoint to `path` atomically. A state holding a NaN or an infinite value
-/// is refused: nothing could continue from it.
-pub fn save(path: &Path, run: &RunInfo, progress: &Progress) -> Result<(), WriteError> {
+/// Writes the checkpoint to `path` atomically; returns the sha256 (lowercase hex) of the
+/// file written. A state holding a NaN or an infinite value is refused: nothing could
+/// continue from it.
+pub fn save(path: &Path, run: &RunInfo, progress: &Progress) -> Result<String, WriteError> {
     if let Some((what, _)) = progress
         .tensors()
         .find(|(_, t)| t.iter().any(|v| !v.is_finite()))

@@ -13,7 +13,7 @@ use std::path::Path;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::io::atomic::{WriteError, write_atomically};
+use crate::io::atomic::{WriteError, write_atomically_sha256};
 
 /// The bytes before the payload: the magic, then the version.
 pub const HEADER_LEN: usize = 8 + 4;
@@ -72,15 +72,16 @@ pub enum FrameProblem {
 }
 
 impl Frame {
-    /// Encodes `payload` and writes header and payload to `path` atomically.
-    pub fn save<T: Serialize>(&self, path: &Path, payload: &T) -> Result<(), WriteError> {
+    /// Encodes `payload` and writes header and payload to `path` atomically; returns the
+    /// sha256 (lowercase hex) of the bytes written.
+    pub fn save<T: Serialize>(&self, path: &Path, payload: &T) -> Result<String, WriteError> {
         let bytes = bincode::serde::encode_to_vec(payload, bincode_config()).map_err(|e| {
             WriteError::Write {
                 path: path.to_path_buf(),
                 source: io::Error::other(e),
             }
         })?;
-        write_atomically(path, |w| {
+        write_atomically_sha256(path, |w| {
             w.write_all(&self.magic)?;
             w.write_all(&self.version.to_le_bytes())?;
             w.write_all(&bytes)

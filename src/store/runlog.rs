@@ -14,7 +14,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::catalog::Dataset;
 use crate::data::source::DataInfo;
-use crate::io::digest::file_sha256;
 use crate::nn::mlp::Architecture;
 use crate::train::TrainOutcome;
 use crate::train::config::TrainConfig;
@@ -126,11 +125,12 @@ pub struct FinishedRun<'a> {
     pub outcome: &'a TrainOutcome,
     pub wall_seconds: f64,
     pub weights: &'a Path,
+    /// The sha256 of the weights file the run wrote, if known.
+    pub weights_sha256: Option<String>,
 }
 
 impl RunRecord {
-    /// The record of a finished run, stamped now, with the hash of its weights file (if it
-    /// can be read).
+    /// The record of a finished run, stamped now.
     pub fn new(run: &FinishedRun) -> Self {
         let outcome = run.outcome;
         let kept = &outcome.history[outcome.kept_epoch - 1];
@@ -158,7 +158,7 @@ impl RunRecord {
             seconds_per_epoch: outcome.timings.iter().map(|t| t.train_seconds).sum::<f64>()
                 / epochs,
             weights: run.weights.to_path_buf(),
-            weights_sha256: file_sha256(run.weights).ok(),
+            weights_sha256: run.weights_sha256.clone(),
             machine: Machine::this(),
         }
     }

@@ -419,6 +419,9 @@ fn outputs_survive_kill_9_at_any_moment() {
             resumed += 1;
             w.train(&["--resume", "out/w.ckpt"])
         } else {
+            // A new run refuses to overwrite an unfinished run's checkpoint: delete it, as
+            // the refusal says.
+            let _ = std::fs::remove_file(w.path("out/w.ckpt"));
             let mut args = vec!["--epochs", "5000", "--hidden", "32", "--augment", "none"];
             args.extend(outputs);
             w.train(&args)

@@ -10,6 +10,7 @@ mod export;
 mod gradients;
 mod layout;
 mod not_learning;
+mod outputs;
 mod predict;
 mod real_data;
 mod report;

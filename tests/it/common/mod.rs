@@ -148,6 +148,11 @@ pub fn real_data_dir(var: &str, what: &str, folder: &str, test: &str) -> Option<
 /// The sha256 of a file, in hex.
 pub fn sha256_of(path: &Path) -> String {
     let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    sha256_of_bytes(&bytes)
+}
+
+/// The sha256 of `bytes`, in hex.
+pub fn sha256_of_bytes(bytes: &[u8]) -> String {
     Sha256::digest(bytes)
         .iter()
         .map(|b| format!("{b:02x}"))
