@@ -8,7 +8,9 @@ use ndarray::{ArrayView2, ArrayViewMut2, LinalgScalar, ScalarOperand};
 use num_traits::Float;
 
 /// The floating-point types the network runs in: f32 for training, f64 for gradient checks.
-pub trait Real: Float + LinalgScalar + ScalarOperand + Debug + Send + Sync + 'static {
+pub trait Real:
+    Float + LinalgScalar + ScalarOperand + Into<f64> + Debug + Send + Sync + 'static
+{
     fn from_f64(x: f64) -> Self;
 }
 impl Real for f32 {

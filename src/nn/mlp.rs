@@ -267,9 +267,9 @@ impl<T: Real> Mlp<T> {
         Mlp { arch, params }
     }
 
-    /// x[B, I] → ws.probs[B, C]; returns the summed cross-entropy over the batch.
+    /// x[B, I] → ws.probs[B, C]; returns the summed cross-entropy over the batch (in f64).
     /// Panics if B exceeds the workspace (a programming error, not an input error).
-    pub fn forward(&self, ws: &mut Workspace<T>, x: ArrayView2<T>, labels: &[u8]) -> T {
+    pub fn forward(&self, ws: &mut Workspace<T>, x: ArrayView2<T>, labels: &[u8]) -> f64 {
         let batch = x.nrows();
         assert!(batch <= ws.max_batch() && labels.len() == batch);
         let last = self.params.layers.len() - 1;
@@ -308,7 +308,7 @@ impl<T: Real> Mlp<T> {
         x: ArrayView2<T>,
         labels: &[u8],
         minibatch: usize,
-    ) -> T {
+    ) -> f64 {
         let loss_sum = self.backprop_to_first_layer(ws, grads, x, labels, minibatch);
         let first = &mut grads.layers[0];
         let delta = ws.first_layer_delta(x.nrows());
@@ -326,7 +326,7 @@ impl<T: Real> Mlp<T> {
         x: ArrayView2<T>,
         labels: &[u8],
         minibatch: usize,
-    ) -> T {
+    ) -> f64 {
         let batch = x.nrows();
         let loss_sum = self.forward(ws, x, labels);
         let last = self.params.layers.len() - 1;

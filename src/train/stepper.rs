@@ -42,7 +42,7 @@ const DROPOUT_STREAMS: u64 = 4;
 /// One shard's buffers: its activations, and its loss and correct predictions.
 struct Shard {
     ws: Workspace<f32>,
-    loss_sum: f32,
+    loss_sum: f64,
     correct: usize,
 }
 
@@ -188,7 +188,7 @@ impl<'a> Stepper<'a> {
         classifier: &mut Classifier,
         samples: &[usize],
         step: usize,
-    ) -> (f32, usize) {
+    ) -> (f64, usize) {
         let (config, train_set) = (self.config, self.train_set);
         let (len, shard_count) = (samples.len(), self.shards.len());
         // Drawn here, in sample order, so that they do not depend on the threads.
