@@ -1,5 +1,5 @@
-//! The one file, in a temporary folder outside the repository, that the IDX targets
-//! rewrite with each input (the reader works on files).
+//! The one file, in a temporary folder outside the repository, that the targets of
+//! readers that work on files (IDX, predict's images) rewrite with each input.
 
 use std::path::PathBuf;
 use std::sync::OnceLock;

@@ -131,7 +131,7 @@ impl Classifier {
     ) -> Evaluation {
         let chunks = self.forward_chunks(data, total, sample, |ws, labels, loss_sum| {
             let correct = count_correct(ws.probs(labels.len()), labels);
-            (correct, loss_sum as f64)
+            (correct, loss_sum)
         });
         let correct = chunks.iter().map(|c| c.0).sum();
         let loss_sum: f64 = chunks.iter().map(|c| c.1).sum();
@@ -151,7 +151,7 @@ impl Classifier {
         data: &LabeledImages,
         total: usize,
         sample: impl Fn(usize) -> usize + Sync,
-        per_chunk: impl Fn(&Workspace<f32>, &[u8], f32) -> R + Sync + Send,
+        per_chunk: impl Fn(&Workspace<f32>, &[u8], f64) -> R + Sync + Send,
     ) -> Vec<R> {
         denormals::flush_on_all_threads();
         let batch = EVAL_BATCH.min(total.max(1));

@@ -128,16 +128,19 @@ impl Activation {
 /// probs[B,C] = softmax(logits[B,C]) row by row; returns the summed cross-entropy
 /// Σ_b Σ_j −y[b,j] ln p[b,j] against the targets y = (1 − ε)·onehot(label) + ε/C (ε = 0:
 /// plain one-hot). Both use the log-sum-exp with the row maximum m subtracted, so huge
-/// logits neither overflow nor give ln 0: −ln p_j = m + ln Σ_k e^(z_k − m) − z_j, and
-/// Σ_j y_j = 1 gives loss_b = m + ln Σ_k e^(z_k − m) − Σ_j y_j z_j.
+/// logits neither overflow nor give ln 0: −ln p_j = (m − z_j) + ln S with
+/// S = Σ_k e^(z_k − m), and Σ_j y_j = 1 gives
+/// loss_b = (1 − ε)(m − z_label) + (ε/C) Σ_j (m − z_j) + ln S.
+/// Every term is ≥ 0, so no row's loss is the difference of large numbers, and the rows are
+/// summed in f64, so a large loss does not swallow the small ones added to it.
 pub fn softmax_cross_entropy_forward<T: Real>(
     mut probs: ArrayViewMut2<T>,
     logits: ArrayView2<T>,
     labels: &[u8],
     smoothing: T,
-) -> T {
+) -> f64 {
     let classes = T::from_f64(logits.ncols() as f64);
-    let mut loss_sum = T::zero();
+    let mut loss_sum = 0.0;
     for ((mut p, z), &label) in probs.rows_mut().into_iter().zip(logits.rows()).zip(labels) {
         let max = z.fold(T::neg_infinity(), |m, &v| m.max(v));
         let mut sum = T::zero();
@@ -147,12 +150,14 @@ pub fn softmax_cross_entropy_forward<T: Real>(
         });
         let inv = T::one() / sum;
         p.mapv_inplace(|v| v * inv);
-        let target_dot_z = if smoothing == T::zero() {
-            z[label as usize]
+        let below_max = max - z[label as usize];
+        let target_below_max = if smoothing == T::zero() {
+            below_max
         } else {
-            (T::one() - smoothing) * z[label as usize] + smoothing / classes * z.sum()
+            let all_below_max = z.fold(T::zero(), |s, &v| s + (max - v));
+            (T::one() - smoothing) * below_max + smoothing / classes * all_below_max
         };
-        loss_sum = loss_sum + max + sum.ln() - target_dot_z;
+        loss_sum += (target_below_max + sum.ln()).into();
     }
     loss_sum
 }
@@ -208,6 +213,53 @@ mod tests {
         approx::assert_abs_diff_eq!(probs[[1, 0]], 1.0 / 3.0, epsilon = 1e-6);
         // −ln p for the wrong class at a 2e30 margin is the margin itself.
         approx::assert_relative_eq!(loss, 2e30, max_relative = 1e-6);
+    }
+
+    #[test]
+    fn a_row_of_huge_logits_does_not_cancel_the_rows_before_it() {
+        // Row 0's loss is 10 + ln(1 + e⁻¹⁰); row 1's logits are equal, its loss ln 2. Summed
+        // as m + ln S − z_y in f32, row 1 adds and subtracts 1e8 and rounds row 0 away.
+        let logits = array![[0.0f32, 10.0], [1e8, 1e8]];
+        let mut probs = Array2::zeros((2, 2));
+        let loss = softmax_cross_entropy_forward(probs.view_mut(), logits.view(), &[0, 0], 0.0);
+        let expected = 10.0 + (-10.0f64).exp().ln_1p() + 2f64.ln();
+        approx::assert_relative_eq!(loss, expected, max_relative = 1e-6);
+    }
+
+    #[test]
+    fn many_small_losses_after_a_large_one_are_all_counted() {
+        // 2²⁴ is where f32 stops resolving 1: eight losses of ln 2 added to it in f32 vanish.
+        let mut logits = Array2::<f32>::zeros((9, 2));
+        logits[[0, 1]] = 16_777_216.0;
+        let mut probs = Array2::zeros((9, 2));
+        let loss = softmax_cross_entropy_forward(probs.view_mut(), logits.view(), &[0; 9], 0.0);
+        approx::assert_relative_eq!(loss, 16_777_216.0 + 8.0 * 2f64.ln(), max_relative = 1e-12);
+    }
+
+    #[test]
+    fn label_smoothing_matches_the_definition_for_huge_logits() {
+        let logits = array![[1e5f32, 1e5 - 4.0, 1e5 - 2.0], [0.5, -1.0, 2.0]];
+        let (labels, smoothing) = ([1u8, 0], 0.1f32);
+        let mut probs = Array2::zeros((2, 3));
+        let loss =
+            softmax_cross_entropy_forward(probs.view_mut(), logits.view(), &labels, smoothing);
+        // −Σ_j y_j ln p_j on logits shifted by the row maximum, which leaves softmax alone.
+        let shifted = [[0.0f64, -4.0, -2.0], [-1.5, -3.0, 0.0]];
+        let expected: f64 = shifted
+            .iter()
+            .zip(labels)
+            .map(|(z, label)| {
+                let log_sum = z.iter().map(|v| v.exp()).sum::<f64>().ln();
+                (0..3)
+                    .map(|j| {
+                        let onehot = if j == label as usize { 1.0 } else { 0.0 };
+                        let y = 0.9 * onehot + 0.1 / 3.0;
+                        y * (log_sum - z[j])
+                    })
+                    .sum::<f64>()
+            })
+            .sum();
+        approx::assert_relative_eq!(loss, expected, max_relative = 1e-6);
     }
 
     #[test]

@@ -8,7 +8,9 @@ use ndarray::{ArrayView2, ArrayViewMut2, LinalgScalar, ScalarOperand};
 use num_traits::Float;
 
 /// The floating-point types the network runs in: f32 for training, f64 for gradient checks.
-pub trait Real: Float + LinalgScalar + ScalarOperand + Debug + Send + Sync + 'static {
+pub trait Real:
+    Float + LinalgScalar + ScalarOperand + Into<f64> + Debug + Send + Sync + 'static
+{
     fn from_f64(x: f64) -> Self;
 }
 impl Real for f32 {
@@ -44,32 +46,13 @@ pub fn matmul<T: Real>(
     if m == 0 || n == 0 {
         return;
     }
-    // gemm's kernels write columns of c: a row-major c is computed as cᵀ = bᵀ·aᵀ, which
-    // reads the same memory and runs faster.
-    if c.strides()[1] == 1 && c.strides()[0] != 1 {
-        let (at, bt) = (a.t(), b.t());
-        let mut ct = c.view_mut().reversed_axes();
-        gemm_column_major(alpha, &bt, &at, beta, &mut ct);
-    } else {
-        gemm_column_major(alpha, a, b, beta, c);
-    }
-}
-
-/// The gemm call of [`matmul`], for any strides; fastest when c is column-major.
-fn gemm_column_major<T: Real>(
-    alpha: T,
-    a: &ArrayView2<T>,
-    b: &ArrayView2<T>,
-    beta: T,
-    c: &mut ArrayViewMut2<T>,
-) {
-    let (m, k) = a.dim();
-    let n = b.ncols();
+    // gemm's kernels write columns of c; for a row-major c, gemm itself computes
+    // cᵀ = bᵀ·aᵀ (same memory, no copy), so every layout goes in as it is.
     let (a_rs, a_cs) = (a.strides()[0], a.strides()[1]);
     let (b_rs, b_cs) = (b.strides()[0], b.strides()[1]);
     let (c_rs, c_cs) = (c.strides()[0], c.strides()[1]);
     // SAFETY: the pointers and strides come from live ndarray views whose shapes were checked
-    // by `matmul`, so every element gemm touches lies inside them; `c` is borrowed mutably
+    // above, so every element gemm touches lies inside them; `c` is borrowed mutably
     // and cannot alias `a` or `b`.
     unsafe {
         gemm::gemm(
@@ -128,6 +111,30 @@ mod tests {
         ] {
             let mut c = Array2::from_elem((37, 19), f64::NAN);
             matmul(1.0, &a, &b, 0.0, &mut c.view_mut());
+            for (x, y) in c.iter().zip(&expected) {
+                approx::assert_abs_diff_eq!(x, y, epsilon = 1e-10);
+            }
+        }
+    }
+
+    #[test]
+    fn writes_a_column_major_or_strided_destination() {
+        let a = random(37, 53, 1);
+        let b = random(53, 19, 2);
+        let expected = naive(&a.view(), &b.view());
+        let mut column_major = Array2::from_elem((19, 37), f64::NAN);
+        matmul(
+            1.0,
+            &a.view(),
+            &b.view(),
+            0.0,
+            &mut column_major.view_mut().reversed_axes(),
+        );
+        // Every other row and column of a larger buffer: neither stride is 1.
+        let mut spaced = Array2::from_elem((74, 38), f64::NAN);
+        let mut strided = spaced.slice_mut(ndarray::s![..;2, ..;2]);
+        matmul(1.0, &a.view(), &b.view(), 0.0, &mut strided);
+        for c in [column_major.t(), spaced.slice(ndarray::s![..;2, ..;2])] {
             for (x, y) in c.iter().zip(&expected) {
                 approx::assert_abs_diff_eq!(x, y, epsilon = 1e-10);
             }

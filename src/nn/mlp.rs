@@ -298,14 +298,14 @@ impl<T: Real> Mlp<T> {
         Mlp { arch, params }
     }
 
-    /// x[B, I] → ws.probs[B, C]; returns the summed cross-entropy over the batch.
+    /// x[B, I] → ws.probs[B, C]; returns the summed cross-entropy over the batch (in f64).
     /// Panics if B exceeds the workspace (a programming error, not an input error).
     pub fn forward<'x>(
         &self,
         ws: &mut Workspace<T>,
         x: impl Into<Inputs<'x, T>>,
         labels: &[u8],
-    ) -> T
+    ) -> f64
     where
         T: 'x,
     {
@@ -353,7 +353,7 @@ impl<T: Real> Mlp<T> {
         x: impl Into<Inputs<'x, T>>,
         labels: &[u8],
         minibatch: usize,
-    ) -> T
+    ) -> f64
     where
         T: 'x,
     {
@@ -378,7 +378,7 @@ impl<T: Real> Mlp<T> {
         x: impl Into<Inputs<'x, T>>,
         labels: &[u8],
         minibatch: usize,
-    ) -> T
+    ) -> f64
     where
         T: 'x,
     {

@@ -344,30 +344,7 @@ fn optimizer_text(c: &TrainConfig) -> Vec<Inline> {
          images, reshuffled every epoch. ",
         c.batch_size
     )));
-    let schedule = match c.lr_schedule {
-        Schedule::Constant => format!("constant at {}", number(c.learning_rate)),
-        Schedule::Step => format!(
-            "{}, divided by 10 at 50% and again at 75% of the steps",
-            number(c.learning_rate)
-        ),
-        Schedule::Cosine => format!(
-            "cosine annealing from {} to 0 over the run, step by step",
-            number(c.learning_rate)
-        ),
-        Schedule::Onecycle => format!(
-            "one cycle: up from {} to {} over the first 30% of steps, then down to {}, along \
-             half cosines",
-            number(c.learning_rate / 25.0),
-            number(c.learning_rate),
-            number(c.learning_rate / 25.0 / 1e4)
-        ),
-    };
-    let warmup = if c.warmup_epochs > 0 {
-        format!(" after {} epoch(s) of linear warm-up", c.warmup_epochs)
-    } else {
-        String::new()
-    };
-    out.push(text(format!("The learning rate η is {schedule}{warmup}. ")));
+    out.push(text(learning_rate_text(c)));
     let augment = match value_name(c.augment).as_str() {
         "none" => "Images are used as they are (no augmentation).".to_string(),
         "shift" => "Each training image is moved by a random whole number of pixels, up to 2 \
@@ -405,6 +382,42 @@ fn optimizer_text(c: &TrainConfig) -> Vec<Inline> {
         out.push(text(format!(" Regularisation: {}.", extras.join("; "))));
     }
     out
+}
+
+/// The sentence on the learning-rate schedule of `c`, with its warm-up.
+fn learning_rate_text(c: &TrainConfig) -> String {
+    let schedule = match c.lr_schedule {
+        Schedule::Constant => format!("constant at {}", number(c.learning_rate)),
+        Schedule::Step => format!(
+            "{}, divided by 10 at 50% and again at 75% of the steps",
+            number(c.learning_rate)
+        ),
+        Schedule::Cosine => format!(
+            "cosine annealing from {} to 0 over the run, step by step",
+            number(c.learning_rate)
+        ),
+        Schedule::Onecycle => {
+            let rise = match c.warmup_epochs {
+                0 => "the first 30% of the steps".to_string(),
+                epochs => format!("the first {epochs} epoch(s)"),
+            };
+            format!(
+                "one cycle (the learning rate of PyTorch's OneCycleLR; the momentum is not \
+                 cycled): up from {} to {} at the end of {rise}, then down to {} at the last \
+                 step, along half cosines",
+                number(c.learning_rate / 25.0),
+                number(c.learning_rate),
+                number(c.learning_rate / 25.0 / 1e4)
+            )
+        }
+    };
+    // One-cycle's rise is its warm-up, described above.
+    let warmup = if c.warmup_epochs > 0 && c.lr_schedule != Schedule::Onecycle {
+        format!(" after {} epoch(s) of linear warm-up", c.warmup_epochs)
+    } else {
+        String::new()
+    };
+    format!("The learning rate η is {schedule}{warmup}. ")
 }
 
 fn training_section(data: &ReportData) -> Section {
@@ -628,6 +641,35 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn one_cycle_is_described_with_its_rise_and_no_linear_warm_up() {
+        let config = TrainConfig {
+            lr_schedule: Schedule::Onecycle,
+            learning_rate: 0.5,
+            ..TrainConfig::default()
+        };
+        let text = learning_rate_text(&config);
+        assert!(text.contains("up from 0.02 to 0.5 at the end of the first 30% of the steps"));
+        assert!(text.contains("the momentum is not cycled"), "{text}");
+        let warmed = learning_rate_text(&TrainConfig {
+            warmup_epochs: 2,
+            ..config
+        });
+        assert!(
+            warmed.contains("at the end of the first 2 epoch(s)"),
+            "{warmed}"
+        );
+        assert!(!warmed.contains("linear warm-up"), "{warmed}");
+        let constant = learning_rate_text(&TrainConfig {
+            warmup_epochs: 2,
+            ..TrainConfig::default()
+        });
+        assert!(
+            constant.contains("after 2 epoch(s) of linear warm-up"),
+            "{constant}"
+        );
     }
 
     #[test]

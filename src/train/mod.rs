@@ -89,7 +89,7 @@ impl ObserverError {
 /// Mean loss per sample above which a mini-batch counts as diverged: the network then gives
 /// the right class a probability below e^-10000, which only exploding weights do (a fresh
 /// network's loss is ln(classes), 2.3 for ten).
-const EXPLODED_LOSS: f32 = 1e4;
+const EXPLODED_LOSS: f64 = 1e4;
 
 /// What a mini-batch's mean `loss` says went wrong.
 fn loss_divergence(loss: f64) -> String {
@@ -361,11 +361,11 @@ pub fn train_from(
         for (b, minibatch) in chunks.skip(so_far.batches_done) {
             let step = (epoch - 1) * batches + b;
             let (loss_sum, correct) = stepper.step(&mut run.classifier, minibatch, step);
-            if !loss_sum.is_finite() || loss_sum > EXPLODED_LOSS * minibatch.len() as f32 {
-                let loss = f64::from(loss_sum) / minibatch.len() as f64;
+            if !loss_sum.is_finite() || loss_sum > EXPLODED_LOSS * minibatch.len() as f64 {
+                let loss = loss_sum / minibatch.len() as f64;
                 return Err(diverged(loss_divergence(loss), epoch, b + 1));
             }
-            so_far.loss_sum += f64::from(loss_sum);
+            so_far.loss_sum += loss_sum;
             so_far.correct += correct;
             observer.batch_done(b + 1, batches);
             if b + 1 < batches && observer.stop_requested() {

@@ -43,7 +43,7 @@ const DROPOUT_STREAMS: u64 = 4;
 /// One shard's buffers: its activations, and its loss and correct predictions.
 struct Shard {
     ws: Workspace<f32>,
-    loss_sum: f32,
+    loss_sum: f64,
     correct: usize,
 }
 
@@ -209,7 +209,7 @@ impl<'a> Stepper<'a> {
         classifier: &mut Classifier,
         samples: &[usize],
         step: usize,
-    ) -> (f32, usize) {
+    ) -> (f64, usize) {
         let (config, train_set) = (self.config, self.train_set);
         let (len, shard_count) = (samples.len(), self.shards.len());
         // Drawn here, in sample order, so that they do not depend on the threads.
@@ -476,7 +476,7 @@ mod tests {
                 let x = x.mapv(f64::from);
                 let plain_loss =
                     mlp.loss_and_gradient(&mut ws, &mut grads, x.view(), &labels, batch);
-                approx::assert_relative_eq!(loss_sum as f64, plain_loss, max_relative = 1e-5);
+                approx::assert_relative_eq!(loss_sum, plain_loss, max_relative = 1e-5);
                 let stepped = classifier.mlp.params.cast::<f64>();
                 for ((p, g), q) in mlp
                     .params

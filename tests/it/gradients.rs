@@ -246,7 +246,7 @@ fn initial_loss_is_about_ln_10() {
         let labels: Vec<u8> = (0..500).map(|i| (i % 10) as u8).collect();
         let mut ws = Workspace::new(&arch, 500);
         let loss = mlp.forward(&mut ws, x.view(), &labels) / 500.0;
-        let ln10 = 10f32.ln();
+        let ln10 = 10f64.ln();
         // Sigmoid outputs are not centred (mean ≈ 0.5), which spreads the initial logits
         // more; the others start within a few percent of a uniform guess.
         let tolerance = if activation == Activation::Sigmoid {
@@ -275,7 +275,7 @@ fn overfits_twenty_samples_to_full_accuracy() {
     let mut ws = Workspace::new(&arch, 20);
     let mut grads = Params::zeros(&arch);
     let mut sgd = Optimizer::new(&arch, OptimizerConfig::sgd(0.9));
-    let mut loss = f32::INFINITY;
+    let mut loss = f64::INFINITY;
     for _ in 0..200 {
         loss = mlp.loss_and_gradient(&mut ws, &mut grads, x.view(), &labels, 20) / 20.0;
         sgd.step(0.1, &mut mlp.params, &grads);
