@@ -57,7 +57,6 @@ fn synthetic(count: usize, seed: u64) -> LabeledImages {
 }
 
 fn training_step(c: &mut Criterion) {
-    mnist_mlp::nn::denormals::flush_on_this_thread();
     let data = synthetic(BATCH, 1);
     let mut mlp = Mlp::<f32>::initial(arch(), 1);
     let mut builder = BatchBuilder::new(&InputScaling::UnitInterval, BatchForm::Dense, 784, BATCH);
@@ -80,7 +79,6 @@ fn training_step(c: &mut Criterion) {
 /// sparse at several densities (the fraction of inputs away from the background): where
 /// the sparse products stop paying is where `BatchForm::for_images` stops choosing them.
 fn first_layer(c: &mut Criterion) {
-    mnist_mlp::nn::denormals::flush_on_this_thread();
     let mut rng = SeededRng::new(8);
     let w = Array2::from_shape_fn((784, HIDDEN), |_| rng.standard_normal() as f32 * 0.05);
     let b = Array1::<f32>::zeros(HIDDEN);

@@ -45,7 +45,6 @@
 //!   optim.rs          SGD, Nesterov, Adam, AdamW: one flat loop per tensor
 //!   schedule.rs       learning-rate schedules
 //!   rng.rs            the one seeded random stream
-//!   denormals.rs      flush-to-zero on every computing thread
 //!
 //! train/              turning data into a trained network
 //!   config.rs         TrainConfig from one table of fields; validation; presets

@@ -9,7 +9,6 @@ use rayon::prelude::*;
 
 use crate::data::images::LabeledImages;
 use crate::data::input::{BatchBuilder, BatchForm, InputScaling};
-use crate::nn::denormals;
 use crate::nn::mlp::{Mlp, Workspace, count_correct};
 
 /// Rows per forward pass when evaluating: large, for fast matrix products.
@@ -153,7 +152,6 @@ impl Classifier {
         sample: impl Fn(usize) -> usize + Sync,
         per_chunk: impl Fn(&Workspace<f32>, &[u8], f64) -> R + Sync + Send,
     ) -> Vec<R> {
-        denormals::flush_on_all_threads();
         let batch = EVAL_BATCH.min(total.max(1));
         let (form, inputs) = (
             BatchForm::for_images(&data.images),

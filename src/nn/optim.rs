@@ -283,6 +283,19 @@ enum Rule<T> {
     },
 }
 
+/// x, or 0 where x is subnormal. The optimizer's moments decay geometrically where the
+/// gradient is 0 (the weights of pixels that are always background), down through the
+/// subnormal range, where arithmetic on some processors (Intel's among them) takes a slow
+/// microcode path; flushed here, they reach 0 and stay there.
+#[inline(always)]
+fn flush_subnormal<T: Real>(x: T) -> T {
+    if x.abs() < T::min_positive_value() {
+        T::zero()
+    } else {
+        x
+    }
+}
+
 /// Parameters per task below which splitting the update further costs more than it gains.
 const PARALLEL_MIN: usize = 1 << 15;
 
@@ -324,7 +337,7 @@ fn update<T: Real>(
         } => {
             for ((p, v), &g) in p.iter_mut().zip(m.iter_mut()).zip(g.iter()) {
                 let g = g * scale + wd * *p; // the gradient, with the L2 penalty's
-                *v = mu * *v + g; // accumulate the running direction
+                *v = flush_subnormal(mu * *v + g); // accumulate the running direction
                 let step = if nesterov { g + mu * *v } else { *v }; // look ahead
                 *p = *p - lr * step; // descend along it
             }
@@ -353,8 +366,8 @@ fn update<T: Real>(
                 } else {
                     g * scale + wd * *p
                 };
-                *m = b1 * *m + (one - b1) * g; // first moment
-                *v = b2 * *v + (one - b2) * g * g; // second moment
+                *m = flush_subnormal(b1 * *m + (one - b1) * g); // first moment
+                *v = flush_subnormal(b2 * *v + (one - b2) * g * g); // second moment
                 let decay = if decoupled { wd * *p } else { T::zero() };
                 *p = *p - lr * ((*m * c1) / ((*v * c2).sqrt() + eps) + decay);
             }
@@ -394,6 +407,32 @@ pub(crate) mod tests {
                 params.layers[0].w[[0, 0]]
             })
             .collect()
+    }
+
+    #[test]
+    fn moments_that_decay_to_the_subnormal_range_become_zero() {
+        let arch = tiny();
+        let adam = OptimizerConfig {
+            kind: OptimizerKind::Adam,
+            ..OptimizerConfig::sgd(0.0)
+        };
+        for config in [OptimizerConfig::sgd(0.9), adam] {
+            let mut params = Params::<f32>::zeros(&arch);
+            let mut grads = Params::<f32>::zeros(&arch);
+            let mut opt = Optimizer::new(&arch, config);
+            grads.layers[0].w[[0, 0]] = 1e-30;
+            opt.step(1e-3, &mut params, &grads);
+            grads.layers[0].w[[0, 0]] = 0.0;
+            for _ in 0..2000 {
+                opt.step(1e-3, &mut params, &grads);
+                let state = opt.state();
+                let moments = state.first.iter().chain(state.second.iter().flatten());
+                for &m in moments.flatten() {
+                    assert!(!m.is_subnormal(), "{config:?}: a moment of {m:e}");
+                }
+            }
+            assert_eq!(opt.state().first[0][0], 0.0, "{config:?}");
+        }
     }
 
     #[test]

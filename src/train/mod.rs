@@ -15,7 +15,6 @@ use std::time::Instant;
 use crate::data::images::LabeledImages;
 use crate::data::input::{BatchForm, InputScaling};
 use crate::model::{Classifier, Evaluation, MismatchError};
-use crate::nn::denormals;
 use crate::nn::mlp::{Mlp, Params};
 use crate::nn::rng::SeededRng;
 use crate::train::config::{ConfigError, TRAIN_SAMPLE, TrainConfig, TrainMetrics};
@@ -284,7 +283,6 @@ pub fn train_from(
     observer: &mut dyn TrainObserver,
 ) -> Result<TrainOutcome, TrainError> {
     config.validate()?;
-    denormals::flush_on_all_threads();
     let n = train_set.labels.len();
     if n == 0 {
         return Err(TrainError::EmptyTrainingSet);
