@@ -11,7 +11,7 @@ use ndarray::ArrayView1;
 use serde::Serialize;
 
 use crate::data::images::{Images, LabeledImages};
-use crate::model::{Classifier, MismatchError};
+use crate::model::{Classifier, MismatchError, NonFiniteOutputs};
 
 /// How many of the most probable classes `predict` reports.
 pub const TOP_CLASSES: usize = 3;
@@ -58,6 +58,8 @@ pub enum PredictError {
     Image(#[from] ImageError),
     #[error("the network cannot classify {SIDE}×{SIDE} images: {0}")]
     Network(#[from] MismatchError),
+    #[error(transparent)]
+    Outputs(#[from] NonFiniteOutputs),
     #[error("{names} class names given for a network with {classes} classes")]
     ClassNames { names: usize, classes: usize },
 }
@@ -129,7 +131,7 @@ pub fn predict_files(
         labels: vec![0; images.len()],
         images,
     };
-    let probs = classifier.probabilities(&data);
+    let probs = classifier.probabilities(&data)?;
     Ok(paths
         .iter()
         .zip(probs.rows())

@@ -140,6 +140,8 @@ pub enum CheckpointProblem {
     Corrupt(String),
     #[error("the checkpoint's {0} hold a NaN or infinite value")]
     NonFinite(&'static str),
+    #[error("{0}; start the run again without --resume")]
+    Scaling(String),
 }
 
 /// Writes the checkpoint to `path` atomically. A state holding a NaN or an infinite value
@@ -177,6 +179,10 @@ pub fn decode(bytes: &[u8]) -> Result<Checkpoint, CheckpointProblem> {
     {
         return Err(CheckpointProblem::NonFinite(what));
     }
+    progress
+        .input_scaling
+        .check()
+        .map_err(CheckpointProblem::Scaling)?;
     Ok(Checkpoint { run, progress })
 }
 

@@ -152,6 +152,8 @@ pub enum WeightsProblem {
     Shape(String),
     #[error("tensor {0} holds a NaN or infinite value")]
     NonFinite(String),
+    #[error("{0}; re-run `mnist-mlp train` to regenerate the file")]
+    Scaling(String),
 }
 
 /// The names of layer `layer`'s (0-based) tensors: ("w1", "b1"), ("w2", "b2"), …
@@ -243,6 +245,7 @@ pub fn decode(bytes: &[u8]) -> Result<SavedRun, WeightsProblem> {
         tensors,
     } = network;
     let params = params_from_tensors(&architecture, tensors)?;
+    input_scaling.check().map_err(WeightsProblem::Scaling)?;
     if data.class_names.len() != architecture.num_classes {
         return Err(WeightsProblem::Shape(format!(
             "{} class names for the {} outputs of {}",
@@ -299,13 +302,17 @@ fn params_from_tensors(
             arch.describe()
         )));
     }
-    // The number of values of each tensor, w1, b1, w2, …; None where it overflows.
-    let needed = arch
+    // The shape of each tensor, w1, b1, w2, …: w as fan-in × fan-out, b as fan-out.
+    let shapes = arch
         .layer_sizes()
         .windows(2)
-        .flat_map(|io| [io[0].checked_mul(io[1]), Some(io[1])])
+        .flat_map(|io| [vec![io[0], io[1]], vec![io[1]]])
         .collect::<Vec<_>>();
-    for (i, (tensor, &needs)) in tensors.iter().zip(&needed).enumerate() {
+    let describe = |shape: &[usize]| {
+        let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
+        dims.join("x")
+    };
+    for (i, (tensor, needs)) in tensors.iter().zip(&shapes).enumerate() {
         let (w_name, b_name) = tensor_names(i / 2);
         let name = if i % 2 == 0 { w_name } else { b_name };
         if tensor.name != name {
@@ -314,18 +321,16 @@ fn params_from_tensors(
                 name, tensor.name
             )));
         }
-        let size = tensor
-            .shape
-            .iter()
-            .try_fold(1usize, |acc, &d| acc.checked_mul(d));
-        if needs.is_none() || size != needs || tensor.data.len() != size.unwrap_or(0) {
-            let dims: Vec<String> = tensor.shape.iter().map(|d| d.to_string()).collect();
-            let needs = needs.map_or("more".to_string(), |n| n.to_string());
+        // The shape must be exactly the architecture's (a transposed w holds as many
+        // values but means another network), and the values must fill it.
+        let size = needs.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d));
+        if tensor.shape != *needs || Some(tensor.data.len()) != size {
             return Err(shape_err(format!(
-                "{name} is {} ({} values) but the architecture {} needs {needs} values",
-                dims.join("x"),
+                "{name} is {} ({} values) but the architecture {} needs {}",
+                describe(&tensor.shape),
                 tensor.data.len(),
                 arch.describe(),
+                describe(needs),
             )));
         }
         if tensor.data.iter().any(|v| !v.is_finite()) {
@@ -456,6 +461,43 @@ pub(crate) mod tests {
             msg.contains("w2 is 3x4") && msg.contains("6-5-4-10"),
             "{msg}"
         );
+    }
+
+    #[test]
+    fn rejects_a_w_of_the_right_size_but_another_shape() {
+        // w1 of the 6-5-4-10 network is 6x5: the same 30 values in other shapes.
+        for shape in [vec![5, 6], vec![1, 30], vec![30], vec![3, 2, 5]] {
+            let bytes = saved_bytes(&run());
+            let (_, payload) = FRAME.open(&bytes).unwrap();
+            let mut payload: Payload = decode_whole(payload).unwrap();
+            payload.network.tensors[0].shape = shape.clone();
+            let config = crate::store::framed::bincode_config();
+            let mut reshaped = bytes[..crate::store::framed::HEADER_LEN].to_vec();
+            reshaped.extend(bincode::serde::encode_to_vec(&payload, config).unwrap());
+            let msg = problem(&reshaped);
+            assert!(
+                msg.contains("(30 values)") && msg.contains("needs 6x5"),
+                "{shape:?}: {msg}"
+            );
+        }
+    }
+
+    #[test]
+    fn rejects_an_input_scaling_that_gives_no_finite_inputs() {
+        for (mean, std) in [
+            (0.1, 0.0),
+            (0.1, f32::NAN),
+            (0.1, f32::INFINITY),
+            (0.1, -0.3),
+            (0.1, 1e-45),
+            (f32::INFINITY, 0.3),
+            (-0.5, 0.3),
+        ] {
+            let mut bad = run();
+            bad.classifier.input_scaling = InputScaling::Standardized { mean, std };
+            let msg = problem(&saved_bytes(&bad));
+            assert!(msg.contains("the input scaling's"), "{mean} {std}: {msg}");
+        }
     }
 
     #[test]

@@ -489,9 +489,111 @@ fn weights_file_of_another_architecture() {
         &mut case.evaluate(&path),
         &[
             "other.bin",
-            "w2 is 3x4 (12 values) but the architecture 784-8-10 relu needs 80 values",
+            "w2 is 3x4 (12 values) but the architecture 784-8-10 relu needs 8x10",
         ],
     );
+}
+
+#[test]
+fn weights_file_with_a_transposed_tensor() {
+    // PyTorch's layout (fan-out × fan-in): as many values, another network.
+    let case = Case::new(28);
+    let path = case.weights("transposed.bin", |run| {
+        run.classifier.mlp.params.layers[0].w = ndarray::Array2::zeros((8, 784));
+    });
+    refused(
+        &mut case.evaluate(&path),
+        &[
+            "transposed.bin",
+            "w1 is 8x784 (6272 values) but the architecture 784-8-10 relu needs 784x8",
+        ],
+    );
+}
+
+/// A weights file `name` whose input scaling is standardisation by `mean` and `std`.
+fn weights_with_scaling(case: &Case, name: &str, mean: f32, std: f32) -> PathBuf {
+    case.weights(name, |run| {
+        run.classifier.input_scaling = InputScaling::Standardized { mean, std };
+    })
+}
+
+#[test]
+fn weights_file_with_a_zero_input_std() {
+    let case = Case::new(28);
+    let path = weights_with_scaling(&case, "std0.bin", 0.13, 0.0);
+    refused(
+        &mut case.evaluate(&path),
+        &[
+            "std0.bin",
+            "the input scaling's std is 0, but it must be a finite number of at least 0.000001",
+        ],
+    );
+}
+
+#[test]
+fn weights_file_with_an_infinite_input_mean() {
+    let case = Case::new(28);
+    let path = weights_with_scaling(&case, "mean-inf.bin", f32::INFINITY, 0.3);
+    refused(
+        &mut case.evaluate(&path),
+        &[
+            "mean-inf.bin",
+            "the input scaling's mean is inf, but a mean of pixel / 255 lies in [0, 1]",
+        ],
+    );
+}
+
+/// Weights of finite values so large that the logits overflow to infinity.
+fn overflowing_weights(case: &Case) -> PathBuf {
+    case.weights("huge.bin", |run| {
+        for tensor in run.classifier.mlp.params.tensors_mut() {
+            tensor.fill(3e38);
+        }
+    })
+}
+
+/// Runs `cmd` on the [`overflowing_weights`] at `weights` and checks that it failed with
+/// an error naming them (after a note that they were trained on MNIST, for other data).
+fn refused_for_overflow(cmd: &mut assert_cmd::Command, weights: &Path) -> String {
+    let error = format!(
+        "error: {}: the network's outputs are NaN or infinite",
+        weights.display()
+    );
+    refused_with(cmd, 1, &[&error])
+}
+
+#[test]
+fn weights_whose_outputs_overflow_in_evaluate() {
+    let case = Case::new(28);
+    let path = overflowing_weights(&case);
+    let stderr = refused_for_overflow(case.evaluate(&path).arg("--json"), &path);
+    assert!(!stderr.contains("\"loss\""), "{stderr}");
+}
+
+#[test]
+fn weights_whose_outputs_overflow_in_analyze() {
+    let case = Case::new(28);
+    let path = overflowing_weights(&case);
+    refused_for_overflow(case.cmd("analyze").arg("--weights").arg(&path), &path);
+    assert!(!case.path("plots/confusion.png").exists());
+}
+
+#[test]
+fn weights_whose_outputs_overflow_in_predict() {
+    let case = Case::new(28);
+    overflowing_weights(&case);
+    // A dark bar on white: an image with ink.
+    let stroke = image::GrayImage::from_fn(40, 40, |x, y| {
+        let ink = (15..25).contains(&x) && (5..35).contains(&y);
+        image::Luma([if ink { 0 } else { 255 }])
+    });
+    stroke.save(case.path("stroke.png")).unwrap();
+    let mut predict = cargo_bin_cmd!("mnist-mlp");
+    predict
+        .current_dir(case.dir.path())
+        .args(["predict", "--weights", "huge.bin", "stroke.png"]);
+    let stderr = refused_for_overflow(&mut predict, Path::new("huge.bin"));
+    assert!(!stderr.contains("stroke.png"), "{stderr}");
 }
 
 /// A value no trained weight has, written where a test then puts a value `weights::save`
