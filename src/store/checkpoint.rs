@@ -15,7 +15,7 @@ use sha2::{Digest, Sha256};
 use crate::data::images::LabeledImages;
 use crate::data::source::DataInfo;
 use crate::io::atomic::WriteError;
-use crate::store::framed::{Frame, FrameProblem, decode_whole};
+use crate::store::framed::{self, Frame, FrameProblem, decode_whole};
 use crate::train::config::{TrainConfig, TrainMetrics};
 use crate::train::progress::Progress;
 
@@ -165,7 +165,7 @@ pub fn load(path: &Path) -> Result<Checkpoint, CheckpointError> {
         path: path.to_path_buf(),
         problem,
     };
-    let bytes = std::fs::read(path).map_err(|e| fail(CheckpointProblem::Read(e)))?;
+    let bytes = framed::read_file(path).map_err(|e| fail(CheckpointProblem::Read(e)))?;
     decode(&bytes).map_err(fail)
 }
 

@@ -14,6 +14,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::io::atomic::{WriteError, write_atomically};
+use crate::io::regular::read_regular;
 
 /// The bytes before the payload: the magic, then the version.
 pub const HEADER_LEN: usize = 8 + 4;
@@ -21,6 +22,12 @@ pub const HEADER_LEN: usize = 8 + 4;
 /// Bound on what decoding may allocate: far above any network this tool trains, far below
 /// what a corrupt length field could ask for.
 const PAYLOAD_LIMIT: usize = 1 << 31;
+
+/// The bytes of the framed file at `path`: a regular file no longer than a header and the
+/// largest payload.
+pub fn read_file(path: &Path) -> io::Result<Vec<u8>> {
+    read_regular(path, (HEADER_LEN + PAYLOAD_LIMIT) as u64)
+}
 
 /// The bincode configuration of every payload.
 pub(crate) fn bincode_config() -> impl bincode::config::Config {

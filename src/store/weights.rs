@@ -17,7 +17,7 @@ use crate::data::source::DataInfo;
 use crate::io::atomic::WriteError;
 use crate::model::Classifier;
 use crate::nn::mlp::{Architecture, Mlp, Params};
-use crate::store::framed::{Frame, FrameProblem, decode_whole};
+use crate::store::framed::{self, Frame, FrameProblem, decode_whole};
 use crate::train::config::TrainConfig;
 use crate::train::metrics::EpochMetrics;
 
@@ -204,7 +204,7 @@ pub fn load(path: &Path) -> Result<SavedRun, WeightsError> {
         path: path.to_path_buf(),
         problem,
     };
-    let bytes = std::fs::read(path).map_err(|e| fail(WeightsProblem::Read(e)))?;
+    let bytes = framed::read_file(path).map_err(|e| fail(WeightsProblem::Read(e)))?;
     decode(&bytes).map_err(fail)
 }
 

@@ -10,6 +10,7 @@ use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Output;
+use std::time::Duration;
 
 use assert_cmd::cargo::cargo_bin_cmd;
 use flate2::Compression;
@@ -636,6 +637,199 @@ fn weights_file_with_infinity() {
     refused(
         &mut case.evaluate(&path),
         &["inf.bin", "tensor b2 holds a NaN or infinite value"],
+    );
+}
+
+// ---- special files and sizes ----
+
+/// Opening a FIFO without a writer blocks, and reading a device may never end: a command
+/// that regresses to either fails the test by this timeout instead of hanging it.
+const HANG_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Makes a FIFO at `path` with `mkfifo`; false, said on stderr, where that is impossible.
+fn make_fifo(path: &Path) -> bool {
+    match std::process::Command::new("mkfifo").arg(path).status() {
+        Ok(status) if status.success() => true,
+        outcome => {
+            eprintln!(
+                "SKIPPED: cannot make a FIFO with mkfifo ({outcome:?}), so this FIFO case is \
+                 not tested on this machine"
+            );
+            false
+        }
+    }
+}
+
+/// Why a FIFO named where a file is meant is refused.
+const NOT_REGULAR_FIFO: &str = "it is a FIFO (named pipe), not a regular file";
+
+#[test]
+fn weights_file_is_a_fifo() {
+    let case = Case::new(28);
+    let fifo = case.path("fifo.bin");
+    if !make_fifo(&fifo) {
+        return;
+    }
+    refused(
+        case.evaluate(&fifo).timeout(HANG_TIMEOUT),
+        &["fifo.bin: cannot read the weights file", NOT_REGULAR_FIFO],
+    );
+}
+
+#[test]
+fn weights_file_is_a_device() {
+    let zero = Path::new("/dev/zero");
+    if !zero.exists() {
+        eprintln!("SKIPPED: there is no /dev/zero on this machine");
+        return;
+    }
+    let case = Case::new(28);
+    refused(
+        case.evaluate(zero).timeout(HANG_TIMEOUT),
+        &[
+            "/dev/zero: cannot read the weights file",
+            "it is a character device, not a regular file",
+        ],
+    );
+}
+
+#[test]
+fn checkpoint_to_resume_is_a_fifo() {
+    let case = Case::new(12);
+    let fifo = case.path("fifo.ckpt");
+    if !make_fifo(&fifo) {
+        return;
+    }
+    let mut resume = case.cmd("train");
+    resume.arg("--resume").arg(&fifo).timeout(HANG_TIMEOUT);
+    refused(
+        &mut resume,
+        &["fifo.ckpt: cannot read the checkpoint", NOT_REGULAR_FIFO],
+    );
+}
+
+#[test]
+fn run_log_of_the_report_is_a_fifo() {
+    let case = Case::new(28);
+    case.weights("w.bin", |_| {});
+    if !make_fifo(&case.path("runs.jsonl")) {
+        return;
+    }
+    let mut report = cargo_bin_cmd!("mnist-mlp");
+    report
+        .current_dir(case.dir.path())
+        .args(["report", "--author", "Ada Lovelace", "--weights", "w.bin"])
+        .args(["--run-log", "runs.jsonl", "--out-dir", "out"])
+        .timeout(HANG_TIMEOUT);
+    refused(
+        &mut report,
+        &["cannot read the run log runs.jsonl", NOT_REGULAR_FIFO],
+    );
+    assert!(!case.path("out").exists());
+}
+
+#[test]
+fn run_log_to_append_to_is_a_fifo() {
+    // The run log is the one output a finished training only warns about.
+    let case = Case::new(12);
+    if !make_fifo(&case.path("runs.jsonl")) {
+        return;
+    }
+    let output = case
+        .train(&["--run-log", "runs.jsonl"])
+        .timeout(HANG_TIMEOUT)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{}: {stderr}", output.status);
+    let warning = format!("warning: cannot append to the run log runs.jsonl: {NOT_REGULAR_FIFO}");
+    assert!(stderr.contains(&warning), "{stderr}");
+    assert!(case.path("weights/mnist-mlp.bin").is_file());
+}
+
+#[test]
+fn image_to_predict_is_a_fifo() {
+    let case = Case::new(28);
+    case.weights("w.bin", |_| {});
+    if !make_fifo(&case.path("fifo.png")) {
+        return;
+    }
+    let mut predict = cargo_bin_cmd!("mnist-mlp");
+    predict
+        .current_dir(case.dir.path())
+        .args(["predict", "--weights", "w.bin", "fifo.png"])
+        .timeout(HANG_TIMEOUT);
+    refused(
+        &mut predict,
+        &["fifo.png: cannot read the file", NOT_REGULAR_FIFO],
+    );
+}
+
+/// One PNG chunk: length, type, data, and the CRC of type and data.
+fn png_chunk(kind: &[u8; 4], data: &[u8]) -> Vec<u8> {
+    let mut crc = flate2::Crc::new();
+    crc.update(kind);
+    crc.update(data);
+    let mut chunk = (data.len() as u32).to_be_bytes().to_vec();
+    chunk.extend_from_slice(kind);
+    chunk.extend_from_slice(data);
+    chunk.extend_from_slice(&crc.sum().to_be_bytes());
+    chunk
+}
+
+#[test]
+fn image_to_predict_declares_too_many_pixels() {
+    // A PNG declaring 22000x22000 grey pixels (484 megapixels), with its first 200 rows:
+    // refused from the header, before anything is decoded.
+    let case = Case::new(28);
+    case.weights("w.bin", |_| {});
+    let side: u32 = 22000;
+    let mut header = side.to_be_bytes().to_vec();
+    header.extend_from_slice(&side.to_be_bytes());
+    header.extend_from_slice(&[8, 0, 0, 0, 0]); // 8-bit grey, deflate, no interlace
+    let mut rows = flate2::write::ZlibEncoder::new(Vec::new(), Compression::best());
+    let row = vec![0u8; side as usize + 1]; // the filter byte, then the pixels
+    for _ in 0..200 {
+        rows.write_all(&row).unwrap();
+    }
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    png.extend(png_chunk(b"IHDR", &header));
+    png.extend(png_chunk(b"IDAT", &rows.finish().unwrap()));
+    png.extend(png_chunk(b"IEND", b""));
+    fs::write(case.path("huge.png"), png).unwrap();
+    let mut predict = cargo_bin_cmd!("mnist-mlp");
+    predict
+        .current_dir(case.dir.path())
+        .args(["predict", "--weights", "w.bin", "huge.png"]);
+    refused(
+        &mut predict,
+        &[
+            "huge.png: the image is 22000x22000 = 484000000 pixels, more than the 50000000 \
+             predict reads",
+        ],
+    );
+}
+
+#[test]
+fn idx_images_larger_than_any_mnist_variant() {
+    // A raw image file that really holds the 1.1 GB its header announces (sparse, so it
+    // takes no disk space): refused from the header, not read into memory.
+    let case = Case::new(28);
+    let count: u32 = 1_400_000;
+    let header = idx_images(0x08, [count, 28, 28], &[]);
+    let path = case.data("t10k-images-idx3-ubyte");
+    fs::remove_file(case.data(TEST_IMAGES)).unwrap();
+    let file = fs::File::create(&path).unwrap();
+    (&file).write_all(&header).unwrap();
+    file.set_len(header.len() as u64 + u64::from(count) * 28 * 28)
+        .unwrap();
+    refused(
+        case.evaluate(&case.weights("w.bin", |_| {}))
+            .timeout(HANG_TIMEOUT),
+        &[
+            "t10k-images-idx3-ubyte: header says 1400000 images of 28x28 = 1097600000 bytes, \
+             more than the 1073741824 bytes mnist-mlp reads from one file",
+        ],
     );
 }
 
