@@ -3,7 +3,8 @@
 //! Layout: the 8 bytes `MNISTMLP`, the format version as a little-endian u32, then a bincode
 //! (serde, standard configuration) payload holding the architecture, the input scaling, the
 //! training configuration, the per-epoch metrics and the tensors `w1, b1, w2, b2, …`, then
-//! (from version 3) the data set trained on and its class names.
+//! (from version 3) the data set trained on and its class names. From version 6 the SHA-256
+//! of the payload sits between the version and the payload (see `framed`).
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -17,7 +18,7 @@ use crate::data::source::DataInfo;
 use crate::io::atomic::WriteError;
 use crate::model::Classifier;
 use crate::nn::mlp::{Architecture, Mlp, Params};
-use crate::store::framed::{self, Frame, FrameProblem, decode_whole};
+use crate::store::framed::{self, CHECKSUM_MISMATCH, Frame, FrameProblem, decode_whole};
 use crate::train::config::TrainConfig;
 use crate::train::metrics::EpochMetrics;
 
@@ -29,12 +30,15 @@ pub const MAGIC: [u8; 8] = *b"MNISTMLP";
 /// data set are read as custom data named "unrecognised").
 /// 5: each epoch's metrics add the running train figures and how many training images the
 /// train figures were evaluated on (older files read as `None`: not recorded).
-pub const FORMAT_VERSION: u32 = 5;
+/// 6: the SHA-256 of the payload follows the version, and is verified on load (older files
+/// load unverified, with a note).
+pub const FORMAT_VERSION: u32 = 6;
 /// Written in the current version; read back to version 2.
 const FRAME: Frame = Frame {
     magic: MAGIC,
     version: FORMAT_VERSION,
     oldest: 2,
+    checksummed: 6,
 };
 
 /// A trained network with its history, as stored in a weights file.
@@ -47,7 +51,7 @@ pub struct SavedRun {
     pub data: DataInfo,
 }
 
-/// The payload of versions 4 and 5: a version-2 payload, then the data set. Versions 2–4
+/// The payload of versions 4 to 6: a version-2 payload, then the data set. Versions 2–4
 /// record each epoch as [`EpochMetricsV4`].
 #[derive(Serialize, Deserialize)]
 struct Payload<M = EpochMetrics> {
@@ -205,7 +209,9 @@ pub fn load(path: &Path) -> Result<SavedRun, WeightsError> {
         problem,
     };
     let bytes = framed::read_file(path).map_err(|e| fail(WeightsProblem::Read(e)))?;
-    decode(&bytes).map_err(fail)
+    let run = decode(&bytes).map_err(fail)?;
+    FRAME.note_if_unverified(path, "weights format", &bytes);
+    Ok(run)
 }
 
 /// [`load`] on bytes already in memory.
@@ -275,6 +281,7 @@ impl From<FrameProblem> for WeightsProblem {
             FrameProblem::Newer { found } => WeightsProblem::Newer { found },
             FrameProblem::Unsupported { found } => WeightsProblem::Unsupported { found },
             FrameProblem::Corrupt(why) => WeightsProblem::Corrupt(why),
+            FrameProblem::ChecksumMismatch => WeightsProblem::Corrupt(CHECKSUM_MISMATCH.into()),
         }
     }
 }
@@ -394,6 +401,11 @@ pub(crate) mod tests {
         std::fs::read(path).unwrap()
     }
 
+    /// The payload of the file `save` writes for `run`.
+    fn saved_payload(run: &SavedRun) -> Vec<u8> {
+        FRAME.open(&saved_bytes(run)).unwrap().1.to_vec()
+    }
+
     fn problem(bytes: &[u8]) -> String {
         decode(bytes).unwrap_err().to_string()
     }
@@ -414,19 +426,43 @@ pub(crate) mod tests {
         }
         let mut longer = bytes.clone();
         longer.push(0);
+        assert!(problem(&longer).contains(CHECKSUM_MISMATCH));
+        let mut longer = saved_payload(&run());
+        longer.push(0);
+        let longer = FRAME.file_of(FORMAT_VERSION, &longer);
         assert!(problem(&longer).contains("unexpected bytes"));
+    }
+
+    #[test]
+    fn version_5_files_load_without_a_checksum() {
+        let original = run();
+        let v5 = FRAME.file_of(5, &saved_payload(&original));
+        assert_eq!(decode(&v5).unwrap(), original);
+    }
+
+    #[test]
+    fn a_changed_bit_anywhere_after_the_header_is_refused() {
+        let bytes = saved_bytes(&run());
+        for at in framed::HEADER_LEN..bytes.len() {
+            let mut flipped = bytes.clone();
+            flipped[at] ^= 0x01;
+            assert!(
+                problem(&flipped).contains(CHECKSUM_MISMATCH),
+                "bit 0 of byte {at}"
+            );
+        }
     }
 
     #[test]
     fn a_huge_length_field_is_refused_before_allocating() {
         // The name "w1" (length 2) claims 2,130,706,432 bytes instead: refused by the limit
         // that the file's length sets, not allocated and then found missing.
-        let bytes = saved_bytes(&run());
-        let at = bytes.windows(3).position(|w| w == b"\x02w1").unwrap();
-        let mut huge = bytes[..at].to_vec();
+        let payload = saved_payload(&run());
+        let at = payload.windows(3).position(|w| w == b"\x02w1").unwrap();
+        let mut huge = payload[..at].to_vec();
         huge.extend_from_slice(&[0xfc, 0, 0, 0, 0x7f]);
-        huge.extend_from_slice(&bytes[at + 1..]);
-        let msg = problem(&huge);
+        huge.extend_from_slice(&payload[at + 1..]);
+        let msg = problem(&FRAME.file_of(FORMAT_VERSION, &huge));
         assert!(msg.contains("LimitExceeded"), "{msg}");
     }
 
@@ -467,14 +503,11 @@ pub(crate) mod tests {
     fn rejects_a_w_of_the_right_size_but_another_shape() {
         // w1 of the 6-5-4-10 network is 6x5: the same 30 values in other shapes.
         for shape in [vec![5, 6], vec![1, 30], vec![30], vec![3, 2, 5]] {
-            let bytes = saved_bytes(&run());
-            let (_, payload) = FRAME.open(&bytes).unwrap();
-            let mut payload: Payload = decode_whole(payload).unwrap();
+            let mut payload: Payload = decode_whole(&saved_payload(&run())).unwrap();
             payload.network.tensors[0].shape = shape.clone();
             let config = crate::store::framed::bincode_config();
-            let mut reshaped = bytes[..crate::store::framed::HEADER_LEN].to_vec();
-            reshaped.extend(bincode::serde::encode_to_vec(&payload, config).unwrap());
-            let msg = problem(&reshaped);
+            let reshaped = bincode::serde::encode_to_vec(&payload, config).unwrap();
+            let msg = problem(&FRAME.file_of(FORMAT_VERSION, &reshaped));
             assert!(
                 msg.contains("(30 values)") && msg.contains("needs 6x5"),
                 "{shape:?}: {msg}"
@@ -513,46 +546,40 @@ pub(crate) mod tests {
         let mut marked = run();
         let good = 1234.5f32.to_le_bytes();
         marked.classifier.mlp.params.layers[0].b[2] = 1234.5;
-        let mut bytes = saved_bytes(&marked);
-        let at = bytes.windows(4).position(|w| w == good).unwrap();
-        bytes[at..at + 4].copy_from_slice(&f32::NAN.to_le_bytes());
+        let mut payload = saved_payload(&marked);
+        let at = payload.windows(4).position(|w| w == good).unwrap();
+        payload[at..at + 4].copy_from_slice(&f32::NAN.to_le_bytes());
+        let bytes = FRAME.file_of(FORMAT_VERSION, &payload);
         assert!(problem(&bytes).contains("holds a NaN"));
     }
 
     #[test]
     fn version_2_files_are_read_as_mnist_networks() {
-        let current = saved_bytes(&run());
+        let current = saved_payload(&run());
         let original = run();
-        let mut v2 = b"MNISTMLP".to_vec();
-        v2.extend_from_slice(&2u32.to_le_bytes());
         // A version-2 payload is the version-3 payload without the data set after it.
         let config = crate::store::framed::bincode_config();
         let data = bincode::serde::encode_to_vec(&original.data, config).unwrap();
-        v2.extend_from_slice(
-            &current[crate::store::framed::HEADER_LEN..current.len() - data.len()],
-        );
+        let v2 = FRAME.file_of(2, &current[..current.len() - data.len()]);
         let loaded = decode(&v2).unwrap();
         assert_eq!(loaded.data, DataInfo::mnist());
         assert_eq!(loaded.classifier, original.classifier);
-        let mut v1 = current.clone();
-        v1[8..12].copy_from_slice(&1u32.to_le_bytes());
+        let v1 = FRAME.file_of(1, &current);
         assert!(problem(&v1).contains("format version 1 is not supported"));
     }
 
     #[test]
     fn version_3_files_name_their_data_by_the_data_set() {
         let original = run();
-        let current = saved_bytes(&original);
+        let current = saved_payload(&original);
         let config = crate::store::framed::bincode_config();
         let data = bincode::serde::encode_to_vec(&original.data, config).unwrap();
-        let network = &current[crate::store::framed::HEADER_LEN..current.len() - data.len()];
+        let network = &current[..current.len() - data.len()];
         for dataset in [Some(Dataset::FashionMnist), None] {
-            let mut v3 = b"MNISTMLP".to_vec();
-            v3.extend_from_slice(&3u32.to_le_bytes());
-            v3.extend_from_slice(network);
             let names = &original.data.class_names;
-            let old = bincode::serde::encode_to_vec((dataset, names), config).unwrap();
-            v3.extend_from_slice(&old);
+            let mut v3 = network.to_vec();
+            v3.extend(bincode::serde::encode_to_vec((dataset, names), config).unwrap());
+            let v3 = FRAME.file_of(3, &v3);
             let loaded = decode(&v3).unwrap();
             let name = dataset.map_or("unrecognised", Dataset::name);
             assert_eq!(loaded.data.dataset, dataset);
@@ -565,9 +592,8 @@ pub(crate) mod tests {
     #[test]
     fn version_4_files_load_without_the_running_train_figures() {
         let original = run();
-        let current = saved_bytes(&original);
         let config = crate::store::framed::bincode_config();
-        let payload: Payload = decode_whole(&current[crate::store::framed::HEADER_LEN..]).unwrap();
+        let payload: Payload = decode_whole(&saved_payload(&original)).unwrap();
         let old_epoch = EpochMetricsV4 {
             epoch: 1,
             train_loss: 0.3,
@@ -588,9 +614,8 @@ pub(crate) mod tests {
             network,
             data: payload.data,
         };
-        let mut v4 = b"MNISTMLP".to_vec();
-        v4.extend_from_slice(&4u32.to_le_bytes());
-        v4.extend_from_slice(&bincode::serde::encode_to_vec(&v4_payload, config).unwrap());
+        let v4_payload = bincode::serde::encode_to_vec(&v4_payload, config).unwrap();
+        let v4 = FRAME.file_of(4, &v4_payload);
         let loaded = decode(&v4).unwrap();
         assert_eq!(loaded.classifier, original.classifier);
         assert_eq!(loaded.data, original.data);

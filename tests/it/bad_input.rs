@@ -19,8 +19,10 @@ use mnist_mlp::data::input::InputScaling;
 use mnist_mlp::data::source::DataInfo;
 use mnist_mlp::model::Classifier;
 use mnist_mlp::nn::mlp::Mlp;
+use mnist_mlp::store::framed::{CHECKSUM_LEN, HEADER_LEN};
 use mnist_mlp::store::weights::{self, SavedRun};
 use mnist_mlp::train::config::TrainConfig;
+use sha2::{Digest, Sha256};
 
 /// The test images file of the synthetic data, the one most cases damage.
 const TEST_IMAGES: &str = "t10k-images-idx3-ubyte.gz";
@@ -597,20 +599,68 @@ fn weights_whose_outputs_overflow_in_predict() {
     assert!(!stderr.contains("stroke.png"), "{stderr}");
 }
 
+#[test]
+fn weights_file_with_a_changed_bit() {
+    let case = Case::new(28);
+    let path = case.weights("flipped.bin", |run| {
+        run.classifier.mlp.params.layers[0].w[[3, 2]] = MARKER;
+    });
+    // The lowest bit of a weight: a slightly different network, with finite values.
+    let mut bytes = fs::read(&path).unwrap();
+    let at = marker_at(&bytes);
+    bytes[at] ^= 0x01;
+    fs::write(&path, bytes).unwrap();
+    refused(
+        &mut case.evaluate(&path),
+        &[
+            "flipped.bin: truncated or corrupt weights file",
+            "its contents do not match its checksum",
+        ],
+    );
+}
+
+#[test]
+fn weights_file_without_a_checksum_loads_with_a_note() {
+    // Not bad input: a file of the version before checksums, which still loads.
+    let case = Case::new(28);
+    let path = case.weights("old.bin", |_| {});
+    let old = common::without_checksum(&fs::read(&path).unwrap(), weights::FORMAT_VERSION - 1);
+    fs::write(&path, old).unwrap();
+    let output = case.evaluate(&path).output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("old.bin has no checksum (weights format version 5;"),
+        "{stderr}"
+    );
+    assert!(String::from_utf8_lossy(&output.stdout).contains("accuracy: "));
+}
+
 /// A value no trained weight has, written where a test then puts a value `weights::save`
 /// refuses to write (NaN, infinity).
 const MARKER: f32 = 12345.678;
 
-/// Replaces the one little-endian [`MARKER`] in the file at `path` with `value`.
-fn replace_marker(path: &Path, value: f32) {
-    let mut bytes = fs::read(path).unwrap();
+/// Where the one little-endian [`MARKER`] in `bytes` starts.
+fn marker_at(bytes: &[u8]) -> usize {
     let marker = MARKER.to_le_bytes();
     let at = bytes.windows(4).position(|w| w == marker).unwrap();
     assert!(
         bytes[at + 4..].windows(4).all(|w| w != marker),
         "the marker is unique"
     );
+    at
+}
+
+/// Replaces the one little-endian [`MARKER`] in the file at `path` with `value`, and the
+/// checksum with that of the changed payload: a file as a writer that did not check for
+/// NaN would have written it.
+fn replace_marker(path: &Path, value: f32) {
+    let mut bytes = fs::read(path).unwrap();
+    let at = marker_at(&bytes);
     bytes[at..at + 4].copy_from_slice(&value.to_le_bytes());
+    let payload = HEADER_LEN + CHECKSUM_LEN;
+    let checksum = Sha256::digest(&bytes[payload..]);
+    bytes[HEADER_LEN..payload].copy_from_slice(&checksum);
     fs::write(path, bytes).unwrap();
 }
 
