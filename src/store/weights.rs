@@ -41,6 +41,12 @@ const FRAME: Frame = Frame {
     checksummed: 6,
 };
 
+/// The longest class name a weights file may hold, in characters: far longer than any data
+/// set's (the longest known is 11), short enough for every table and picture to show.
+pub const MAX_CLASS_NAME_CHARS: usize = 100;
+/// The most classes a network may have: labels are bytes.
+pub const MAX_CLASSES: usize = 256;
+
 /// A trained network with its history, as stored in a weights file.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SavedRun {
@@ -158,6 +164,11 @@ pub enum WeightsProblem {
     NonFinite(String),
     #[error("{0}; re-run `mnist-mlp train` to regenerate the file")]
     Scaling(String),
+    #[error(
+        "class name {index} is {chars} characters long, more than the {MAX_CLASS_NAME_CHARS} \
+         a class name may have"
+    )]
+    ClassName { index: usize, chars: usize },
 }
 
 /// The names of layer `layer`'s (0-based) tensors: ("w1", "b1"), ("w2", "b2"), …
@@ -252,6 +263,13 @@ pub fn decode(bytes: &[u8]) -> Result<SavedRun, WeightsProblem> {
     } = network;
     let params = params_from_tensors(&architecture, tensors)?;
     input_scaling.check().map_err(WeightsProblem::Scaling)?;
+    if let Some((index, chars)) = (data.class_names.iter())
+        .map(|name| name.chars().count())
+        .enumerate()
+        .find(|&(_, chars)| chars > MAX_CLASS_NAME_CHARS)
+    {
+        return Err(WeightsProblem::ClassName { index, chars });
+    }
     if data.class_names.len() != architecture.num_classes {
         return Err(WeightsProblem::Shape(format!(
             "{} class names for the {} outputs of {}",
@@ -299,6 +317,14 @@ fn params_from_tensors(
         return Err(shape_err(format!(
             "the architecture {} has an empty layer",
             arch.describe()
+        )));
+    }
+    if arch.num_classes > MAX_CLASSES {
+        return Err(shape_err(format!(
+            "the architecture {} has {} outputs, more than the {MAX_CLASSES} classes a label \
+             byte can name",
+            arch.describe(),
+            arch.num_classes
         )));
     }
     let expected = 2 * arch.num_layers();
@@ -626,6 +652,24 @@ pub(crate) mod tests {
         assert_eq!(epoch.running_train_loss, None);
         assert_eq!(epoch.train_images, None);
         assert_eq!(epoch.train_label(), "train");
+    }
+
+    #[test]
+    fn class_names_and_outputs_are_bounded() {
+        let mut long = run();
+        long.data.class_names[3] = "x".repeat(MAX_CLASS_NAME_CHARS);
+        assert!(decode(&saved_bytes(&long)).is_ok());
+        long.data.class_names[3].push('y');
+        let msg = problem(&saved_bytes(&long));
+        assert!(msg.contains("class name 3 is 101 characters long"), "{msg}");
+        let mut many = run();
+        many.classifier.mlp = Mlp::initial(many.config.architecture(6, MAX_CLASSES + 1), 3);
+        many.data.class_names = vec!["c".to_string(); MAX_CLASSES + 1];
+        let msg = problem(&saved_bytes(&many));
+        assert!(
+            msg.contains("257 outputs, more than the 256 classes"),
+            "{msg}"
+        );
     }
 
     #[test]

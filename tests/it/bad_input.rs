@@ -600,6 +600,27 @@ fn weights_whose_outputs_overflow_in_predict() {
 }
 
 #[test]
+fn weights_file_with_class_names_too_long() {
+    // Ten names of 20,000 characters: refused at load, not fitted into the pictures.
+    let case = Case::new(28);
+    let path = case.weights("long-names.bin", |run| {
+        for (class, name) in run.data.class_names.iter_mut().enumerate() {
+            *name = format!("{class}").repeat(20_000);
+        }
+    });
+    let mut analyze = case.cmd("analyze");
+    analyze.arg("--weights").arg(&path).timeout(HANG_TIMEOUT);
+    refused(
+        &mut analyze,
+        &[
+            "long-names.bin: class name 0 is 20000 characters long, more than the 100 a class \
+             name may have",
+        ],
+    );
+    assert!(!case.path("plots").exists());
+}
+
+#[test]
 fn weights_file_with_a_changed_bit() {
     let case = Case::new(28);
     let path = case.weights("flipped.bin", |run| {
