@@ -8,7 +8,9 @@ whole-process wall seconds (measured here, from start to exit), the final test a
 peak resident memory (from the child's rusage), and the ratio peer time / mnist-mlp time.
 
 --scaling instead times mnist-mlp alone over a grid of hidden sizes and batch sizes (3-epoch
-runs, median of epochs 2..3) and prints seconds per epoch and GFLOP/s.
+runs, median of epochs 2..3) and prints seconds per epoch and GFLOP/s, on one or more data sets
+(--scaling-data), each with its density: the fraction of pixels that differ from the most
+common value, which decides whether the first layer takes the sparse path.
 
 Standard library only; the peers run under --python (default: this interpreter). Progress goes
 to stderr, the report to stdout. See bench/README.md.
@@ -89,6 +91,9 @@ def parse_args():
                         "(default: 128 256 512 1024 512,256)")
     p.add_argument("--scaling-batch", nargs="+", type=int, default=SCALING_BATCH, metavar="B",
                    help="batch sizes for --scaling (default: 64 128 256 512)")
+    p.add_argument("--scaling-data", nargs="+", default=None, metavar="NAME=DIR",
+                   help="data sets for --scaling, each a name and a folder of IDX files "
+                        "(default: mnist=the --data-dir folder)")
     p.add_argument("--keep-temp", action="store_true",
                    help="keep the folder with every run's stdout, stderr and outputs, and print its path")
     args = p.parse_args()
@@ -110,6 +115,15 @@ def parse_args():
         args.data_dir = os.environ.get("MNIST_DATA_DIR") or os.path.join(REPO_DIR, "data", "mnist")
     if args.binary is None:
         args.binary = os.path.join(REPO_DIR, "target", "release", "mnist-mlp")
+    if args.scaling_data is None:
+        args.scaling_data = [f"mnist={args.data_dir}"]
+    data_sets = []
+    for entry in args.scaling_data:
+        name, sep, folder = entry.partition("=")
+        if not sep or not name or not folder:
+            p.error(f"--scaling-data {entry!r}: expected NAME=DIR")
+        data_sets.append((name, os.path.abspath(folder)))
+    args.scaling_data = data_sets
     # The children run inside a scratch folder: make the paths given here absolute.
     args.data_dir = os.path.abspath(args.data_dir)
     args.binary = os.path.abspath(args.binary)
@@ -163,6 +177,27 @@ def check_data_dir(data_dir):
     if missing:
         die(f"{data_dir}: missing MNIST file(s) {', '.join(missing)}; pass --data-dir or set "
             f"MNIST_DATA_DIR (or fetch them with `{MNIST_MLP} download`)")
+
+
+def density(data_dir, sample=1024):
+    """The fraction of pixels that differ from the most common value, over the first `sample`
+    training images: what decides whether the first layer takes the sparse path."""
+    import gzip
+    for name in ("train-images-idx3-ubyte.gz", "train-images-idx3-ubyte",
+                 "train-images.idx3-ubyte.gz", "train-images.idx3-ubyte"):
+        path = os.path.join(data_dir, name)
+        if os.path.isfile(path):
+            break
+    else:
+        return None
+    with (gzip.open if path.endswith(".gz") else open)(path, "rb") as f:
+        header = f.read(16)
+        rows, cols = int.from_bytes(header[8:12], "big"), int.from_bytes(header[12:16], "big")
+        pixels = f.read(sample * rows * cols)
+    counts = [0] * 256
+    for p in pixels:
+        counts[p] += 1
+    return 1 - max(counts) / max(len(pixels), 1)
 
 
 def check_binary(binary):
@@ -250,12 +285,14 @@ def median_2n(epoch_secs):
     return statistics.median(epoch_secs[1:] if len(epoch_secs) > 1 else epoch_secs)
 
 
-def mnist_mlp_command(args, has_threads, hidden, batch, epochs, out_dir):
-    cmd = [args.binary, "train", "--offline", "--data-dir", args.data_dir,
+def mnist_mlp_command(args, has_threads, hidden, batch, epochs, out_dir, data_dir=None):
+    cmd = [args.binary, "train", "--offline", "--data-dir", data_dir or args.data_dir,
            "--epochs", str(epochs), "--hidden", hidden, "--batch-size", str(batch),
            "--lr", str(args.lr), "--momentum", str(args.momentum), "--json",
-           # What the peers do: a constant rate, the images as they are.
-           "--lr-schedule", "constant", "--augment", "none",
+           # What the peers do: a constant rate, the images as they are, pixel / 255, no
+           # dropout (given, so that other data sets' recipes do not change them).
+           "--lr-schedule", "constant", "--augment", "none", "--input-scaling", "unit",
+           "--dropout", "0",
            "--weights", os.path.join(out_dir, "w.bin"), "--plot", os.path.join(out_dir, "p.png"),
            "--metrics", os.path.join(out_dir, "m.csv")]
     if args.seed is not None:
@@ -265,8 +302,8 @@ def mnist_mlp_command(args, has_threads, hidden, batch, epochs, out_dir):
     return cmd
 
 
-def run_mnist_mlp(args, has_threads, hidden, batch, epochs, out_dir, tag):
-    cmd = mnist_mlp_command(args, has_threads, hidden, batch, epochs, out_dir)
+def run_mnist_mlp(args, has_threads, hidden, batch, epochs, out_dir, tag, data_dir=None):
+    cmd = mnist_mlp_command(args, has_threads, hidden, batch, epochs, out_dir, data_dir)
     stdout, measured = run_process(cmd, child_env(args.threads), out_dir, tag)
     lines = [ln for ln in stdout.splitlines() if ln.strip()]
     try:
@@ -419,28 +456,33 @@ def report_scaling(args, has_threads, version, grid, runs, failures):
                + (f"`--threads {args.threads}`" if has_threads else "no `--threads` flag")
                + "; environment " + ", ".join(f"{v}={args.threads}" for v in THREAD_ENV))
     for key, reason in failures.items():
-        out.append(f"- **FAILED** hidden {key[0]} batch {key[1]}: {reason}")
+        out.append(f"- **FAILED** {key[0]} hidden {key[1]} batch {key[2]}: {reason}")
     out.append("")
-    out.append("| hidden \\ batch | " + " | ".join(str(b) for b in args.scaling_batch)
+    out.append("| data (density) | hidden \\ batch | " + " | ".join(str(b) for b in args.scaling_batch)
                + " | GFLOP per epoch |")
-    out.append("|---|" + "---|" * (len(args.scaling_batch) + 1))
-    for hidden in args.scaling_hidden:
-        flops = flops_per_epoch(hidden)
-        cells = []
-        for batch in args.scaling_batch:
-            times = grid.get((hidden, batch))
-            if not times:
-                cells.append("failed")
-                continue
-            s = statistics.median(times)
-            cells.append(f"{s:.3f} s ({flops / s / 1e9:.0f} GFLOP/s)")
-        out.append(f"| {hidden} | " + " | ".join(cells) + f" | {flops / 1e9:.1f} |")
+    out.append("|---|---|" + "---|" * (len(args.scaling_batch) + 1))
+    for name, folder in args.scaling_data:
+        d = density(folder)
+        label = f"{name} ({d:.2f})" if d is not None else name
+        for hidden in args.scaling_hidden:
+            flops = flops_per_epoch(hidden)
+            cells = []
+            for batch in args.scaling_batch:
+                times = grid.get((name, hidden, batch))
+                if not times:
+                    cells.append("failed")
+                    continue
+                s = statistics.median(times)
+                cells.append(f"{s:.3f} s ({flops / s / 1e9:.0f} GFLOP/s)")
+            out.append(f"| {label} | {hidden} | " + " | ".join(cells) + f" | {flops / 1e9:.1f} |")
     out += quiet_warning(runs)
     out += ["",
             "Each cell: median training seconds per epoch (the `train_seconds` of the metrics CSV), "
-            "and in brackets the executed FLOP rate, FLOPs per epoch = 60000 × 2 × "
+            "and in brackets the dense-equivalent FLOP rate, FLOPs per epoch = 60000 × 2 × "
             "(3 × Σ fan_in·fan_out − 784 × h1): forward, weight gradient and input gradient of "
-            "every layer except the first layer's input gradient."]
+            "every layer except the first layer's input gradient, as dense products would execute "
+            "them (the sparse first layer skips the background's share). Density: the fraction of "
+            "pixels away from the most common value in the first 1,024 training images."]
     return "\n".join(out)
 
 
@@ -506,29 +548,33 @@ def compare(args, has_threads, version, tmp):
 
 def scaling(args, has_threads, version, tmp):
     grid, failures, runs = {}, {}, []
-    total = args.runs * len(args.scaling_hidden) * len(args.scaling_batch)
+    total = (args.runs * len(args.scaling_data) * len(args.scaling_hidden)
+             * len(args.scaling_batch))
     done = 0
     for rnd in range(1, args.runs + 1):
-        for hidden in args.scaling_hidden:
-            for batch in args.scaling_batch:
-                done += 1
-                key = (hidden, batch)
-                if key in failures:
-                    continue
-                out_dir = os.path.join(tmp, f"scaling-{hidden.replace(',', '-')}-{batch}-{rnd}")
-                os.mkdir(out_dir)
-                log(f"[{done}/{total}] hidden {hidden}, batch {batch} ...")
-                try:
-                    r = run_mnist_mlp(args, has_threads, hidden, batch, args.epochs, out_dir, "run")
-                except (RunFailed, OSError, KeyError, ValueError) as e:
-                    failures[key] = str(e)
-                    log(f"*** FAILED: {e}")
-                    continue
-                log(f"    {r['s_epoch']:.3f} s/epoch, "
-                    f"{flops_per_epoch(hidden) / r['s_epoch'] / 1e9:.0f} GFLOP/s, "
-                    f"other processes' load {load_text(r)} cores")
-                grid.setdefault(key, []).append(r["s_epoch"])
-                runs.append(r)
+        for name, folder in args.scaling_data:
+            for hidden in args.scaling_hidden:
+                for batch in args.scaling_batch:
+                    done += 1
+                    key = (name, hidden, batch)
+                    if key in failures:
+                        continue
+                    out_dir = os.path.join(
+                        tmp, f"scaling-{name}-{hidden.replace(',', '-')}-{batch}-{rnd}")
+                    os.mkdir(out_dir)
+                    log(f"[{done}/{total}] {name}, hidden {hidden}, batch {batch} ...")
+                    try:
+                        r = run_mnist_mlp(args, has_threads, hidden, batch, args.epochs, out_dir,
+                                          "run", folder)
+                    except (RunFailed, OSError, KeyError, ValueError) as e:
+                        failures[key] = str(e)
+                        log(f"*** FAILED: {e}")
+                        continue
+                    log(f"    {r['s_epoch']:.3f} s/epoch, "
+                        f"{flops_per_epoch(hidden) / r['s_epoch'] / 1e9:.0f} GFLOP/s, "
+                        f"other processes' load {load_text(r)} cores")
+                    grid.setdefault(key, []).append(r["s_epoch"])
+                    runs.append(r)
     return report_scaling(args, has_threads, version, grid, runs, failures), bool(failures)
 
 

@@ -12,13 +12,16 @@ use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_mai
 use mnist_mlp::data::augment::Transform;
 use mnist_mlp::data::idx::{read_idx_images, write_idx_images};
 use mnist_mlp::data::images::LabeledImages;
-use mnist_mlp::data::input::{BatchBuilder, InputScaling};
+use mnist_mlp::data::input::{BatchBuilder, BatchForm, InputScaling};
 use mnist_mlp::model::Classifier;
-use mnist_mlp::nn::layers::Activation;
+use mnist_mlp::nn::layers::{Activation, dense_forward, dense_parameter_gradient};
 use mnist_mlp::nn::mlp::{Architecture, Mlp, Params, Workspace};
 use mnist_mlp::nn::optim::{Optimizer, OptimizerConfig};
+use mnist_mlp::nn::rng::SeededRng;
+use mnist_mlp::nn::sparse::{SparseRows, sparse_forward, sparse_parameter_gradient};
 use mnist_mlp::train::config::TrainConfig;
 use mnist_mlp::train::train;
+use ndarray::{Array1, Array2};
 
 const HIDDEN: usize = 256;
 const BATCH: usize = 128;
@@ -57,7 +60,7 @@ fn training_step(c: &mut Criterion) {
     mnist_mlp::nn::denormals::flush_on_this_thread();
     let data = synthetic(BATCH, 1);
     let mut mlp = Mlp::<f32>::initial(arch(), 1);
-    let mut builder = BatchBuilder::new(&InputScaling::UnitInterval, 784, BATCH);
+    let mut builder = BatchBuilder::new(&InputScaling::UnitInterval, BatchForm::Dense, 784, BATCH);
     let mut ws = Workspace::new(&arch(), BATCH);
     let mut grads = Params::zeros(&arch());
     let mut sgd = Optimizer::new(&arch(), OptimizerConfig::sgd(0.9));
@@ -70,6 +73,49 @@ fn training_step(c: &mut Criterion) {
             sgd.step(0.01, &mut mlp.params, &grads);
         })
     });
+    group.finish();
+}
+
+/// The first layer's two products on one batch, forward and weight gradient, dense against
+/// sparse at several densities (the fraction of inputs away from the background): where
+/// the sparse products stop paying is where `BatchForm::for_images` stops choosing them.
+fn first_layer(c: &mut Criterion) {
+    mnist_mlp::nn::denormals::flush_on_this_thread();
+    let mut rng = SeededRng::new(8);
+    let w = Array2::from_shape_fn((784, HIDDEN), |_| rng.standard_normal() as f32 * 0.05);
+    let b = Array1::<f32>::zeros(HIDDEN);
+    let delta = Array2::from_shape_fn((BATCH, HIDDEN), |_| rng.standard_normal() as f32);
+    let (mut out, mut dw, mut db) = (
+        Array2::zeros((BATCH, HIDDEN)),
+        Array2::zeros((784, HIDDEN)),
+        Array1::zeros(HIDDEN),
+    );
+    let mut group = c.benchmark_group("first layer 784-256, batch 128, one thread");
+    group.throughput(Throughput::Elements((4 * BATCH * 784 * HIDDEN) as u64));
+    for density in [0.05, 0.1, 0.2, 0.35, 0.5, 0.7] {
+        let x = Array2::from_shape_fn((BATCH, 784), |_| {
+            if rng.uniform() < density {
+                rng.uniform() as f32
+            } else {
+                0.0
+            }
+        });
+        let sparse = SparseRows::from_dense(x.view(), 0.0);
+        group.bench_function(format!("sparse, density {density}"), |bench| {
+            bench.iter(|| {
+                sparse_forward(out.view_mut(), &sparse, w.view(), b.view());
+                sparse_parameter_gradient(dw.view_mut(), db.view_mut(), delta.view(), &sparse);
+            })
+        });
+        if density == 0.05 {
+            group.bench_function("dense, any density", |bench| {
+                bench.iter(|| {
+                    dense_forward(out.view_mut(), x.view(), w.view(), b.view());
+                    dense_parameter_gradient(dw.view_mut(), db.view_mut(), delta.view(), x.view());
+                })
+            });
+        }
+    }
     group.finish();
 }
 
@@ -125,5 +171,12 @@ fn idx_decode(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, training_step, one_epoch, evaluation, idx_decode);
+criterion_group!(
+    benches,
+    training_step,
+    first_layer,
+    one_epoch,
+    evaluation,
+    idx_decode
+);
 criterion_main!(benches);

@@ -5,7 +5,7 @@
 //!
 //! Arrows point one way. Each folder imports only folders that come after it in this list:
 //! [`cli`], [`handin`], [`report`], [`evaluate`], [`store`], [`plot`], [`train`], [`model`], [`data`],
-//! [`nn`], then the leaves [`io`] and [`choice`]. `store` sits above `train` and `model`
+//! [`nn`], then the leaves [`io`], [`text`] and [`choice`]. `store` sits above `train` and `model`
 //! because the files it writes hold what they make (the configuration, the resumable
 //! progress, the classifier). No module imports one that imports it back.
 //!
@@ -31,12 +31,16 @@
 //!   catalog.rs        the known data sets: mirrors, checksums, classes, how each differs
 //!   source.rs         which folder and data set a request means; loading a split
 //!   download.rs       fetching missing files from mirrors, verified by checksum
-//!   input.rs          input scaling and batch building (u8 pixels → f32 rows)
+//!   input.rs          input scaling and batch building (u8 pixels → dense or sparse f32 rows)
 //!   augment.rs        shifts, affine and elastic distortions, per image and epoch
+//!
+//! text.rs             outside text (class names, authors, paths) with its control characters
+//!                     escaped, for every text output
 //!
 //! nn/                 the network by hand
 //!   linalg.rs         Real (f32/f64) and matmul over the gemm kernels
 //!   layers.rs         each layer's forward beside its backward; fused softmax-CE
+//!   sparse.rs         the first layer on sparse inputs: forward beside weight gradient
 //!   mlp.rs            architecture, parameters, workspace, the whole forward/backward
 //!   optim.rs          SGD, Nesterov, Adam, AdamW: one flat loop per tensor
 //!   schedule.rs       learning-rate schedules
@@ -68,6 +72,8 @@
 //! io/                 file plumbing under every layer
 //!   atomic.rs         outputs written through a temporary file and a rename
 //!   digest.rs         sha256 and md5 as hex, of bytes, streams and files
+//!   paths.rs          paths in serialized records: lossy in JSON, exact in binary formats
+//!   on_signal.rs      paths removed when SIGINT or SIGTERM ends the process (downloads)
 //!
 //! plot/               PNG charts: accuracy per epoch (mod.rs), confusion and mistakes (analysis.rs)
 //! report/             the homework's report, made from the weights file and the run log
@@ -91,4 +97,5 @@ pub mod nn;
 pub mod plot;
 pub mod report;
 pub mod store;
+pub mod text;
 pub mod train;

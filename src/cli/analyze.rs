@@ -6,10 +6,17 @@ use crate::cli::args::AnalyzeArgs;
 use crate::cli::common::{note_other_data, prepare_data};
 use crate::data::names::Split;
 use crate::evaluate::{EvaluateError, load_with_test_set};
+use crate::io::outputs::{FileArg, check_outputs};
+use crate::io::paths::lossy_json;
 use crate::model::analysis::{Analysis, json_report, text_report};
 use crate::plot::analysis::{plot_confusion, plot_mistakes};
 
 pub fn analyze_command(args: &AnalyzeArgs, out: &mut dyn Write) -> anyhow::Result<()> {
+    check_outputs(&[
+        FileArg::read("--weights", &args.test.weights),
+        FileArg::replaced("--confusion", &args.confusion),
+        FileArg::replaced("--mistakes", &args.mistakes),
+    ])?;
     let source = prepare_data(&args.test.data, &[Split::Test], args.test.offline)?;
     let (run, test) = load_with_test_set(&source, &args.test.weights)?;
     let data = source.identify(&[(Split::Test, &test)]);
@@ -34,12 +41,12 @@ pub fn analyze_command(args: &AnalyzeArgs, out: &mut dyn Write) -> anyhow::Resul
     )?;
     if args.json {
         let mut json = json_report(&analysis, names, count)?;
-        json["weights"] = serde_json::json!(args.test.weights);
+        json["weights"] = lossy_json(&args.test.weights);
         json["dataset"] = serde_json::json!(data.dataset);
         json["data_name"] = serde_json::json!(data.name);
-        json["data_dir"] = serde_json::json!(source.dir);
-        json["confusion_plot"] = serde_json::json!(args.confusion);
-        json["mistakes_plot"] = serde_json::json!(args.mistakes);
+        json["data_dir"] = lossy_json(&source.dir);
+        json["confusion_plot"] = lossy_json(&args.confusion);
+        json["mistakes_plot"] = lossy_json(&args.mistakes);
         writeln!(out, "{json}")?;
     } else {
         write!(out, "{}", text_report(&analysis, names)?)?;

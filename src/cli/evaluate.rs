@@ -6,6 +6,7 @@ use crate::cli::args::EvaluateArgs;
 use crate::cli::common::{accuracy_line, note_other_data, prepare_data};
 use crate::data::names::Split;
 use crate::evaluate::{EvaluateError, load_with_test_set};
+use crate::io::paths::lossy_json;
 
 pub fn evaluate_command(args: &EvaluateArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     let test = &args.test;
@@ -21,10 +22,10 @@ pub fn evaluate_command(args: &EvaluateArgs, out: &mut dyn Write) -> anyhow::Res
             "correct": eval.correct,
             "total": eval.total,
             "loss": eval.loss,
-            "weights": test.weights,
+            "weights": lossy_json(&test.weights),
             "dataset": data.dataset,
             "data_name": data.name,
-            "data_dir": source.dir,
+            "data_dir": lossy_json(&source.dir),
         });
         writeln!(out, "{json}")?;
     } else {

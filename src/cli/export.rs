@@ -3,11 +3,21 @@
 use std::io::Write;
 
 use crate::cli::args::ExportArgs;
+use crate::io::outputs::{FileArg, check_outputs};
 use crate::store::export::{self, ExportFormat};
 use crate::store::weights::{self};
 
 pub fn export_command(args: &ExportArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     let format = ExportFormat::resolve(args.format, &args.output)?;
+    let script = export::evaluate_script_path(&args.output);
+    let mut files = vec![
+        FileArg::read("--weights", &args.weights),
+        FileArg::replaced("--output", &args.output),
+    ];
+    if format == ExportFormat::Pkl {
+        files.push(FileArg::replaced("its evaluate_hw1 script", &script));
+    }
+    check_outputs(&files)?;
     let run = weights::load(&args.weights)?;
     export::export(&run, format, &args.output)?;
     writeln!(

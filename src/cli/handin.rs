@@ -5,9 +5,17 @@ use std::io::Write;
 use crate::cli::args::HandinArgs;
 use crate::handin::{self, HandinInputs};
 use crate::io::atomic::write_bytes_atomically;
+use crate::io::outputs::{FileArg, check_outputs};
 use crate::store::export::SCRIPT_NAME;
 
 pub fn handin_command(args: &HandinArgs, out: &mut dyn Write) -> anyhow::Result<()> {
+    let source = &args.source;
+    check_outputs(&[
+        FileArg::read("--weights", &source.weights),
+        FileArg::read("--confusion", &source.confusion),
+        FileArg::read("--run-log", &source.run_log),
+        FileArg::replaced("--output", &args.output),
+    ])?;
     let authors = &args.source.authors;
     if authors.len() == 1 {
         eprintln!("warning: one --author: the homework is done in pairs; pass --author for each");

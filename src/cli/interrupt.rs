@@ -34,7 +34,8 @@ pub struct StopRequest {
 }
 
 impl StopRequest {
-    /// Installs the handlers of SIGINT and SIGTERM for the rest of the process.
+    /// Installs the handlers of SIGINT and SIGTERM for the rest of the process (a download's
+    /// removal of its temporary files on a signal stays, but no longer ends the process).
     pub fn install() -> io::Result<Self> {
         let request = StopRequest {
             stop: Arc::new(AtomicBool::new(false)),
@@ -47,6 +48,7 @@ impl StopRequest {
             flag::register_usize(signal, Arc::clone(&request.signal), signal as usize)?;
             flag::register(signal, Arc::clone(&request.stop))?;
         }
+        crate::io::on_signal::stop_handled_elsewhere();
         Ok(request)
     }
 

@@ -5,6 +5,7 @@ use std::io::Write;
 use crate::cli::args::PredictArgs;
 use crate::model::predict::{PredictError, TOP_CLASSES, predict_files};
 use crate::store::weights::{self, SavedRun};
+use crate::text::escape_controls;
 
 pub fn predict_command(args: &PredictArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     let SavedRun {
@@ -25,9 +26,13 @@ pub fn predict_command(args: &PredictArgs, out: &mut dyn Write) -> anyhow::Resul
             let top: Vec<String> = prediction
                 .top
                 .iter()
-                .map(|s| format!("{} ({:.2}%)", s.name, 100.0 * s.probability))
+                .map(|s| {
+                    let name = escape_controls(&s.name);
+                    format!("{name} ({:.2}%)", 100.0 * s.probability)
+                })
                 .collect();
-            writeln!(out, "{}: {}", prediction.path.display(), top.join(", "))?;
+            let path = prediction.path.display().to_string();
+            writeln!(out, "{}: {}", escape_controls(&path), top.join(", "))?;
         }
     }
     Ok(())

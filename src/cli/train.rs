@@ -14,6 +14,9 @@ use crate::cli::common::{accuracy_line, prepare_data, stderr_is_terminal};
 use crate::cli::interrupt::{StopRequest, Stopped};
 use crate::data::names::Split;
 use crate::data::source::DataInfo;
+use crate::io::digest::file_sha256;
+use crate::io::outputs::{FileArg, OutputError, check_outputs, same_file};
+use crate::io::paths::lossy;
 use crate::model::Classifier;
 use crate::plot::{accuracy_title, plot_accuracy};
 use crate::store::checkpoint::{self, Checkpoint, DataFingerprint, RunInfo};
@@ -30,6 +33,40 @@ struct Outputs {
     plot: PathBuf,
     metrics: PathBuf,
     checkpoint: PathBuf,
+    run_log: PathBuf,
+}
+
+impl Outputs {
+    /// The outputs of a run of `args`, or of the run `resumed` continues: a resumed run
+    /// writes to its own outputs unless told otherwise.
+    fn new(args: &TrainArgs, resumed: Option<&Checkpoint>) -> Self {
+        let output = |id: &str, given: &PathBuf, saved: fn(&RunInfo) -> &PathBuf| match resumed {
+            Some(c) if !args.was_given(id) => saved(&c.run).clone(),
+            _ => given.clone(),
+        };
+        let weights = output("weights", &args.weights, |r| &r.weights);
+        Outputs {
+            checkpoint: args
+                .checkpoint
+                .clone()
+                .unwrap_or_else(|| checkpoint::default_path(&weights)),
+            plot: output("plot", &args.plot, |r| &r.plot),
+            metrics: output("metrics", &args.metrics, |r| &r.metrics),
+            weights,
+            run_log: args.run_log.clone(),
+        }
+    }
+
+    /// Refuses outputs that are the same file, or that cannot be written.
+    fn check(&self) -> Result<(), OutputError> {
+        check_outputs(&[
+            FileArg::replaced("--weights", &self.weights),
+            FileArg::replaced("--checkpoint", &self.checkpoint),
+            FileArg::replaced("--metrics", &self.metrics),
+            FileArg::replaced("--plot", &self.plot),
+            FileArg::appended("--run-log", &self.run_log),
+        ])
+    }
 }
 
 /// Reports each epoch and, once training has kept a network, rewrites the weights, metrics
@@ -50,6 +87,12 @@ struct EpochWriter<'a> {
     /// Whether training has kept a network (this run, or the run it resumes): until then
     /// no output is written.
     has_kept: bool,
+    /// The sha256 of the last weights file this process wrote, for the run log: the file on
+    /// disk may since be another run's.
+    weights_sha256: Option<String>,
+    /// The sha256 of the last checkpoint this process wrote (or resumed from, at the same
+    /// path): only that file is removed at the end.
+    checkpoint_sha256: Option<String>,
 }
 
 impl TrainObserver for EpochWriter<'_> {
@@ -130,7 +173,7 @@ impl EpochWriter<'_> {
                 history: history.to_vec(),
                 data: self.run.data.clone(),
             };
-            weights::save(&self.outputs.weights, &run)?;
+            self.weights_sha256 = Some(weights::save(&self.outputs.weights, &run)?);
         }
         write_metrics_csv(&self.outputs.metrics, history, &self.timings)?;
         plot_accuracy(&self.outputs.plot, history, &self.title)?;
@@ -140,7 +183,11 @@ impl EpochWriter<'_> {
     /// Saves the checkpoint, and when a signal stops the run, the metrics and plot so far
     /// (if a network has been kept).
     fn save_checkpoint(&mut self, progress: &Progress) -> anyhow::Result<()> {
-        checkpoint::save(&self.outputs.checkpoint, self.run, progress)?;
+        self.checkpoint_sha256 = Some(checkpoint::save(
+            &self.outputs.checkpoint,
+            self.run,
+            progress,
+        )?);
         if self.stop.requested() && progress.kept.is_some() {
             // Already written after the last epoch, unless this run resumed without one.
             write_metrics_csv(&self.outputs.metrics, &progress.history, &progress.timings)?;
@@ -159,7 +206,9 @@ struct JsonSummary<'a> {
     record: &'a RunRecord,
     epochs: usize,
     seconds: f64,
+    #[serde(serialize_with = "lossy")]
     plot: &'a Path,
+    #[serde(serialize_with = "lossy")]
     metrics: &'a Path,
 }
 
@@ -171,6 +220,13 @@ pub enum TrainCommandError {
          {0} (only the data location, --threads, --json and the output paths may be given)"
     )]
     ResumeFlags(String),
+    #[error(
+        "{} holds the checkpoint of an unfinished run (stopped, or still running), which this \
+         run would overwrite: continue it with `{resume}`, or delete {} to start a new run",
+        checkpoint.display(),
+        checkpoint.display()
+    )]
+    UnfinishedRun { checkpoint: PathBuf, resume: String },
     #[error(
         "{} holds a run on {} ({}), but the data here is {} ({}): resume it with that \
          run's data (--data-dir, --dataset)",
@@ -184,6 +240,29 @@ pub enum TrainCommandError {
         found: Box<DataInfo>,
         found_images: Box<DataFingerprint>,
     },
+}
+
+/// The command that continues the run saved in `checkpoint`, on the data given to this one.
+fn resume_command(args: &TrainArgs, checkpoint: &Path) -> String {
+    let mut resume = format!("mnist-mlp train --resume {}", checkpoint.display());
+    if let Some(dir) = &args.data.data_dir {
+        resume += &format!(" --data-dir {}", dir.display());
+    }
+    if args.offline {
+        resume += " --offline";
+    }
+    resume
+}
+
+/// Removes the checkpoint at `path` if it is still the file this run wrote last (sha256
+/// `own`): the checkpoint of another run writing to the same path stays.
+fn remove_own_checkpoint(path: &Path, own: Option<&str>) {
+    if own.is_none() || file_sha256(path).ok().as_deref() != own {
+        return;
+    }
+    if let Err(e) = std::fs::remove_file(path) {
+        eprintln!("note: cannot remove the checkpoint {}: {e}", path.display());
+    }
 }
 
 /// The checkpoint `--resume` names, after refusing the flags that would change its run.
@@ -205,8 +284,48 @@ fn checkpoint_to_resume(args: &TrainArgs, path: &Path) -> anyhow::Result<Checkpo
     Ok(saved)
 }
 
+/// The report of `train` on stdout, which its reader may close (`mnist-mlp train … | head`):
+/// once a write finds the pipe closed, the rest of the report is dropped, and training goes
+/// on to write its files, which are the command's job.
+struct ReportOut<'a> {
+    out: &'a mut dyn Write,
+    closed: bool,
+}
+
+impl ReportOut<'_> {
+    /// `result` of a write to `out`, with a closed pipe taken as the end of the report.
+    fn unless_closed<T>(&mut self, result: std::io::Result<T>, ok: T) -> std::io::Result<T> {
+        match result {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+                self.closed = true;
+                Ok(ok)
+            }
+            other => other,
+        }
+    }
+}
+
+impl Write for ReportOut<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.closed {
+            return Ok(buf.len());
+        }
+        let result = self.out.write(buf);
+        self.unless_closed(result, buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        if self.closed {
+            return Ok(());
+        }
+        let result = self.out.flush();
+        self.unless_closed(result, ())
+    }
+}
+
 pub fn train_command(args: &TrainArgs, out: &mut dyn Write) -> anyhow::Result<()> {
     let started = Instant::now();
+    let out = &mut ReportOut { out, closed: false };
     let resumed = match &args.resume {
         Some(path) => Some(checkpoint_to_resume(args, path)?),
         None => None,
@@ -219,9 +338,27 @@ pub fn train_command(args: &TrainArgs, out: &mut dyn Write) -> anyhow::Result<()
         None => args.config(),
     };
     config.validate()?;
+    let outputs = Outputs::new(args, resumed.as_ref());
+    outputs.check()?;
+    let resumes_its_checkpoint = args
+        .resume
+        .as_deref()
+        .is_some_and(|path| same_file(path, &outputs.checkpoint));
+    if !resumes_its_checkpoint && outputs.checkpoint.exists() {
+        return Err(TrainCommandError::UnfinishedRun {
+            checkpoint: outputs.checkpoint.clone(),
+            resume: resume_command(args, &outputs.checkpoint),
+        }
+        .into());
+    }
+    let resumed_checkpoint_sha256 = resumes_its_checkpoint
+        .then(|| file_sha256(&outputs.checkpoint).ok())
+        .flatten();
     let source = prepare_data(&args.data, &Split::BOTH, args.offline)?;
-    let train_set = source.load(Split::Train)?;
-    let test_set = source.load(Split::Test)?;
+    // Each split's files are decoded on a thread of their own.
+    let (train_set, test_set) =
+        rayon::join(|| source.load(Split::Train), || source.load(Split::Test));
+    let (train_set, test_set) = (train_set?, test_set?);
     let data = source.identify(&[(Split::Train, &train_set), (Split::Test, &test_set)]);
     let fingerprint = DataFingerprint::of(&train_set, &test_set);
     if let (Some(saved), Some(path)) = (&resumed, &args.resume)
@@ -242,21 +379,6 @@ pub fn train_command(args: &TrainArgs, out: &mut dyn Write) -> anyhow::Result<()
         writeln!(out, "{}", recipe.describe(&data, &recipe.changes(chosen)))?;
         config = recipe.apply(config, chosen);
     }
-    // A resumed run writes to its own outputs unless told otherwise.
-    let output = |id: &str, given: &PathBuf, saved: fn(&RunInfo) -> &PathBuf| match &resumed {
-        Some(c) if !args.was_given(id) => saved(&c.run).clone(),
-        _ => given.clone(),
-    };
-    let weights_path = output("weights", &args.weights, |r| &r.weights);
-    let outputs = Outputs {
-        checkpoint: args
-            .checkpoint
-            .clone()
-            .unwrap_or_else(|| checkpoint::default_path(&weights_path)),
-        plot: output("plot", &args.plot, |r| &r.plot),
-        metrics: output("metrics", &args.metrics, |r| &r.metrics),
-        weights: weights_path,
-    };
     let run = RunInfo {
         version: env!("CARGO_PKG_VERSION").to_string(),
         config: config.clone(),
@@ -311,6 +433,8 @@ pub fn train_command(args: &TrainArgs, out: &mut dyn Write) -> anyhow::Result<()
         stop: stop.clone(),
         title: accuracy_title(&arch, &data),
         has_kept: resumed.as_ref().is_some_and(|c| c.progress.kept.is_some()),
+        weights_sha256: None,
+        checkpoint_sha256: resumed_checkpoint_sha256,
     };
     let result = train_from(
         &config,
@@ -322,6 +446,12 @@ pub fn train_command(args: &TrainArgs, out: &mut dyn Write) -> anyhow::Result<()
     );
     writer.progress.finish_and_clear();
     let out = writer.out;
+    let own_checkpoint = writer.checkpoint_sha256;
+    // A resumed run that kept no better network wrote no weights: its file is the one the
+    // interrupted run wrote.
+    let weights_sha256 = writer
+        .weights_sha256
+        .or_else(|| file_sha256(&outputs.weights).ok());
     let outcome = match result {
         Ok(outcome) => outcome,
         Err(TrainError::Interrupted {
@@ -333,33 +463,24 @@ pub fn train_command(args: &TrainArgs, out: &mut dyn Write) -> anyhow::Result<()
                 0 => format!("after epoch {}", epoch - 1),
                 done => format!("in epoch {epoch} after {done} of its {batches} batches"),
             };
-            let mut resume = format!("mnist-mlp train --resume {}", outputs.checkpoint.display());
-            if let Some(dir) = &args.data.data_dir {
-                resume += &format!(" --data-dir {}", dir.display());
-            }
-            if args.offline {
-                resume += " --offline";
-            }
             return Err(Stopped {
                 signal: stop.signal_name().unwrap_or("a signal"),
                 position,
                 checkpoint: outputs.checkpoint.clone(),
-                resume,
+                resume: resume_command(args, &outputs.checkpoint),
             }
             .into());
         }
-        Err(e) => return Err(e.into()),
+        // An output could not be written: the checkpoint continues the run once it can.
+        Err(e @ TrainError::Observer(_)) => return Err(e.into()),
+        // Diverged, not learning, …: continuing would end the same way.
+        Err(e) => {
+            remove_own_checkpoint(&outputs.checkpoint, own_checkpoint.as_deref());
+            return Err(e.into());
+        }
     };
     // The run is complete: its checkpoint has nothing left to continue.
-    match std::fs::remove_file(&outputs.checkpoint) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-            eprintln!(
-                "note: cannot remove the checkpoint {}: {e}",
-                outputs.checkpoint.display()
-            );
-        }
-        _ => {}
-    }
+    remove_own_checkpoint(&outputs.checkpoint, own_checkpoint.as_deref());
     let kept = &outcome.history[outcome.kept_epoch - 1];
     let test = outcome.final_test;
     let seconds = started.elapsed().as_secs_f64();
@@ -386,8 +507,9 @@ pub fn train_command(args: &TrainArgs, out: &mut dyn Write) -> anyhow::Result<()
         outcome: &outcome,
         wall_seconds: seconds,
         weights: &outputs.weights,
+        weights_sha256,
     });
-    if let Err(err) = runlog::append(&args.run_log, &record) {
+    if let Err(err) = runlog::append(&outputs.run_log, &record) {
         eprintln!("warning: {err} (the training itself succeeded)");
     }
     if args.json {

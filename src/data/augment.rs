@@ -81,9 +81,23 @@ impl Transform {
         dims: (usize, usize),
         f: impl Fn(f32) -> f32,
     ) {
+        self.for_each_pixel(image, dims, |i, p| out[i] = f(p));
+    }
+
+    /// Calls `put(i, value)` for every pixel i of the transformed image, in order: the pixel
+    /// values (0–255, fractional after resampling) as they are made, for a caller that keeps
+    /// only some of them.
+    pub fn for_each_pixel(
+        &self,
+        image: &[u8],
+        dims: (usize, usize),
+        mut put: impl FnMut(usize, f32),
+    ) {
         match self {
-            Transform::Shift(shift) => shift_image(out, image, dims, *shift, |p| f(f32::from(p))),
-            Transform::Affine(affine, field) => affine_image(out, image, dims, affine, field, f),
+            Transform::Shift(shift) => {
+                shift_image(image, dims, *shift, |i, p| put(i, f32::from(p)))
+            }
+            Transform::Affine(affine, field) => affine_image(image, dims, affine, field, put),
         }
     }
 }
@@ -170,15 +184,15 @@ impl Field {
     }
 }
 
-/// out[r·cols + c] ← f(bilinear sample of the image at the source of (r, c)): the affine
-/// map's, moved by the displacement field. Pixels outside the image read as 0.
+/// put(r·cols + c, bilinear sample of the image at the source of (r, c)) for every pixel in
+/// order: the affine map's source, moved by the displacement field. Pixels outside the image
+/// read as 0.
 pub fn affine_image(
-    out: &mut [f32],
     image: &[u8],
     (rows, cols): (usize, usize),
     affine: &Affine,
     field: &Field,
-    f: impl Fn(f32) -> f32,
+    mut put: impl FnMut(usize, f32),
 ) {
     let (cr, cc) = ((rows as f32 - 1.0) / 2.0, (cols as f32 - 1.0) / 2.0);
     let pixel = |r: isize, c: isize| {
@@ -195,10 +209,10 @@ pub fn affine_image(
     for (c, cell) in column_cells.iter_mut().enumerate().take(cols.min(MAX_SIDE)) {
         *cell = Field::lattice(c, cols);
     }
-    for (r, out_row) in out.chunks_exact_mut(cols).take(rows).enumerate() {
+    for r in 0..rows {
         let dr = r as f32 - cr;
         let row_cell = Field::lattice(r, rows);
-        for (c, o) in out_row.iter_mut().enumerate() {
+        for c in 0..cols {
             let dc = c as f32 - cc;
             let [fr, fc] = match (displaced, column_cells.get(c)) {
                 (false, _) => [0.0, 0.0],
@@ -212,7 +226,7 @@ pub fn affine_image(
             let (r0, c0) = (r0 as isize, c0 as isize);
             let top = pixel(r0, c0) * (1.0 - fc) + pixel(r0, c0 + 1) * fc;
             let bottom = pixel(r0 + 1, c0) * (1.0 - fc) + pixel(r0 + 1, c0 + 1) * fc;
-            *o = f(top * (1.0 - fr) + bottom * fr);
+            put(r * cols + c, top * (1.0 - fr) + bottom * fr);
         }
     }
 }
@@ -252,35 +266,33 @@ impl Shift {
     }
 }
 
-/// out[r·cols + c] ← f(image[(r − dy)·cols + (c − dx)]), and f(0) where that lies outside
-/// the image: the shifted image of `rows`×`cols` pixels, each mapped through f.
-pub fn shift_image<T: Copy>(
-    out: &mut [T],
+/// put(r·cols + c, image[(r − dy)·cols + (c − dx)]) for every pixel in order, with 0 where
+/// that lies outside the image: the shifted image of `rows`×`cols` pixels.
+pub fn shift_image(
     image: &[u8],
     (rows, cols): (usize, usize),
     shift: Shift,
-    f: impl Fn(u8) -> T,
+    mut put: impl FnMut(usize, u8),
 ) {
-    let background = f(0);
     if shift == Shift::NONE {
-        out.iter_mut().zip(image).for_each(|(o, &p)| *o = f(p));
+        image.iter().enumerate().for_each(|(i, &p)| put(i, p));
         return;
     }
     let (dx, dy) = (shift.dx as isize, shift.dy as isize);
-    for (r, out_row) in out.chunks_exact_mut(cols).take(rows).enumerate() {
+    for r in 0..rows {
         let source_row = r as isize - dy;
-        if !(0..rows as isize).contains(&source_row) {
-            out_row.fill(background);
-            continue;
-        }
-        let source = &image[source_row as usize * cols..][..cols];
-        for (c, o) in out_row.iter_mut().enumerate() {
+        let source = (0..rows as isize)
+            .contains(&source_row)
+            .then(|| &image[source_row as usize * cols..][..cols]);
+        for c in 0..cols {
             let source_col = c as isize - dx;
-            *o = if (0..cols as isize).contains(&source_col) {
-                f(source[source_col as usize])
-            } else {
-                background
+            let pixel = match source {
+                Some(source) if (0..cols as isize).contains(&source_col) => {
+                    source[source_col as usize]
+                }
+                _ => 0,
             };
+            put(r * cols + c, pixel);
         }
     }
 }
@@ -295,7 +307,7 @@ mod tests {
 
     fn shifted(shift: Shift) -> Vec<u8> {
         let mut out = vec![99; 12];
-        shift_image(&mut out, &image(), (3, 4), shift, |p| p);
+        shift_image(&image(), (3, 4), shift, |i, p| out[i] = p);
         out
     }
 
@@ -320,25 +332,33 @@ mod tests {
     }
 
     #[test]
-    fn the_mapping_applies_to_background_too() {
-        let mut out = vec![0.0f32; 12];
-        shift_image(&mut out, &image(), (3, 4), Shift { dx: 4, dy: 0 }, |p| {
-            p as f32 - 0.5
-        });
-        assert!(out.iter().all(|&v| v == -0.5));
+    fn every_pixel_is_put_once_in_order_with_background_from_outside() {
+        for transform in [
+            Transform::Shift(Shift { dx: 4, dy: 0 }),
+            Transform::Affine(
+                Affine {
+                    t: [0.0, 9.0],
+                    ..Affine::IDENTITY
+                },
+                Field::ZERO,
+            ),
+        ] {
+            let mut seen = Vec::new();
+            transform.for_each_pixel(&image(), (3, 4), |i, p| seen.push((i, p)));
+            assert_eq!(seen, (0..12).map(|i| (i, 0.0)).collect::<Vec<_>>());
+        }
+    }
+
+    /// The floats `affine_image` puts, as an image.
+    fn affine_out(image: &[u8], dims: (usize, usize), affine: &Affine, field: &Field) -> Vec<f32> {
+        let mut out = vec![f32::NAN; dims.0 * dims.1];
+        affine_image(image, dims, affine, field, |i, v| out[i] = v);
+        out
     }
 
     #[test]
     fn the_identity_affine_returns_the_image_unchanged() {
-        let mut out = vec![0.0f32; 12];
-        affine_image(
-            &mut out,
-            &image(),
-            (3, 4),
-            &Affine::IDENTITY,
-            &Field::ZERO,
-            |v| v,
-        );
+        let out = affine_out(&image(), (3, 4), &Affine::IDENTITY, &Field::ZERO);
         assert_eq!(
             out,
             image().iter().map(|&p| f32::from(p)).collect::<Vec<_>>()
@@ -351,8 +371,7 @@ mod tests {
             t: [1.0, -2.0],
             ..Affine::IDENTITY
         };
-        let mut out = vec![0.0f32; 12];
-        affine_image(&mut out, &image(), (3, 4), &moved, &Field::ZERO, |v| v);
+        let out = affine_out(&image(), (3, 4), &moved, &Field::ZERO);
         assert_eq!(out, shifted_as_floats(Shift { dx: -2, dy: 1 }));
     }
 
@@ -362,8 +381,7 @@ mod tests {
             t: [0.0, 0.5],
             ..Affine::IDENTITY
         };
-        let mut out = vec![0.0f32; 12];
-        affine_image(&mut out, &image(), (3, 4), &moved, &Field::ZERO, |v| v);
+        let out = affine_out(&image(), (3, 4), &moved, &Field::ZERO);
         assert_eq!(&out[..4], &[0.5, 1.5, 2.5, 3.5]); // (0+1)/2, (1+2)/2, …
     }
 
@@ -380,15 +398,7 @@ mod tests {
             let affine = Affine::random(&mut rng);
             let det = affine.m[0][0] * affine.m[1][1] - affine.m[0][1] * affine.m[1][0];
             assert!((0.7..1.4).contains(&det), "{affine:?}");
-            let mut out = vec![0.0f32; 28 * 28];
-            affine_image(
-                &mut out,
-                &digit,
-                (28, 28),
-                &affine,
-                &Field::random(&mut rng),
-                |v| v,
-            );
+            let out = affine_out(&digit, (28, 28), &affine, &Field::random(&mut rng));
             let ink: f32 = out.iter().sum();
             let original = 48.0 * 255.0;
             assert!(
@@ -406,8 +416,7 @@ mod tests {
             .iter_mut()
             .flatten()
             .for_each(|p| *p = [-1.0, 0.0]); // read one row up
-        let mut out = vec![0.0f32; 12];
-        affine_image(&mut out, &image(), (3, 4), &Affine::IDENTITY, &field, |v| v);
+        let out = affine_out(&image(), (3, 4), &Affine::IDENTITY, &field);
         assert_eq!(out, shifted_as_floats(Shift { dx: 0, dy: 1 }));
     }
 

@@ -4,7 +4,7 @@
 //! (`torchvision/datasets/mnist.py`).
 
 use std::fs::File;
-use std::io;
+use std::io::{self, Read};
 use std::path::Path;
 
 use md5::Md5;
@@ -34,8 +34,10 @@ pub enum Dataset {
 /// How the content of a downloaded file is checked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Checksum<'a> {
-    /// sha256 (hex) of the decompressed content: any compression of the right data passes.
-    ContentSha256(&'a str),
+    /// sha256 (hex) of the decompressed content, and the content's size in bytes: any
+    /// compression of the right data passes, and no more than `size + 1` bytes are
+    /// decompressed to find out (a small gzip file can expand without end).
+    ContentSha256 { sha256: &'a str, size: u64 },
     /// md5 (hex) of the file exactly as the mirrors serve it (torchvision's checksums).
     FileMd5(&'a str),
 }
@@ -151,6 +153,12 @@ const MNIST_CONTENT: [&str; 4] = [
     "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
 ];
 
+/// The decompressed sizes of the four files of MNIST and Fashion-MNIST: an IDX header (16
+/// bytes for images, 8 for labels) and one byte per pixel or label, for 60000 training and
+/// 10000 test images of 28×28 pixels.
+const MNIST_CONTENT_SIZES: [u64; 4] =
+    [16 + 60_000 * 784, 8 + 60_000, 16 + 10_000 * 784, 8 + 10_000];
+
 /// The same for Fashion-MNIST, whose mirror publishes only the md5 of its gzip files: the
 /// content of the files that have those md5s.
 const FASHION_CONTENT: [&str; 4] = [
@@ -167,14 +175,20 @@ const TEST_LABEL_FINGERPRINTS: [(Dataset, [Checksum<'static>; 2]); 3] = [
         Dataset::Mnist,
         [
             FileMd5("ec29112dd5afa0611ce80d1b7f02629c"),
-            ContentSha256(MNIST_CONTENT[3]),
+            ContentSha256 {
+                sha256: MNIST_CONTENT[3],
+                size: MNIST_CONTENT_SIZES[3],
+            },
         ],
     ),
     (
         Dataset::FashionMnist,
         [
             FileMd5("bb300cfdad3c16e7a12a480ee83cd310"),
-            ContentSha256(FASHION_CONTENT[3]),
+            ContentSha256 {
+                sha256: FASHION_CONTENT[3],
+                size: MNIST_CONTENT_SIZES[3],
+            },
         ],
     ),
     (
@@ -318,10 +332,22 @@ impl Dataset {
                 files: four(
                     MNIST_NAMES,
                     [
-                        ContentSha256(MNIST_CONTENT[0]),
-                        ContentSha256(MNIST_CONTENT[1]),
-                        ContentSha256(MNIST_CONTENT[2]),
-                        ContentSha256(MNIST_CONTENT[3]),
+                        ContentSha256 {
+                            sha256: MNIST_CONTENT[0],
+                            size: MNIST_CONTENT_SIZES[0],
+                        },
+                        ContentSha256 {
+                            sha256: MNIST_CONTENT[1],
+                            size: MNIST_CONTENT_SIZES[1],
+                        },
+                        ContentSha256 {
+                            sha256: MNIST_CONTENT[2],
+                            size: MNIST_CONTENT_SIZES[2],
+                        },
+                        ContentSha256 {
+                            sha256: MNIST_CONTENT[3],
+                            size: MNIST_CONTENT_SIZES[3],
+                        },
                     ],
                 ),
             },
@@ -451,24 +477,45 @@ impl Checksum<'_> {
     /// The hex digest this checksum expects.
     pub fn expected(&self) -> &str {
         match self {
-            ContentSha256(hex) | FileMd5(hex) => hex,
+            ContentSha256 { sha256: hex, .. } | FileMd5(hex) => hex,
         }
     }
 
     /// "sha256 of the content" or "md5", for messages.
     pub fn describe(&self) -> &'static str {
         match self {
-            ContentSha256(_) => "sha256 of the decompressed content",
+            ContentSha256 { .. } => "sha256 of the decompressed content",
             FileMd5(_) => "md5",
         }
     }
 
     /// This checksum's digest (lowercase hex) of `file`: md5 of its bytes, or sha256 of its
-    /// content, decompressed first if it is gzip.
+    /// content, decompressed first if it is gzip. Content larger than the expected size is
+    /// an `InvalidData` error, found after decompressing one byte more than that size.
     pub fn of(&self, file: File) -> io::Result<String> {
-        match self {
-            ContentSha256(_) => hex_digest::<Sha256>(content_reader(file)?.0),
+        match *self {
+            ContentSha256 { size, .. } => {
+                let (reader, _) = content_reader(file)?;
+                let mut content = Read::take(reader, size.saturating_add(1));
+                let digest = hex_digest::<Sha256>(&mut content)?;
+                if content.limit() == 0 {
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        format!("its content is larger than the expected {size} bytes"),
+                    ));
+                }
+                Ok(digest)
+            }
             FileMd5(_) => hex_digest::<Md5>(file),
+        }
+    }
+
+    /// A [`ContentSha256`] checksum that only computes digests: expects no digest and takes
+    /// content of any size.
+    pub const fn content_digest() -> Checksum<'static> {
+        ContentSha256 {
+            sha256: "",
+            size: u64::MAX,
         }
     }
 }
@@ -512,7 +559,7 @@ mod tests {
                         assert_eq!(
                             f.checksum.expected().len(),
                             match f.checksum {
-                                ContentSha256(_) => 64,
+                                ContentSha256 { .. } => 64,
                                 FileMd5(_) => 32,
                             }
                         );
@@ -543,11 +590,21 @@ mod tests {
         // The content hash ignores the compression.
         let raw = dir.path().join("raw");
         crate::data::idx::write_idx_labels(&raw, &[1, 2, 3], false).unwrap();
-        let content = ContentSha256("").of(File::open(&path).unwrap()).unwrap();
-        assert_eq!(
-            content,
-            ContentSha256("").of(File::open(&raw).unwrap()).unwrap()
-        );
+        let digest = Checksum::content_digest();
+        let content = digest.of(File::open(&path).unwrap()).unwrap();
+        assert_eq!(content, digest.of(File::open(&raw).unwrap()).unwrap());
+        // Content beyond the expected size is refused.
+        let three_labels = ContentSha256 {
+            sha256: "",
+            size: 8 + 3,
+        };
+        assert!(three_labels.of(File::open(&path).unwrap()).is_ok());
+        let two_labels = ContentSha256 {
+            sha256: "",
+            size: 8 + 2,
+        };
+        let err = two_labels.of(File::open(&path).unwrap()).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidData, "{err}");
     }
 
     #[test]

@@ -4,14 +4,19 @@
 //! HTTP error status, a broken-off transfer, a damaged gzip stream, a wrong checksum) moves
 //! on to the next mirror. A download goes to a temporary file in the data folder and is
 //! renamed into place only once its checksum is verified, so the folder never holds a
-//! partial or wrong file under a data set's name. A data set shipped as one zip archive
+//! partial or wrong file under a data set's name; the temporary file goes when the download
+//! fails or SIGINT or SIGTERM ends it, and so does a data folder the download created (if
+//! still empty). A transfer slower than [`MinThroughput`] moves on to the next mirror, and
+//! a gzip file is decompressed, to check its content, no further than its expected size
+//! (see [`Checksum::of`]). A data set shipped as one zip archive
 //! (EMNIST) is downloaded and verified the same way, then the split's four files are
 //! extracted from it, each also through a temporary file, and the archive is removed.
 
 use std::fs::{self, File};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
 
 use indicatif::{HumanBytes, ProgressBar, ProgressStyle};
 
@@ -23,6 +28,7 @@ use crate::data::idx::content_reader;
 use crate::data::names::{self, Split};
 use crate::data::source::{DataRequest, DataSource, SourceError, resolve_source};
 use crate::io::atomic::temp_file_builder;
+use crate::io::on_signal::RemoveOnSignal;
 
 /// The mirrors of `dataset`, tried in order unless the user gives others.
 pub fn default_mirrors(dataset: Dataset) -> Vec<String> {
@@ -31,12 +37,150 @@ pub fn default_mirrors(dataset: Dataset) -> Vec<String> {
 }
 /// Time allowed to open a connection to a mirror.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-/// A transfer that stalls this long without receiving a byte moves on to the next mirror.
-const STALL_TIMEOUT: Duration = Duration::from_secs(60);
 /// Time allowed for one whole request, generous for the 10 MB file on a slow link.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 /// No MNIST file comes near this size, compressed or not; a larger body is refused.
 const MAX_DOWNLOAD_BYTES: u64 = 256 << 20;
+
+/// The least a transfer must deliver: at least `bytes` in every `window`, or it moves on to
+/// the next mirror. Without it a server that trickles (a byte every few seconds) would hold
+/// a download until the request's overall limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MinThroughput {
+    pub bytes: u64,
+    pub window: Duration,
+}
+
+impl MinThroughput {
+    /// 32 KiB in every 30 s, about 1 KiB/s.
+    pub const DEFAULT: MinThroughput = MinThroughput {
+        bytes: 32 << 10,
+        window: Duration::from_secs(30),
+    };
+    /// Replaces the default rule, as `BYTES/SECONDS` (for tests, which need a strict rule
+    /// to act within seconds).
+    pub const ENV_VAR: &str = "MNIST_MLP_MIN_THROUGHPUT";
+
+    /// The rule [`Self::ENV_VAR`] gives, else the default (with a warning, once, if it
+    /// cannot be read).
+    fn from_env() -> Self {
+        static RULE: OnceLock<MinThroughput> = OnceLock::new();
+        *RULE.get_or_init(Self::read_env)
+    }
+
+    fn read_env() -> Self {
+        let Some(value) = std::env::var_os(Self::ENV_VAR) else {
+            return Self::DEFAULT;
+        };
+        let parsed = value.to_str().and_then(|text| {
+            let (bytes, seconds) = text.split_once('/')?;
+            let window = Duration::try_from_secs_f64(seconds.trim().parse().ok()?).ok()?;
+            let bytes = bytes.trim().parse().ok()?;
+            (!window.is_zero()).then_some(MinThroughput { bytes, window })
+        });
+        parsed.unwrap_or_else(|| {
+            eprintln!(
+                "warning: ignoring {}={}: expected BYTES/SECONDS",
+                Self::ENV_VAR,
+                value.to_string_lossy()
+            );
+            Self::DEFAULT
+        })
+    }
+}
+
+/// A reader that fails once a window of its rule's length delivers fewer bytes than the
+/// rule asks.
+struct Throughput<R> {
+    inner: R,
+    rule: MinThroughput,
+    window_start: Instant,
+    window_bytes: u64,
+}
+
+impl<R> Throughput<R> {
+    fn new(inner: R, rule: MinThroughput) -> Self {
+        Throughput {
+            inner,
+            rule,
+            window_start: Instant::now(),
+            window_bytes: 0,
+        }
+    }
+}
+
+impl<R: Read> Read for Throughput<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.window_bytes += n as u64;
+        let elapsed = self.window_start.elapsed();
+        // The end of the body (`n == 0`) completes the transfer, however slow its last bytes.
+        if n > 0 && elapsed >= self.rule.window {
+            if self.window_bytes < self.rule.bytes {
+                return Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    format!(
+                        "the mirror is too slow: {} bytes in {}, fewer than the {} required in \
+                         every {}",
+                        self.window_bytes,
+                        humantime::format_duration(Duration::from_secs(elapsed.as_secs())),
+                        self.rule.bytes,
+                        humantime::format_duration(self.rule.window)
+                    ),
+                ));
+            }
+            self.window_start = Instant::now();
+            self.window_bytes = 0;
+        }
+        Ok(n)
+    }
+}
+
+/// A temporary file in the data folder: removed when dropped, and when SIGINT or SIGTERM
+/// ends the process.
+struct TempDownload {
+    file: NamedTempFile,
+    _on_signal: RemoveOnSignal,
+}
+
+impl TempDownload {
+    /// A new temporary file in `dir` whose name starts with `prefix`.
+    fn create(dir: &Path, prefix: &'static str) -> io::Result<Self> {
+        let file = temp_file_builder(prefix).tempfile_in(dir)?;
+        let on_signal = RemoveOnSignal::file(file.path())?;
+        Ok(TempDownload {
+            file,
+            _on_signal: on_signal,
+        })
+    }
+}
+
+/// The folders a download created (the data folder and any missing parents): removed again
+/// if still empty when the download fails or a signal ends it, unless [`Self::keep`] says
+/// it succeeded.
+struct CreatedFolders {
+    /// Innermost first.
+    folders: Vec<PathBuf>,
+    _on_signal: Vec<RemoveOnSignal>,
+    keep: bool,
+}
+
+impl CreatedFolders {
+    fn keep(mut self) {
+        self.keep = true;
+    }
+}
+
+impl Drop for CreatedFolders {
+    fn drop(&mut self) {
+        if !self.keep {
+            for folder in &self.folders {
+                // Only an empty folder goes; one that holds files stays as it is.
+                let _ = fs::remove_dir(folder);
+            }
+        }
+    }
+}
 
 /// What failed at one mirror, for the error listing all mirrors.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -233,23 +377,43 @@ pub fn download_from_archive(
     if mirrors.is_empty() {
         return Err(DownloadError::NoMirrors);
     }
-    create_dir(dir)?;
+    let created = create_dir(dir)?;
     let agent = new_agent();
     let (zip, url) = download_verified(&agent, dir, archive, mirrors, show_progress)?;
-    extract_members(zip, &url, &wanted, dir)
+    let extracted = extract_members(zip, &url, &wanted, dir)?;
+    created.keep();
+    Ok(extracted)
 }
 
-fn create_dir(dir: &Path) -> Result<(), DownloadError> {
-    fs::create_dir_all(dir).map_err(|source| DownloadError::CreateDir {
+/// Creates `dir` and its missing parents; returns the folders it created.
+fn create_dir(dir: &Path) -> Result<CreatedFolders, DownloadError> {
+    let fail = |source| DownloadError::CreateDir {
         dir: dir.to_path_buf(),
         source,
-    })
+    };
+    let folders: Vec<PathBuf> = dir
+        .ancestors()
+        .take_while(|folder| !folder.as_os_str().is_empty() && !folder.exists())
+        .map(Path::to_path_buf)
+        .collect();
+    // Registered outermost first, so that a signal removes the innermost first.
+    let on_signal = (folders.iter().rev())
+        .map(|folder| RemoveOnSignal::folder(folder))
+        .collect::<io::Result<_>>()
+        .map_err(fail)?;
+    let created = CreatedFolders {
+        folders,
+        _on_signal: on_signal,
+        keep: false,
+    };
+    fs::create_dir_all(dir).map_err(fail)?;
+    Ok(created)
 }
 
 /// Extracts the (member, name) pairs of the zip archive `zip` (downloaded from `url`) into
 /// `dir`, each under its name through a temporary file; returns the paths written.
 fn extract_members(
-    zip: NamedTempFile,
+    zip: TempDownload,
     url: &str,
     wanted: &[(&str, &str)],
     dir: &Path,
@@ -261,6 +425,7 @@ fn extract_members(
         reason,
     };
     let file = zip
+        .file
         .reopen()
         .map_err(|e| fail("the archive", e.to_string()))?;
     let mut archive = zip::ZipArchive::new(file).map_err(|e| fail("the archive", e.to_string()))?;
@@ -269,15 +434,16 @@ fn extract_members(
         let mut entry = archive
             .by_name(member)
             .map_err(|e| fail(member, e.to_string()))?;
-        let mut tmp = temp_file_builder(".extract-")
-            .tempfile_in(dir)
-            .map_err(|e| fail(member, e.to_string()))?;
-        io::copy(&mut entry, tmp.as_file_mut()).map_err(|e| fail(member, e.to_string()))?;
-        tmp.as_file()
+        let mut tmp =
+            TempDownload::create(dir, ".extract-").map_err(|e| fail(member, e.to_string()))?;
+        io::copy(&mut entry, tmp.file.as_file_mut()).map_err(|e| fail(member, e.to_string()))?;
+        tmp.file
+            .as_file()
             .sync_all()
             .map_err(|e| fail(member, e.to_string()))?;
         let path = dir.join(name);
-        tmp.persist(&path)
+        tmp.file
+            .persist(&path)
             .map_err(|e| fail(member, e.error.to_string()))?;
         written.push(path);
     }
@@ -301,24 +467,27 @@ pub fn download_missing_files(
     if mirrors.is_empty() {
         return Err(DownloadError::NoMirrors);
     }
-    create_dir(dir)?;
+    let created = create_dir(dir)?;
     let agent = new_agent();
-    missing
+    let downloaded = missing
         .into_iter()
         .map(|file| download_file(&agent, dir, file, mirrors, show_progress))
-        .collect()
+        .collect::<Result<_, _>>()?;
+    created.keep();
+    Ok(downloaded)
 }
 
 /// The sha256 (lowercase hex) of a file's content, decompressed first if it is gzip.
 pub fn content_sha256(path: &Path) -> io::Result<String> {
-    Checksum::ContentSha256("").of(File::open(path)?)
+    Checksum::content_digest().of(File::open(path)?)
 }
 
-/// An HTTP client with the timeouts above.
+/// An HTTP client with the timeouts above; a read that waits a whole window of the
+/// [`MinThroughput`] rule for a byte fails.
 fn new_agent() -> ureq::Agent {
     ureq::Agent::config_builder()
         .timeout_connect(Some(CONNECT_TIMEOUT))
-        .timeout_per_read(Some(STALL_TIMEOUT))
+        .timeout_per_read(Some(MinThroughput::from_env().window))
         .timeout_global(Some(REQUEST_TIMEOUT))
         .user_agent(concat!("mnist-mlp/", env!("CARGO_PKG_VERSION")))
         .build()
@@ -335,9 +504,10 @@ fn download_file(
     show_progress: bool,
 ) -> Result<PathBuf, DownloadError> {
     let (tmp, url) = download_verified(agent, dir, file, mirrors, show_progress)?;
-    let gzip = is_gzip(&tmp).map_err(|e| persist_failure(dir, file, &url, e))?;
+    let gzip = is_gzip(&tmp.file).map_err(|e| persist_failure(dir, file, &url, e))?;
     let path = dir.join(stored_name(file.name, gzip));
-    tmp.persist(&path)
+    tmp.file
+        .persist(&path)
         .map_err(|e| persist_failure(dir, file, &url, e.error))?;
     Ok(path)
 }
@@ -367,7 +537,7 @@ fn download_verified(
     file: &ExpectedFile,
     mirrors: &[String],
     show_progress: bool,
-) -> Result<(NamedTempFile, String), DownloadError> {
+) -> Result<(TempDownload, String), DownloadError> {
     let mut failures = Vec::new();
     for mirror in mirrors {
         let url = file_url(mirror, file.name);
@@ -421,26 +591,28 @@ fn fetch_verified(
     url: &str,
     file: &ExpectedFile,
     show_progress: bool,
-) -> Result<NamedTempFile, AttemptError> {
+) -> Result<TempDownload, AttemptError> {
     let response = agent.get(url).call()?;
     let length = response.body().content_length();
-    let mut tmp = temp_file_builder(".download-")
-        .tempfile_in(dir)
-        .map_err(AttemptError::TempFile)?;
+    let mut tmp = TempDownload::create(dir, ".download-").map_err(AttemptError::TempFile)?;
     let progress = Progress::start(file.name, url, length, show_progress);
     let body = response
         .into_body()
         .into_with_config()
         .limit(MAX_DOWNLOAD_BYTES)
         .reader();
-    let copied = copy_body(progress.wrap(body), tmp.as_file_mut());
+    let body = Throughput::new(body, MinThroughput::from_env());
+    let copied = copy_body(progress.wrap(body), tmp.file.as_file_mut());
     progress.finish(copied.is_ok());
     copied?;
-    tmp.as_file().sync_all().map_err(AttemptError::TempFile)?;
+    tmp.file
+        .as_file()
+        .sync_all()
+        .map_err(AttemptError::TempFile)?;
 
     let actual = file
         .checksum
-        .of(tmp.reopen().map_err(AttemptError::TempFile)?)
+        .of(tmp.file.reopen().map_err(AttemptError::TempFile)?)
         .map_err(AttemptError::Damaged)?;
     if !actual.eq_ignore_ascii_case(file.checksum.expected()) {
         return Err(AttemptError::Checksum {

@@ -1,12 +1,15 @@
 //! Turning u8 images into the network's f32 inputs, one batch at a time (the data set stays
-//! u8 in memory; nothing holds a float copy of it).
+//! u8 in memory; nothing holds a float copy of it): a dense matrix, or sparse rows that
+//! leave out the background pixels (see [`BatchForm`]).
 
-use ndarray::{Array2, ArrayView2, ArrayViewMut2, s};
+use ndarray::{Array2, ArrayViewMut2, s};
 use serde::{Deserialize, Serialize};
 
 use crate::choice::Choice;
 use crate::data::augment::Transform;
 use crate::data::images::{Images, LabeledImages};
+use crate::nn::mlp::Inputs;
+use crate::nn::sparse::SparseRows;
 
 /// How pixel values 0..=255 become network inputs; recorded in the weights file so that
 /// evaluation scales exactly as training did.
@@ -143,6 +146,71 @@ impl InputScaling {
     }
 }
 
+/// How a batch of images reaches the first layer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BatchForm {
+    /// Every pixel, as a dense matrix.
+    Dense,
+    /// Only the pixels that differ from `background`, as sparse rows: the first layer then
+    /// skips the rest.
+    Sparse { background: u8 },
+}
+
+/// Images [`BatchForm::for_images`] looks at.
+const FORM_SAMPLE: usize = 1024;
+
+/// The largest fraction of pixels away from the background at which [`BatchForm::for_images`]
+/// picks sparse batches: below it, the sparse products beat the dense ones (the benchmark
+/// `first layer` compares them across densities).
+pub const MAX_SPARSE_DENSITY: f64 = 0.35;
+
+impl BatchForm {
+    /// Sparse batches around the most common pixel value when few enough pixels differ from
+    /// it, in up to [`FORM_SAMPLE`] images spread over the set; dense batches otherwise.
+    pub fn for_images(images: &Images) -> Self {
+        let step = images.len().div_ceil(FORM_SAMPLE).max(1);
+        let mut histogram = [0u64; 256];
+        for i in (0..images.len()).step_by(step) {
+            images
+                .image(i)
+                .iter()
+                .for_each(|&p| histogram[p as usize] += 1);
+        }
+        let total: u64 = histogram.iter().sum();
+        let (background, &count) = (histogram.iter().enumerate())
+            .max_by_key(|&(value, &count)| (count, std::cmp::Reverse(value)))
+            .expect("256 values");
+        let density = 1.0 - count as f64 / total.max(1) as f64;
+        match total > 0 && density <= MAX_SPARSE_DENSITY {
+            true => BatchForm::Sparse {
+                background: background as u8,
+            },
+            false => BatchForm::Dense,
+        }
+    }
+}
+
+/// Calls `visit(k, image, transform)` for the k-th of the images at `samples` (index,
+/// transform), in order.
+fn for_each_image<'a>(
+    images: &'a Images,
+    samples: impl IntoIterator<Item = (usize, Transform)> + Clone,
+    mut visit: impl FnMut(usize, &'a [u8], Transform),
+) {
+    // The images are scattered over a data set far larger than the caches: ask for those a
+    // few samples ahead while converting this one (the conversion waits on memory otherwise).
+    let mut ahead = samples.clone().into_iter();
+    for (i, _) in ahead.by_ref().take(PREFETCH_AHEAD) {
+        prefetch(images.image(i));
+    }
+    for (k, (i, transform)) in samples.into_iter().enumerate() {
+        if let Some((next, _)) = ahead.next() {
+            prefetch(images.image(next));
+        }
+        visit(k, images.image(i), transform);
+    }
+}
+
 /// x[B, P] ← the scaled pixels of the B images at `samples` (index, transform), each image
 /// transformed first (see `augment`).
 pub fn fill_batch(
@@ -153,19 +221,34 @@ pub fn fill_batch(
 ) {
     let (scale, offset) = scaling.affine();
     let dims = (images.rows, images.cols);
-    // The images are scattered over a data set far larger than the caches: ask for those a
-    // few samples ahead while converting this one (the conversion waits on memory otherwise).
-    let mut ahead = samples.clone().into_iter();
-    for (i, _) in ahead.by_ref().take(PREFETCH_AHEAD) {
-        prefetch(images.image(i));
-    }
-    for (mut row, (i, transform)) in x.rows_mut().into_iter().zip(samples) {
-        if let Some((next, _)) = ahead.next() {
-            prefetch(images.image(next));
-        }
-        let row = row.as_slice_mut().expect("batch rows are contiguous");
-        transform.apply(row, images.image(i), dims, |p| p * scale + offset);
-    }
+    for_each_image(images, samples, |k, image, transform| {
+        let row = x
+            .row_mut(k)
+            .into_slice()
+            .expect("batch rows are contiguous");
+        transform.apply(row, image, dims, |p| p * scale + offset);
+    });
+}
+
+/// rows ← [`fill_batch`]'s inputs as sparse rows around the input of the `background` pixel
+/// value: each transformed image keeps, as it is made, the pixels that differ from it.
+pub fn fill_sparse_batch(
+    rows: &mut SparseRows<f32>,
+    images: &Images,
+    samples: impl IntoIterator<Item = (usize, Transform)> + Clone,
+    scaling: &InputScaling,
+    background: u8,
+) {
+    let (scale, offset) = scaling.affine();
+    let (dims, background) = ((images.rows, images.cols), f32::from(background));
+    rows.clear(background * scale + offset);
+    for_each_image(images, samples, |_, image, transform| {
+        rows.push_row(|row| {
+            transform.for_each_pixel(image, dims, |i, p| {
+                row.put(i, (p - background) * scale, p != background)
+            })
+        });
+    });
 }
 
 /// How many samples ahead [`fill_batch`] asks for images.
@@ -189,37 +272,56 @@ fn prefetch(bytes: &[u8]) {
 /// Reusable buffers that turn labelled u8 images into network inputs batch after batch.
 pub struct BatchBuilder {
     scaling: InputScaling,
-    /// x[max_batch, P]
+    form: BatchForm,
+    /// x[max_batch, P], for dense batches.
     x: Array2<f32>,
+    /// For sparse batches.
+    sparse: SparseRows<f32>,
     labels: Vec<u8>,
 }
 
 impl BatchBuilder {
-    pub fn new(scaling: &InputScaling, pixels_per_image: usize, max_batch: usize) -> Self {
+    pub fn new(
+        scaling: &InputScaling,
+        form: BatchForm,
+        pixels_per_image: usize,
+        max_batch: usize,
+    ) -> Self {
+        let dense_rows = match form {
+            BatchForm::Dense => max_batch,
+            BatchForm::Sparse { .. } => 0,
+        };
         BatchBuilder {
             scaling: *scaling,
-            x: Array2::zeros((max_batch, pixels_per_image)),
+            form,
+            x: Array2::zeros((dense_rows, pixels_per_image)),
+            sparse: SparseRows::new(pixels_per_image),
             labels: Vec::with_capacity(max_batch),
         }
     }
 
-    /// x[B, P] and the labels of the B samples at `samples` (index, transform).
+    /// The inputs and labels of the B samples at `samples` (index, transform).
     pub fn fill(
         &mut self,
         data: &LabeledImages,
         samples: impl IntoIterator<Item = (usize, Transform)> + Clone,
-    ) -> (ArrayView2<'_, f32>, &[u8]) {
+    ) -> (Inputs<'_, f32>, &[u8]) {
         self.labels.clear();
         self.labels
             .extend(samples.clone().into_iter().map(|(i, _)| data.labels[i]));
         let batch = self.labels.len();
-        fill_batch(
-            self.x.slice_mut(s![..batch, ..]),
-            &data.images,
-            samples,
-            &self.scaling,
-        );
-        (self.x.slice(s![..batch, ..]), &self.labels)
+        let (images, scaling) = (&data.images, &self.scaling);
+        let inputs = match self.form {
+            BatchForm::Dense => {
+                fill_batch(self.x.slice_mut(s![..batch, ..]), images, samples, scaling);
+                Inputs::Dense(self.x.slice(s![..batch, ..]))
+            }
+            BatchForm::Sparse { background } => {
+                fill_sparse_batch(&mut self.sparse, images, samples, scaling, background);
+                Inputs::Sparse(&self.sparse)
+            }
+        };
+        (inputs, &self.labels)
     }
 
     /// [`BatchBuilder::fill`] with the images as they are (for evaluation).
@@ -227,7 +329,7 @@ impl BatchBuilder {
         &mut self,
         data: &LabeledImages,
         samples: impl Iterator<Item = usize> + Clone,
-    ) -> (ArrayView2<'_, f32>, &[u8]) {
+    ) -> (Inputs<'_, f32>, &[u8]) {
         self.fill(data, samples.map(|i| (i, Transform::NONE)))
     }
 }

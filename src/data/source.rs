@@ -4,11 +4,14 @@
 
 use std::path::{Path, PathBuf};
 
+use rayon::prelude::*;
+
 use crate::choice::Choice;
 use crate::data::catalog::Dataset;
 use crate::data::idx::{DataError, class_indices, read_idx_images, read_idx_label_values};
 use crate::data::images::{LabeledImages, MAX_CLASSES};
 use crate::data::names::{Split, accepted_names, find_file};
+use crate::text::escape_controls;
 
 /// Which data the user asked for: a data set, a folder, both or neither.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -150,9 +153,7 @@ impl DataSource {
     /// (its images inverted, say) is custom data.
     pub fn identify(&self, splits: &[(Split, &LabeledImages)]) -> DataInfo {
         let known = self.dataset.filter(|&d| {
-            splits
-                .iter()
-                .all(|&(split, set)| d.holds_own_split(&self.dir, split, set))
+            (splits.par_iter()).all(|&(split, set)| d.holds_own_split(&self.dir, split, set))
         });
         match known {
             Some(d) => DataInfo::known(d),
@@ -207,7 +208,7 @@ impl DataInfo {
     pub fn describe(&self) -> String {
         match self.dataset {
             Some(d) => d.to_string(),
-            None => format!("custom data \"{}\"", self.name),
+            None => format!("custom data \"{}\"", escape_controls(&self.name)),
         }
     }
 }

@@ -18,14 +18,29 @@ pub fn open_regular(path: &Path) -> io::Result<(File, u64)> {
     Ok((file, metadata.len()))
 }
 
-/// Refuses `path` if something other than a regular file is there (nothing is fine): for a
-/// file that is about to be appended to.
-pub fn check_regular_if_present(path: &Path) -> io::Result<()> {
-    match std::fs::metadata(path) {
-        Ok(metadata) => check_regular(&metadata),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(e),
+/// Refuses a FIFO or a socket at `path`, which opening to append to would wait on until a
+/// reader comes; a regular file, a device such as `/dev/null`, or nothing at all is fine.
+pub fn check_appendable(path: &Path) -> io::Result<()> {
+    let file_type = match std::fs::metadata(path) {
+        Ok(metadata) => metadata.file_type(),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if file_type.is_fifo() || file_type.is_socket() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "it is {}, which would block until something reads it",
+                    describe(file_type)
+                ),
+            ));
+        }
     }
+    let _ = file_type;
+    Ok(())
 }
 
 /// The bytes of the regular file at `path`, which may hold at most `limit` bytes.

@@ -13,6 +13,7 @@ use ndarray::{Array2, ArrayView2};
 use serde_json::{Value, json};
 
 use crate::model::accuracy_text;
+use crate::text::escape_controls;
 
 /// Why labels and probabilities cannot be analysed together.
 #[derive(Debug, thiserror::Error)]
@@ -294,10 +295,12 @@ pub fn percent(value: Option<f64>) -> String {
 pub const TOP_CONFUSIONS: usize = 10;
 
 /// The text report: the accuracy, the per-class table, the most common confusions and the
-/// confusion matrix, all aligned. `names` has one name per class.
+/// confusion matrix, all aligned. `names` has one name per class; their control characters
+/// are shown as escapes.
 pub fn text_report(analysis: &Analysis, names: &[String]) -> Result<String, AnalysisError> {
     let m = &analysis.confusion;
     check_class_names(names, m.classes())?;
+    let names: Vec<String> = names.iter().map(|n| escape_controls(n).into()).collect();
     let mut s = String::new();
     // Writing to a String cannot fail.
     let _ = writeln!(s, "test {}", analysis.accuracy_line());

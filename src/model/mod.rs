@@ -8,7 +8,7 @@ use ndarray::{Array2, Axis};
 use rayon::prelude::*;
 
 use crate::data::images::LabeledImages;
-use crate::data::input::{BatchBuilder, InputScaling};
+use crate::data::input::{BatchBuilder, BatchForm, InputScaling};
 use crate::nn::denormals;
 use crate::nn::mlp::{Mlp, Workspace, count_correct};
 
@@ -169,12 +169,15 @@ impl Classifier {
     ) -> Result<Vec<R>, NonFiniteOutputs> {
         denormals::flush_on_all_threads();
         let batch = EVAL_BATCH.min(total.max(1));
+        let (form, inputs) = (
+            BatchForm::for_images(&data.images),
+            self.mlp.arch.input_size,
+        );
         (0..total.div_ceil(batch))
             .into_par_iter()
             .map_init(
                 || {
-                    let builder =
-                        BatchBuilder::new(&self.input_scaling, self.mlp.arch.input_size, batch);
+                    let builder = BatchBuilder::new(&self.input_scaling, form, inputs, batch);
                     (builder, Workspace::new(&self.mlp.arch, batch))
                 },
                 |(builder, ws), c| {

@@ -89,6 +89,7 @@ pub struct ClassScore {
 /// What the network makes of one image: its most probable classes, most probable first.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Prediction {
+    #[serde(serialize_with = "crate::io::paths::lossy")]
     pub path: PathBuf,
     /// The most probable class (`top[0]`).
     pub class: usize,

@@ -13,6 +13,7 @@ use crate::nn::layers::{
 };
 use crate::nn::linalg::Real;
 use crate::nn::rng::SeededRng;
+use crate::nn::sparse::{SparseRows, sparse_forward, sparse_parameter_gradient};
 
 /// The shape of an MLP: input → hidden layers (with one activation) → class logits.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -260,6 +261,36 @@ impl<T: Real> Workspace<T> {
     }
 }
 
+/// A batch of network inputs x[B, I]: a dense matrix, or sparse rows whose background is
+/// skipped by the first layer (see `sparse`).
+#[derive(Debug, Clone, Copy)]
+pub enum Inputs<'a, T> {
+    Dense(ArrayView2<'a, T>),
+    Sparse(&'a SparseRows<T>),
+}
+
+impl<T: Real> Inputs<'_, T> {
+    /// B, the number of samples.
+    pub fn rows(&self) -> usize {
+        match self {
+            Inputs::Dense(x) => x.nrows(),
+            Inputs::Sparse(x) => x.rows(),
+        }
+    }
+}
+
+impl<'a, T> From<ArrayView2<'a, T>> for Inputs<'a, T> {
+    fn from(x: ArrayView2<'a, T>) -> Self {
+        Inputs::Dense(x)
+    }
+}
+
+impl<'a, T> From<&'a SparseRows<T>> for Inputs<'a, T> {
+    fn from(x: &'a SparseRows<T>) -> Self {
+        Inputs::Sparse(x)
+    }
+}
+
 /// A multilayer perceptron: architecture and parameters.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Mlp<T> {
@@ -275,20 +306,34 @@ impl<T: Real> Mlp<T> {
 
     /// x[B, I] → ws.probs[B, C]; returns the summed cross-entropy over the batch.
     /// Panics if B exceeds the workspace (a programming error, not an input error).
-    pub fn forward(&self, ws: &mut Workspace<T>, x: ArrayView2<T>, labels: &[u8]) -> T {
-        let batch = x.nrows();
+    pub fn forward<'x>(
+        &self,
+        ws: &mut Workspace<T>,
+        x: impl Into<Inputs<'x, T>>,
+        labels: &[u8],
+    ) -> T
+    where
+        T: 'x,
+    {
+        let x = x.into();
+        let batch = x.rows();
         assert!(batch <= ws.max_batch() && labels.len() == batch);
         let last = self.params.layers.len() - 1;
         for (l, layer) in self.params.layers.iter().enumerate() {
             let (before, rest) = ws.outputs.split_at_mut(l);
             let mut z = rest[0].slice_mut(s![..batch, ..]);
             let (w, b) = (layer.w.view(), layer.b.view());
-            let input = match l {
-                0 => x,
-                _ if ws.masks.is_empty() => before[l - 1].slice(s![..batch, ..]),
-                _ => ws.dropped[l - 1].slice(s![..batch, ..]),
-            };
-            dense_forward(z.view_mut(), input, w, b);
+            match (l, x) {
+                (0, Inputs::Dense(x)) => dense_forward(z.view_mut(), x, w, b),
+                (0, Inputs::Sparse(x)) => sparse_forward(z.view_mut(), x, w, b),
+                _ => {
+                    let input = match ws.masks.is_empty() {
+                        true => &before[l - 1],
+                        false => &ws.dropped[l - 1],
+                    };
+                    dense_forward(z.view_mut(), input.slice(s![..batch, ..]), w, b);
+                }
+            }
             if l < last {
                 self.arch.activation.forward(z.view_mut());
                 if let (Some(mask), Some(dropped)) = (ws.masks.get(l), ws.dropped.get_mut(l)) {
@@ -307,33 +352,44 @@ impl<T: Real> Mlp<T> {
     /// Forward and backward pass over one batch of B samples that is part (or all) of a
     /// mini-batch of `minibatch` samples: writes ∂(mean loss over the mini-batch)/∂θ of
     /// these samples into `grads` and returns their summed cross-entropy.
-    pub fn loss_and_gradient(
+    pub fn loss_and_gradient<'x>(
         &self,
         ws: &mut Workspace<T>,
         grads: &mut Params<T>,
-        x: ArrayView2<T>,
+        x: impl Into<Inputs<'x, T>>,
         labels: &[u8],
         minibatch: usize,
-    ) -> T {
+    ) -> T
+    where
+        T: 'x,
+    {
+        let x = x.into();
         let loss_sum = self.backprop_to_first_layer(ws, grads, x, labels, minibatch);
-        let first = &mut grads.layers[0];
-        let delta = ws.first_layer_delta(x.nrows());
-        dense_parameter_gradient(first.w.view_mut(), first.b.view_mut(), delta, x);
+        let (first, delta) = (&mut grads.layers[0], ws.first_layer_delta(x.rows()));
+        let (dw, db) = (first.w.view_mut(), first.b.view_mut());
+        match x {
+            Inputs::Dense(x) => dense_parameter_gradient(dw, db, delta, x),
+            Inputs::Sparse(x) => sparse_parameter_gradient(dw, db, delta, x),
+        }
         loss_sum
     }
 
     /// [`Self::loss_and_gradient`] but for the first layer's parameter gradient, which is
     /// left for the caller to compute from x and [`Workspace::first_layer_delta`] (the
     /// training loop does it once over the whole mini-batch instead of once per shard).
-    pub fn backprop_to_first_layer(
+    pub fn backprop_to_first_layer<'x>(
         &self,
         ws: &mut Workspace<T>,
         grads: &mut Params<T>,
-        x: ArrayView2<T>,
+        x: impl Into<Inputs<'x, T>>,
         labels: &[u8],
         minibatch: usize,
-    ) -> T {
-        let batch = x.nrows();
+    ) -> T
+    where
+        T: 'x,
+    {
+        let x = x.into();
+        let batch = x.rows();
         let loss_sum = self.forward(ws, x, labels);
         let last = self.params.layers.len() - 1;
         softmax_cross_entropy_backward(

@@ -8,3 +8,4 @@ pub mod mlp;
 pub mod optim;
 pub mod rng;
 pub mod schedule;
+pub mod sparse;

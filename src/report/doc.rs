@@ -6,6 +6,7 @@
 use std::fmt::Write;
 
 use crate::report::math::typst_from_tex;
+use crate::text::escape_controls;
 
 /// A whole report.
 #[derive(Debug, Clone, PartialEq)]
@@ -204,16 +205,18 @@ fn md_inlines(inlines: &[Inline]) -> String {
         .map(|inline| match inline {
             Inline::Text(s) => md_escape(s),
             Inline::Strong(s) => format!("**{}**", md_escape(s)),
-            Inline::Code(s) => format!("`{s}`"),
+            Inline::Code(s) => format!("`{}`", escape_controls(s)),
             Inline::Math(eq) => format!("${}$", eq.tex),
         })
         .collect()
 }
 
-/// Backslash-escapes the characters that would start Markdown (or math) syntax.
+/// Backslash-escapes the characters that would start Markdown (or math) syntax, after
+/// writing control characters as escapes (a line break would end the line, and could start
+/// a list item or a heading on the next).
 fn md_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
+    for c in escape_controls(s).chars() {
         if "\\`*_[]<>|$#".contains(c) {
             out.push('\\');
         }

@@ -46,8 +46,11 @@ pub struct RunInfo {
     pub data: DataInfo,
     pub fingerprint: DataFingerprint,
     /// The run's outputs, as given to it; a resumed run writes to them unless told otherwise.
+    #[serde(with = "crate::io::paths::exact")]
     pub weights: PathBuf,
+    #[serde(with = "crate::io::paths::exact")]
     pub plot: PathBuf,
+    #[serde(with = "crate::io::paths::exact")]
     pub metrics: PathBuf,
 }
 
@@ -148,9 +151,10 @@ pub enum CheckpointProblem {
     Scaling(String),
 }
 
-/// Writes the checkpoint to `path` atomically. A state holding a NaN or an infinite value
-/// is refused: nothing could continue from it.
-pub fn save(path: &Path, run: &RunInfo, progress: &Progress) -> Result<(), WriteError> {
+/// Writes the checkpoint to `path` atomically; returns the sha256 (lowercase hex) of the
+/// file written. A state holding a NaN or an infinite value is refused: nothing could
+/// continue from it.
+pub fn save(path: &Path, run: &RunInfo, progress: &Progress) -> Result<String, WriteError> {
     if let Some((what, _)) = progress
         .tensors()
         .find(|(_, t)| t.iter().any(|v| !v.is_finite()))

@@ -160,6 +160,11 @@ pub fn encode(run: &SavedRun, format: ExportFormat) -> Result<Vec<u8>, ExportPro
     }
 }
 
+/// Where [`write_evaluate_script`] puts the script of the pickle `pkl`: beside it.
+pub fn evaluate_script_path(pkl: &Path) -> PathBuf {
+    pkl.with_file_name(SCRIPT_NAME)
+}
+
 /// Writes [`evaluate_hw1_script`] for the .pkl at `pkl` beside it, as `evaluate_hw1.py`,
 /// atomically; returns the script's path.
 pub fn write_evaluate_script(run: &SavedRun, pkl: &Path) -> Result<PathBuf, ExportError> {
@@ -170,7 +175,7 @@ pub fn write_evaluate_script(run: &SavedRun, pkl: &Path) -> Result<PathBuf, Expo
             path: pkl.to_path_buf(),
             problem: ExportProblem::ScriptName,
         })?;
-    let script = pkl.with_file_name(SCRIPT_NAME);
+    let script = evaluate_script_path(pkl);
     write_bytes_atomically(&script, evaluate_hw1_script(run, name).as_bytes())?;
     Ok(script)
 }

@@ -19,7 +19,7 @@ use sha2::{Digest, Sha256};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::io::atomic::{WriteError, write_atomically};
+use crate::io::atomic::{WriteError, write_atomically_sha256};
 use crate::io::regular::read_regular;
 
 /// The bytes of the magic and the version, which every version starts with.
@@ -95,15 +95,16 @@ pub enum FrameProblem {
 pub const CHECKSUM_MISMATCH: &str = "its contents do not match its checksum";
 
 impl Frame {
-    /// Encodes `payload` and writes header, checksum and payload to `path` atomically.
-    pub fn save<T: Serialize>(&self, path: &Path, payload: &T) -> Result<(), WriteError> {
+    /// Encodes `payload` and writes header, checksum and payload to `path` atomically;
+    /// returns the sha256 (lowercase hex) of the bytes written.
+    pub fn save<T: Serialize>(&self, path: &Path, payload: &T) -> Result<String, WriteError> {
         let bytes = bincode::serde::encode_to_vec(payload, bincode_config()).map_err(|e| {
             WriteError::Write {
                 path: path.to_path_buf(),
                 source: io::Error::other(e),
             }
         })?;
-        write_atomically(path, |w| self.write(w, self.version, &bytes))
+        write_atomically_sha256(path, |w| self.write(w, self.version, &bytes))
     }
 
     /// Writes a file of `version` holding the encoded `payload`: the header, the checksum

@@ -14,8 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::catalog::Dataset;
 use crate::data::source::DataInfo;
-use crate::io::digest::file_sha256;
-use crate::io::regular::{check_regular_if_present, read_regular};
+use crate::io::regular::{check_appendable, read_regular};
 use crate::nn::mlp::Architecture;
 use crate::train::TrainOutcome;
 use crate::train::config::TrainConfig;
@@ -61,7 +60,8 @@ pub struct RunRecord {
     /// Mean training time of an epoch (evaluation excluded).
     pub seconds_per_epoch: f64,
     /// The weights file as given on the command line, and the sha256 of what was written
-    /// there (`report` finds a weights file's run by it).
+    /// there (`report` finds a weights file's run by it). Written lossily when not UTF-8.
+    #[serde(serialize_with = "crate::io::paths::lossy")]
     pub weights: PathBuf,
     pub weights_sha256: Option<String>,
     pub machine: Machine,
@@ -129,11 +129,12 @@ pub struct FinishedRun<'a> {
     pub outcome: &'a TrainOutcome,
     pub wall_seconds: f64,
     pub weights: &'a Path,
+    /// The sha256 of the weights file the run wrote, if known.
+    pub weights_sha256: Option<String>,
 }
 
 impl RunRecord {
-    /// The record of a finished run, stamped now, with the hash of its weights file (if it
-    /// can be read).
+    /// The record of a finished run, stamped now.
     pub fn new(run: &FinishedRun) -> Self {
         let outcome = run.outcome;
         let kept = &outcome.history[outcome.kept_epoch - 1];
@@ -161,7 +162,7 @@ impl RunRecord {
             seconds_per_epoch: outcome.timings.iter().map(|t| t.train_seconds).sum::<f64>()
                 / epochs,
             weights: run.weights.to_path_buf(),
-            weights_sha256: file_sha256(run.weights).ok(),
+            weights_sha256: run.weights_sha256.clone(),
             machine: Machine::this(),
         }
     }
@@ -187,7 +188,7 @@ pub fn append(path: &Path, record: &RunRecord) -> Result<(), RunLogError> {
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         fs::create_dir_all(parent).map_err(fail)?;
     }
-    check_regular_if_present(path).map_err(fail)?;
+    check_appendable(path).map_err(fail)?;
     let mut file = OpenOptions::new()
         .create(true)
         .append(true)

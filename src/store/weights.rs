@@ -176,9 +176,10 @@ pub fn tensor_names(layer: usize) -> (String, String) {
     (format!("w{}", layer + 1), format!("b{}", layer + 1))
 }
 
-/// Writes the run to `path` atomically (the old file stays until the new one is complete).
+/// Writes the run to `path` atomically (the old file stays until the new one is complete);
+/// returns the sha256 (lowercase hex) of the file written.
 /// A network holding a NaN or an infinite value is refused (loading would refuse it).
-pub fn save(path: &Path, run: &SavedRun) -> Result<(), WriteError> {
+pub fn save(path: &Path, run: &SavedRun) -> Result<String, WriteError> {
     let mlp = &run.classifier.mlp;
     let mut tensors = Vec::new();
     for (l, layer) in mlp.params.layers.iter().enumerate() {

@@ -5,6 +5,7 @@
 
 pub mod config;
 pub mod learning;
+pub mod memory;
 pub mod metrics;
 pub mod progress;
 pub mod stepper;
@@ -12,13 +13,14 @@ pub mod stepper;
 use std::time::Instant;
 
 use crate::data::images::LabeledImages;
-use crate::data::input::InputScaling;
+use crate::data::input::{BatchForm, InputScaling};
 use crate::model::{Classifier, Evaluation, MismatchError, NonFiniteOutputs};
 use crate::nn::denormals;
 use crate::nn::mlp::{Mlp, Params};
 use crate::nn::rng::SeededRng;
 use crate::train::config::{ConfigError, TRAIN_SAMPLE, TrainConfig, TrainMetrics};
 use crate::train::learning::{Collapsed, LearningCheck, NotLearning};
+use crate::train::memory::{TooLarge, check_fits};
 use crate::train::metrics::{EpochMetrics, EpochTiming};
 use crate::train::progress::{KeptProgress, Progress, ResumeError, flat, params_from};
 use crate::train::stepper::Stepper;
@@ -30,6 +32,8 @@ pub enum TrainError {
     Config(#[from] ConfigError),
     #[error("the training set is empty")]
     EmptyTrainingSet,
+    #[error(transparent)]
+    TooLarge(#[from] TooLarge),
     #[error("--val-split {held_out} leaves no training images out of {n}")]
     ValSplit { held_out: usize, n: usize },
     #[error(
@@ -294,6 +298,8 @@ pub fn train_from(
         TrainMetrics::Full => Some(train_indices.clone()),
     };
     let arch = config.architecture(train_set.images.pixels_per_image(), num_classes);
+    let batch = config.batch_size.min(n);
+    check_fits(&arch, batch)?;
     let classifier = Classifier {
         input_scaling: InputScaling::fit_subset(
             config.input_scaling,
@@ -307,7 +313,6 @@ pub fn train_from(
         .map_err(TrainError::TrainingSet)?;
     classifier.check_compatible(test_set)?;
 
-    let batch = config.batch_size.min(n);
     let batches = n.div_ceil(batch);
     let check = LearningCheck::new(
         config,
@@ -316,13 +321,15 @@ pub fn train_from(
         num_classes,
         batches,
     );
-    let mut stepper = Stepper::new(config, train_set, &arch, batch, batches);
+    let form = BatchForm::for_images(&train_set.images);
+    let mut stepper = Stepper::new(config, train_set, form, &arch, batch, batches);
     let mut run = Run {
         classifier,
         order: train_indices.clone(),
         shuffler: SeededRng::derive(config.seed, 1),
-        history: Vec::with_capacity(config.epochs),
-        timings: Vec::with_capacity(config.epochs),
+        // Grown as epochs finish: --epochs may be far more than will ever run.
+        history: Vec::new(),
+        timings: Vec::new(),
         kept: None,
     };
     let mut first_epoch = 1;

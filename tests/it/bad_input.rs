@@ -801,21 +801,21 @@ fn run_log_of_the_report_is_a_fifo() {
 
 #[test]
 fn run_log_to_append_to_is_a_fifo() {
-    // The run log is the one output a finished training only warns about.
+    // Refused with the other outputs, before any work: opening it would wait for a reader.
     let case = Case::new(12);
     if !make_fifo(&case.path("runs.jsonl")) {
         return;
     }
-    let output = case
-        .train(&["--run-log", "runs.jsonl"])
-        .timeout(HANG_TIMEOUT)
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "{}: {stderr}", output.status);
-    let warning = format!("warning: cannot append to the run log runs.jsonl: {NOT_REGULAR_FIFO}");
-    assert!(stderr.contains(&warning), "{stderr}");
-    assert!(case.path("weights/mnist-mlp.bin").is_file());
+    let mut train = case.train(&["--run-log", "runs.jsonl"]);
+    train.timeout(HANG_TIMEOUT);
+    refused(
+        &mut train,
+        &[
+            "runs.jsonl",
+            "it is a FIFO (named pipe), which would block until something reads it",
+        ],
+    );
+    assert!(!case.path("weights").exists());
 }
 
 #[test]
@@ -911,8 +911,13 @@ fn unwritable_output(flag: &str, name: &str) {
     let case = Case::new(12);
     fs::write(case.path("blocker"), b"a file, not a folder").unwrap();
     let target = format!("blocker/{name}");
-    let problem = format!("cannot create the folder blocker for {target}: File exists");
-    refused(&mut case.train(&[flag, &target]), &[&problem]);
+    let problem = format!("{flag}: cannot create the folder blocker for {target}");
+    refused(
+        &mut case.train(&[flag, &target]),
+        &[&problem, "blocker is a file, not a folder"],
+    );
+    // Refused before training: no epoch wrote the other outputs.
+    assert_no_output(&case);
     assert_eq!(
         fs::read(case.path("blocker")).unwrap(),
         b"a file, not a folder"
@@ -936,6 +941,169 @@ fn unwritable_metrics_path() {
 }
 
 #[test]
+fn unwritable_run_log_path() {
+    unwritable_output("--run-log", "runs.jsonl");
+}
+
+#[cfg(unix)]
+#[test]
+fn output_folder_without_write_permission() {
+    use std::os::unix::fs::PermissionsExt;
+    let case = Case::new(12);
+    let folder = case.path("locked");
+    fs::create_dir(&folder).unwrap();
+    fs::set_permissions(&folder, fs::Permissions::from_mode(0o555)).unwrap();
+    if fs::write(folder.join("probe"), b"").is_ok() {
+        eprintln!("SKIPPED: running as root, a folder without write permission is writable");
+        return;
+    }
+    refused(
+        &mut case.train(&["--plot", "locked/accuracy.png"]),
+        &[
+            "--plot: cannot write locked/accuracy.png",
+            "Permission denied",
+        ],
+    );
+    assert_no_output(&case);
+}
+
+/// `train` with `flags` naming one file twice is refused before any work, naming both
+/// flags, and leaves the file as it was.
+fn colliding_outputs(flags: &[&str], first: &str, second: &str) {
+    let case = Case::new(12);
+    fs::write(case.path("x.bin"), b"an earlier output").unwrap();
+    let stderr = refused(
+        &mut case.train(flags),
+        &[
+            first,
+            second,
+            "are the same file: give each a path of its own",
+        ],
+    );
+    assert!(!stderr.contains("wrote"), "{stderr}");
+    assert_eq!(fs::read(case.path("x.bin")).unwrap(), b"an earlier output");
+    assert_no_output(&case);
+}
+
+#[test]
+fn weights_and_checkpoint_are_the_same_file() {
+    colliding_outputs(
+        &["--weights", "x.bin", "--checkpoint", "./x.bin"],
+        "--weights x.bin",
+        "--checkpoint ./x.bin",
+    );
+}
+
+#[test]
+fn weights_and_plot_are_the_same_file() {
+    colliding_outputs(
+        &["--weights", "x.bin", "--plot", "x.bin"],
+        "--weights",
+        "--plot",
+    );
+}
+
+#[test]
+fn weights_and_metrics_are_the_same_file() {
+    colliding_outputs(
+        &["--weights", "x.bin", "--metrics", "data/../x.bin"],
+        "--weights",
+        "--metrics",
+    );
+}
+
+#[test]
+fn weights_and_run_log_are_the_same_file() {
+    colliding_outputs(
+        &["--weights", "x.bin", "--run-log", "x.bin"],
+        "--weights",
+        "--run-log",
+    );
+}
+
+#[test]
+fn checkpoint_and_plot_are_the_same_file() {
+    colliding_outputs(
+        &[
+            "--checkpoint",
+            "x.bin",
+            "--plot",
+            "x.bin",
+            "--weights",
+            "w.bin",
+        ],
+        "--checkpoint",
+        "--plot",
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn weights_and_a_symlink_to_them_are_the_same_file() {
+    let case = Case::new(12);
+    std::os::unix::fs::symlink("x.bin", case.path("link.bin")).unwrap();
+    refused(
+        &mut case.train(&["--weights", "x.bin", "--metrics", "link.bin"]),
+        &["--weights x.bin and --metrics link.bin are the same file"],
+    );
+}
+
+#[test]
+fn analyze_plots_are_the_same_file() {
+    let case = Case::new(28);
+    case.weights("w.bin", |_| {});
+    let mut analyze = case.cmd("analyze");
+    analyze.args([
+        "--weights",
+        "w.bin",
+        "--confusion",
+        "p.png",
+        "--mistakes",
+        "./p.png",
+    ]);
+    refused(
+        &mut analyze,
+        &["--confusion p.png and --mistakes ./p.png are the same file"],
+    );
+    assert!(!case.path("p.png").exists());
+}
+
+#[test]
+fn analyze_plot_over_its_weights() {
+    let case = Case::new(28);
+    case.weights("w.bin", |_| {});
+    let before = fs::read(case.path("w.bin")).unwrap();
+    let mut analyze = case.cmd("analyze");
+    analyze.args(["--weights", "w.bin", "--mistakes", "./w.bin"]);
+    refused(
+        &mut analyze,
+        &["--weights w.bin and --mistakes ./w.bin are the same file"],
+    );
+    assert_eq!(fs::read(case.path("w.bin")).unwrap(), before);
+}
+
+#[test]
+fn export_pkl_named_like_its_script() {
+    let case = Case::new(28);
+    case.weights("w.bin", |_| {});
+    let mut export = cargo_bin_cmd!("mnist-mlp");
+    export.current_dir(case.dir.path()).args([
+        "export",
+        "--weights",
+        "w.bin",
+        "--format",
+        "pkl",
+        "--output",
+        "evaluate_hw1.py",
+    ]);
+    refused(
+        &mut export,
+        &["--output evaluate_hw1.py and its evaluate_hw1 script evaluate_hw1.py are the same file"],
+    );
+    assert!(!case.path("evaluate_hw1.py").exists());
+}
+
+#[test]
 fn output_path_is_a_directory() {
     let case = Case::new(12);
     fs::create_dir(case.path("out.bin")).unwrap();
@@ -944,6 +1112,82 @@ fn output_path_is_a_directory() {
         &["cannot write", "out.bin", "it is a folder, not a file"],
     );
     assert_eq!(case.temp_files(), Vec::<PathBuf>::new());
+}
+
+/// Makes a special file at `path` with `tool` (`mkfifo`, or `mknod` and its arguments);
+/// false, after saying so, when this system does not allow it (e.g. `mknod` without root).
+#[cfg(unix)]
+fn make_special_file(tool: &[&str], path: &Path) -> bool {
+    let made = std::process::Command::new(tool[0])
+        .arg(path)
+        .args(&tool[1..])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !made {
+        eprintln!(
+            "SKIPPED: `{}` cannot make {} here (it needs root, or the tool is missing)",
+            tool.join(" "),
+            path.display()
+        );
+    }
+    made
+}
+
+/// `train` refuses an output that is a special file, before training, and leaves it.
+#[cfg(unix)]
+fn special_output_is_refused(tool: &[&str], kind: &str) {
+    use std::os::unix::fs::FileTypeExt;
+    let case = Case::new(12);
+    let path = case.path("special");
+    if !make_special_file(tool, &path) {
+        return;
+    }
+    refused(
+        &mut case.train(&["--weights", "special"]),
+        &[
+            "refusing to write special",
+            &format!("it is {kind}, not a regular file"),
+        ],
+    );
+    let kind = fs::symlink_metadata(&path).unwrap().file_type();
+    assert!(
+        kind.is_fifo() || kind.is_char_device(),
+        "replaced: {kind:?}"
+    );
+    assert_no_output(&case);
+}
+
+#[cfg(unix)]
+#[test]
+fn output_path_is_a_named_pipe() {
+    special_output_is_refused(&["mkfifo"], "a named pipe");
+}
+
+#[cfg(unix)]
+#[test]
+fn output_path_is_a_device_node() {
+    // The kernel's "full" device (1, 7): writes fail with "No space left on device".
+    special_output_is_refused(&["mknod", "c", "1", "7"], "a character device");
+}
+
+#[cfg(unix)]
+#[test]
+fn output_path_is_a_symlink_to_a_special_file() {
+    let case = Case::new(12);
+    let fifo = case.path("fifo");
+    if !make_special_file(&["mkfifo"], &fifo) {
+        return;
+    }
+    std::os::unix::fs::symlink("fifo", case.path("plot.png")).unwrap();
+    refused(
+        &mut case.train(&["--plot", "plot.png"]),
+        &["refusing to write plot.png", "it is a named pipe"],
+    );
+    assert!(
+        fs::symlink_metadata(case.path("plot.png"))
+            .unwrap()
+            .is_symlink()
+    );
 }
 
 /// Every file the train command writes, with content the failed run must leave as it was.
@@ -1049,4 +1293,54 @@ fn unknown_activation() {
         &["invalid value 'swish' for '--activation", "relu"],
     );
     assert_no_output(&case);
+}
+
+#[test]
+fn hidden_layers_too_large_for_memory() {
+    let case = Case::new(12);
+    // About 10^12 parameters: terabytes, more than any machine here has.
+    refused(
+        &mut case.train(&["--hidden", "1000000,1000000"]),
+        &[
+            "144-1000000-1000000-10",
+            "needs about",
+            "TiB of memory",
+            "this machine has",
+            "--hidden",
+        ],
+    );
+    assert_no_output(&case);
+}
+
+#[test]
+fn hidden_layer_size_beyond_any_memory() {
+    let case = Case::new(12);
+    refused(
+        &mut case.train(&["--hidden", "1152921504606846976"]),
+        &["needs more than 16 EiB of memory", "--hidden"],
+    );
+    assert_no_output(&case);
+}
+
+#[cfg(unix)]
+#[test]
+fn epochs_beyond_any_run_start_and_stop_on_sigterm() {
+    let case = Case::new(12);
+    let epochs = usize::MAX.to_string();
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_mnist-mlp"));
+    cmd.current_dir(case.dir.path())
+        .env_remove("MNIST_DATA_DIR")
+        .args(["train", "--offline", "--data-dir", "data"])
+        .args(QUICK_TRAIN)
+        .args(["--epochs", &epochs]);
+    let first_epoch = format!("epoch   1/{epochs}");
+    let (mut child, rest) = common::start_until(&mut cmd, &first_epoch);
+    common::send_signal(&child, "-TERM");
+    rest.for_each(drop);
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut stderr).unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(stderr.contains("stopped by SIGTERM"), "{stderr}");
 }

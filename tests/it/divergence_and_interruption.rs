@@ -9,6 +9,8 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use mnist_mlp::data::images::LabeledImages;
+use mnist_mlp::data::input::BatchForm;
+use mnist_mlp::data::names::Split;
 use mnist_mlp::model::Classifier;
 use mnist_mlp::nn::rng::SeededRng;
 use mnist_mlp::store::checkpoint;
@@ -27,9 +29,13 @@ struct Workdir {
 
 impl Workdir {
     fn new(n_train: usize) -> Self {
+        Self::with_noise(n_train, true)
+    }
+    /// Data whose background is noise (dense inputs), or clean (sparse inputs).
+    fn with_noise(n_train: usize, noise: bool) -> Self {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir(dir.path().join("data")).unwrap();
-        common::write_synthetic_mnist(&dir.path().join("data"), n_train, 200, 28);
+        common::write_synthetic_mnist_with(&dir.path().join("data"), n_train, 200, 28, noise);
         Workdir { dir }
     }
     fn path(&self, name: &str) -> PathBuf {
@@ -207,11 +213,11 @@ fn a_checkpoint_with_a_changed_bit_is_refused_and_one_without_a_checksum_resumes
 
     // The same checkpoint as version 3 wrote it resumes, unverified, with a note.
     let old = common::without_checksum(&bytes, checkpoint::FORMAT_VERSION - 1);
-    std::fs::write(w.path("old.ckpt"), old).unwrap();
-    let (code, stdout, stderr) = w.run(&["--resume", "old.ckpt"]);
+    std::fs::write(w.path("a.ckpt"), old).unwrap();
+    let (code, stdout, stderr) = w.run(&["--resume", "a.ckpt"]);
     assert_eq!(code, Some(0), "{stdout}\n{stderr}");
     assert!(
-        stderr.contains("note: old.ckpt has no checksum (checkpoint version 3;"),
+        stderr.contains("note: a.ckpt has no checksum (checkpoint version 3;"),
         "{stderr}"
     );
 }
@@ -341,7 +347,18 @@ fn resuming_mid_epoch_continues_exactly() {
 
 #[test]
 fn same_seed_gives_the_same_sha256_for_any_thread_count() {
-    let w = Workdir::new(600);
+    // The first layer's dense path on data with a noisy background, its sparse path on data
+    // with a clean one.
+    for noise in [true, false] {
+        let w = Workdir::with_noise(600, noise);
+        let train_set = common::load_mnist(&w.path("data"), Split::Train).unwrap();
+        let form = BatchForm::for_images(&train_set.images);
+        assert_eq!(matches!(form, BatchForm::Sparse { .. }), !noise, "{form:?}");
+        same_seed_gives_the_same_sha256_for_any_thread_count_on(w);
+    }
+}
+
+fn same_seed_gives_the_same_sha256_for_any_thread_count_on(w: Workdir) {
     // Batches of 256 are 4 shards; elastic distortions and dropout draw random numbers.
     let run = |name: &str, threads: &str, seed: &str| {
         w.run_ok(&[
@@ -436,6 +453,9 @@ fn outputs_survive_kill_9_at_any_moment() {
             resumed += 1;
             w.train(&["--resume", "out/w.ckpt"])
         } else {
+            // A new run refuses to overwrite an unfinished run's checkpoint: delete it, as
+            // the refusal says.
+            let _ = std::fs::remove_file(w.path("out/w.ckpt"));
             let mut args = vec!["--epochs", "5000", "--hidden", "32", "--augment", "none"];
             args.extend(outputs);
             w.train(&args)

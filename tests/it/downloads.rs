@@ -14,7 +14,9 @@ use std::path::{Path, PathBuf};
 use common::{load_mnist, mnist_files};
 use mnist_mlp::data::catalog::Dataset;
 use mnist_mlp::data::catalog::{Checksum, ExpectedFile};
-use mnist_mlp::data::download::{content_sha256, download_missing_files, ensure_data};
+use mnist_mlp::data::download::{
+    MinThroughput, content_sha256, download_missing_files, ensure_data,
+};
 use mnist_mlp::data::idx::{write_idx_images, write_idx_labels};
 use mnist_mlp::data::images::{Images, NUM_CLASSES};
 use mnist_mlp::data::names::{
@@ -27,10 +29,11 @@ use sha2::{Digest, Sha256};
 // Synthetic MNIST-shaped files.
 // ---------------------------------------------------------------------------------------
 
-/// Small valid IDX files under the four MNIST names, their bytes (gzip) and checksums.
+/// Small valid IDX files under the four MNIST names, their bytes (gzip) and checksums (the
+/// sha256 and size of their content).
 struct Fixture {
     files: Vec<(&'static str, Vec<u8>)>,
-    checksums: Vec<(&'static str, String)>,
+    checksums: Vec<(&'static str, String, u64)>,
     train: (Images, Vec<u8>),
     test: (Images, Vec<u8>),
 }
@@ -78,7 +81,8 @@ impl Fixture {
                 }
             }
             // The checksum is of the decompressed content, i.e. of the raw file.
-            checksums.push((name, sha256_hex(&fs::read(&raw).unwrap())));
+            let content = fs::read(&raw).unwrap();
+            checksums.push((name, sha256_hex(&content), content.len() as u64));
             files.push((name, fs::read(&gz).unwrap()));
         }
         Fixture {
@@ -92,9 +96,12 @@ impl Fixture {
     fn expected(&self) -> Vec<ExpectedFile<'_>> {
         self.checksums
             .iter()
-            .map(|(name, sha256)| ExpectedFile {
+            .map(|(name, sha256, size)| ExpectedFile {
                 name,
-                checksum: Checksum::ContentSha256(sha256),
+                checksum: Checksum::ContentSha256 {
+                    sha256,
+                    size: *size,
+                },
             })
             .collect()
     }
@@ -158,7 +165,7 @@ fn falls_through_bad_mirrors_to_the_good_one() {
         sorted(&MNIST_FILE_NAMES),
         "temporary files left behind"
     );
-    for (name, sha256) in &fixture.checksums {
+    for (name, sha256, _) in &fixture.checksums {
         assert_eq!(&content_sha256(&dir.join(name)).unwrap(), sha256, "{name}");
     }
     let train = load_mnist(&dir, Split::Train).unwrap();
@@ -326,4 +333,112 @@ fn real_mnist_loads_and_matches_its_checksums() {
             path.display()
         );
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// Slow, oversized and interrupted downloads, through the binary
+// ---------------------------------------------------------------------------------------
+
+/// `mnist-mlp download` of MNIST into `dir` from `mirror` only.
+fn download_command(dir: &Path, mirror: &str) -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_mnist-mlp"));
+    cmd.env_remove("MNIST_DATA_DIR")
+        .arg("download")
+        .arg("--data-dir")
+        .arg(dir)
+        .args(["--mirror", mirror]);
+    cmd
+}
+
+/// Routes serving `bytes` as each of the four MNIST files, under `/<folder>/`.
+fn serving(folder: &str, reply: impl Fn() -> Reply) -> HashMap<String, Reply> {
+    MNIST_FILE_NAMES
+        .iter()
+        .map(|name| (format!("/{folder}/{name}"), reply()))
+        .collect()
+}
+
+#[test]
+fn a_mirror_slower_than_the_minimum_throughput_fails_soon_and_leaves_no_folder() {
+    let server = Server::start(serving("slow", || Reply::Trickle(vec![0; 1000])));
+    let data = tempfile::tempdir().unwrap();
+    let dir = data.path().join("new/mnist");
+    let started = std::time::Instant::now();
+    // One byte per 100 ms against a rule of 100 bytes a second.
+    let output = download_command(&dir, &server.mirror("slow"))
+        .env(MinThroughput::ENV_VAR, "100/1")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("the mirror is too slow") && stderr.contains(TRAIN_IMAGES),
+        "{stderr}"
+    );
+    assert!(started.elapsed().as_secs() < 30, "{:?}", started.elapsed());
+    assert!(
+        !data.path().join("new").exists(),
+        "the folders the download created are left: {:?}",
+        common::entries(data.path())
+    );
+}
+
+#[test]
+fn a_gzip_bomb_is_decompressed_no_further_than_the_expected_size() {
+    use flate2::{Compression, write::GzEncoder};
+    use std::io::Write;
+    // 1 GiB of zeros: 1024 gzip members of 1 MiB each, about 1 KiB compressed apiece.
+    let mut member = GzEncoder::new(Vec::new(), Compression::best());
+    member.write_all(&vec![0; 1 << 20]).unwrap();
+    let member = member.finish().unwrap();
+    let bomb = member.repeat(1024);
+    let server = Server::start(serving("bomb", || Reply::Body(bomb.clone())));
+    let data = tempfile::tempdir().unwrap();
+    let started = std::time::Instant::now();
+    let output = download_command(data.path(), &server.mirror("bomb"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    let size = 16 + 60_000 * 784;
+    assert!(
+        stderr.contains(&format!("larger than the expected {size} bytes")),
+        "{stderr}"
+    );
+    eprintln!("refused in {:?}", started.elapsed());
+    assert!(common::entries(data.path()).is_empty(), "{stderr}");
+}
+
+#[cfg(unix)]
+#[test]
+fn sigterm_during_a_download_removes_its_temporary_file_and_new_folder() {
+    let server = Server::start(serving("slow", || Reply::Trickle(vec![0; 1000])));
+    let data = tempfile::tempdir().unwrap();
+    let dir = data.path().join("new/mnist");
+    let mut child = download_command(&dir, &server.mirror("slow"))
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let temp_file_present = || {
+        dir.is_dir()
+            && common::entries(&dir)
+                .iter()
+                .any(|name| name.starts_with(".download-"))
+    };
+    while !temp_file_present() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no temporary file appeared"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    common::send_signal(&child, "-TERM");
+    let status = child.wait().unwrap();
+    assert!(!status.success(), "{status}");
+    assert!(
+        !data.path().join("new").exists(),
+        "left behind: {:?}",
+        common::entries(&dir)
+    );
 }

@@ -2,9 +2,10 @@
 //! properties of a freshly initialised and a trained network.
 
 use mnist_mlp::nn::layers::Activation;
-use mnist_mlp::nn::mlp::{Architecture, Mlp, Params, Workspace, argmax};
+use mnist_mlp::nn::mlp::{Architecture, Inputs, Mlp, Params, Workspace, argmax};
 use mnist_mlp::nn::optim::{Optimizer, OptimizerConfig};
 use mnist_mlp::nn::rng::SeededRng;
+use mnist_mlp::nn::sparse::SparseRows;
 use ndarray::Array2;
 
 fn random_inputs(rows: usize, cols: usize, seed: u64) -> Array2<f64> {
@@ -37,9 +38,9 @@ fn workspace(arch: &Architecture, rows: usize, reg: Regularization) -> Workspace
 }
 
 /// Mean loss of `mlp` on one batch.
-fn mean_loss(mlp: &Mlp<f64>, x: &Array2<f64>, labels: &[u8], reg: Regularization) -> f64 {
-    let mut ws = workspace(&mlp.arch, x.nrows(), reg);
-    mlp.forward(&mut ws, x.view(), labels) / x.nrows() as f64
+fn mean_loss(mlp: &Mlp<f64>, x: Inputs<f64>, labels: &[u8], reg: Regularization) -> f64 {
+    let mut ws = workspace(&mlp.arch, x.rows(), reg);
+    mlp.forward(&mut ws, x, labels) / x.rows() as f64
 }
 
 /// Compares the analytic gradient of every entry of every tensor (weights and biases of
@@ -49,6 +50,16 @@ fn gradient_check(hidden: Vec<usize>, activation: Activation) {
 }
 
 fn gradient_check_with(hidden: Vec<usize>, activation: Activation, reg: Regularization) {
+    let x = random_inputs(3, 6, 2);
+    gradient_check_on(hidden, activation, reg, Inputs::Dense(x.view()));
+}
+
+fn gradient_check_on(
+    hidden: Vec<usize>,
+    activation: Activation,
+    reg: Regularization,
+    x: Inputs<f64>,
+) -> Params<f64> {
     let arch = Architecture {
         input_size: 6,
         hidden,
@@ -61,12 +72,11 @@ fn gradient_check_with(hidden: Vec<usize>, activation: Activation, reg: Regulari
     for layer in &mut mlp.params.layers {
         layer.b.mapv_inplace(|_| 0.1 * rng.standard_normal());
     }
-    let x = random_inputs(3, 6, 2);
     let labels = [0u8, 3, 1];
 
     let mut grads = Params::zeros(&arch);
     let mut ws = workspace(&arch, 3, reg);
-    mlp.loss_and_gradient(&mut ws, &mut grads, x.view(), &labels, 3);
+    mlp.loss_and_gradient(&mut ws, &mut grads, x, &labels, 3);
     let analytic: Vec<Vec<f64>> = grads.tensors().map(|t| t.to_vec()).collect();
 
     let h = 1e-5;
@@ -76,7 +86,7 @@ fn gradient_check_with(hidden: Vec<usize>, activation: Activation, reg: Regulari
             let probe = |delta: f64| {
                 let mut shifted = mlp.clone();
                 shifted.params.tensors_mut().nth(t).unwrap()[i] += delta;
-                mean_loss(&shifted, &x, &labels, reg)
+                mean_loss(&shifted, x, &labels, reg)
             };
             let numeric = (probe(h) - probe(-h)) / (2.0 * h);
             let scale = a.abs() + numeric.abs();
@@ -102,6 +112,7 @@ fn gradient_check_with(hidden: Vec<usize>, activation: Activation, reg: Regulari
         );
     }
     eprintln!("{}: worst relative error {worst:e}", arch.describe());
+    grads
 }
 
 #[test]
@@ -159,6 +170,34 @@ fn gradients_with_label_smoothing() {
             ..reg
         },
     );
+}
+
+/// The first layer's sparse path (background inputs skipped, `offset` folded in as a
+/// rank-one correction): its gradients against finite differences of its own loss, and
+/// against the dense path's gradients on the same inputs.
+#[test]
+fn gradients_on_sparse_inputs() {
+    for offset in [0.0, -0.7] {
+        let mut rng = SeededRng::new(3);
+        let x = Array2::from_shape_fn((3, 6), |(r, c)| match (r + c) % 3 {
+            0 => rng.uniform(),
+            _ => offset,
+        });
+        let sparse = SparseRows::from_dense(x.view(), offset);
+        assert_eq!(sparse.entries(), 6, "a third of the inputs are entries");
+        for (hidden, activation) in [(vec![5], Activation::Relu), (vec![5, 3], Activation::Tanh)] {
+            let from_sparse =
+                gradient_check_on(hidden.clone(), activation, PLAIN, Inputs::Sparse(&sparse));
+            let from_dense = gradient_check_on(hidden, activation, PLAIN, Inputs::Dense(x.view()));
+            for (a, b) in from_sparse
+                .tensors()
+                .flatten()
+                .zip(from_dense.tensors().flatten())
+            {
+                approx::assert_abs_diff_eq!(a, b, epsilon = 1e-12);
+            }
+        }
+    }
 }
 
 #[test]

@@ -203,6 +203,12 @@ fn a_learning_rate_that_kills_the_network_fails_keeping_the_last_good_epoch() {
         None => assert_eq!(w.outputs(), [None, None, None]),
     }
     no_temporaries(&w.path("out"));
+    // Continuing would collapse again: the checkpoint goes, and leaves the way free for a
+    // run with a smaller --lr.
+    assert!(
+        !w.path("out/w.ckpt").exists(),
+        "the collapsed run left its checkpoint"
+    );
 }
 
 #[test]

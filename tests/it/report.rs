@@ -93,7 +93,7 @@ fn each_training_run_appends_one_well_formed_line_to_the_run_log() {
 }
 
 #[test]
-fn a_run_log_that_cannot_be_written_is_a_warning_not_a_failed_training() {
+fn a_run_log_that_cannot_be_written_is_refused_before_training() {
     let dir = workdir();
     std::fs::write(
         dir.path().join("blocker"),
@@ -102,15 +102,15 @@ fn a_run_log_that_cannot_be_written_is_a_warning_not_a_failed_training() {
     .unwrap();
     mnist_mlp(dir.path())
         .args(["train", "--offline", "--data-dir", "data", "--epochs", "1"])
-        // Batches of 32: enough steps in the one epoch to leave chance.
         .args(["--hidden", "8", "--batch-size", "32"])
         .args(["--run-log", "blocker/runs.jsonl"])
         .assert()
-        .success()
+        .failure()
+        .stdout(predicate::str::contains("epoch").not())
         .stderr(predicate::str::contains(
-            "warning: cannot append to the run log",
+            "error: --run-log: cannot create the folder blocker for blocker/runs.jsonl",
         ));
-    assert!(dir.path().join("weights/mnist-mlp.bin").is_file());
+    assert!(!dir.path().join("weights").exists());
 }
 
 /// `mnist-mlp report` in `dir` with `args`; its stdout.

@@ -52,8 +52,26 @@ pub fn synthetic_images(count: usize, side: usize, seed: u64) -> (Images, Vec<u8
 /// Writes a synthetic train (`n_train`) and test (`n_test`) split into `dir` under the usual
 /// gzip names.
 pub fn write_synthetic_mnist(dir: &Path, n_train: usize, n_test: usize, side: usize) {
+    write_synthetic_mnist_with(dir, n_train, n_test, side, true);
+}
+
+/// [`write_synthetic_mnist`], with the faint noise between the bars, or with a clean
+/// background of 0 like MNIST's (sparse inputs).
+pub fn write_synthetic_mnist_with(
+    dir: &Path,
+    n_train: usize,
+    n_test: usize,
+    side: usize,
+    noise: bool,
+) {
     for (name, count, seed) in [("train", n_train, 1), ("t10k", n_test, 2)] {
-        let (images, labels) = synthetic_images(count, side, seed);
+        let (mut images, labels) = synthetic_images(count, side, seed);
+        if !noise {
+            images
+                .pixels
+                .iter_mut()
+                .for_each(|p| *p = if *p < 100 { 0 } else { *p });
+        }
         write_idx_images(
             &dir.join(format!("{name}-images-idx3-ubyte.gz")),
             &images,
@@ -130,6 +148,11 @@ pub fn real_data_dir(var: &str, what: &str, folder: &str, test: &str) -> Option<
 /// The sha256 of a file, in hex.
 pub fn sha256_of(path: &Path) -> String {
     let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    sha256_of_bytes(&bytes)
+}
+
+/// The sha256 of `bytes`, in hex.
+pub fn sha256_of_bytes(bytes: &[u8]) -> String {
     Sha256::digest(bytes)
         .iter()
         .map(|b| format!("{b:02x}"))

@@ -17,7 +17,12 @@ pub enum Reply {
     Body(Vec<u8>),
     /// 200 announcing the full length, but only the first half of the bytes, then closing.
     CutShort(Vec<u8>),
+    /// 200 with these bytes, one every [`TRICKLE_INTERVAL`], until the client hangs up.
+    Trickle(Vec<u8>),
 }
+
+/// How long a [`Reply::Trickle`] waits between two bytes.
+pub const TRICKLE_INTERVAL: Duration = Duration::from_millis(100);
 
 /// A server on 127.0.0.1 that answers at most `MAX_CONNECTIONS` connections and stops when
 /// dropped. It records every path requested.
@@ -98,6 +103,7 @@ fn respond(mut stream: TcpStream, reply: &Reply) -> std::io::Result<()> {
         Reply::Status(code) => (*code, b"failure".to_vec(), 7),
         Reply::Body(bytes) => (200, bytes.clone(), bytes.len()),
         Reply::CutShort(bytes) => (200, bytes.clone(), bytes.len() / 2),
+        Reply::Trickle(bytes) => (200, bytes.clone(), 0),
     };
     write!(
         stream,
@@ -105,5 +111,13 @@ fn respond(mut stream: TcpStream, reply: &Reply) -> std::io::Result<()> {
         body.len()
     )?;
     stream.write_all(&body[..sent])?;
-    stream.flush()
+    stream.flush()?;
+    if let Reply::Trickle(bytes) = reply {
+        for byte in bytes {
+            std::thread::sleep(TRICKLE_INTERVAL);
+            stream.write_all(&[*byte])?;
+            stream.flush()?;
+        }
+    }
+    Ok(())
 }
