@@ -10,7 +10,7 @@ use crate::data::images::LabeledImages;
 use crate::data::names::Split;
 use crate::data::source::DataSource;
 use crate::data::source::{DataRequest, SourceError, resolve_source};
-use crate::model::{Evaluation, MismatchError};
+use crate::model::{Evaluation, MismatchError, NonFiniteOutputs};
 use crate::store::weights::{self, SavedRun, WeightsError};
 
 /// Why a network could not be evaluated on a test set.
@@ -34,6 +34,22 @@ pub enum EvaluateError {
         #[source]
         source: MismatchError,
     },
+    #[error("{}", weights.display())]
+    Outputs {
+        weights: PathBuf,
+        #[source]
+        source: NonFiniteOutputs,
+    },
+}
+
+impl EvaluateError {
+    /// The error of the network in `weights` whose outputs overflow.
+    pub fn outputs(weights: &Path) -> impl FnOnce(NonFiniteOutputs) -> Self + '_ {
+        |source| EvaluateError::Outputs {
+            weights: weights.to_path_buf(),
+            source,
+        }
+    }
 }
 
 /// A network and a test set that do not fit each other: which network, trained on what,
@@ -74,7 +90,8 @@ pub fn evaluate_hw1(data_dir: &Path, weights: &Path) -> Result<f64, EvaluateErro
 /// `source`: the same computation `train` reports after each epoch.
 pub fn evaluate_test_set(source: &DataSource, weights: &Path) -> Result<Evaluation, EvaluateError> {
     let (run, test) = load_with_test_set(source, weights)?;
-    Ok(run.classifier.evaluate(&test))
+    let evaluation = run.classifier.evaluate(&test);
+    evaluation.map_err(EvaluateError::outputs(weights))
 }
 
 /// The network in `weights` and the test set of `source`, checked to fit each other:

@@ -5,7 +5,7 @@ use std::io::Write;
 use crate::cli::args::AnalyzeArgs;
 use crate::cli::common::{note_other_data, prepare_data};
 use crate::data::names::Split;
-use crate::evaluate::load_with_test_set;
+use crate::evaluate::{EvaluateError, load_with_test_set};
 use crate::io::outputs::{FileArg, check_outputs};
 use crate::io::paths::lossy_json;
 use crate::model::analysis::{Analysis, json_report, text_report};
@@ -22,7 +22,8 @@ pub fn analyze_command(args: &AnalyzeArgs, out: &mut dyn Write) -> anyhow::Resul
     let data = source.identify(&[(Split::Test, &test)]);
     note_other_data(&run.data, &data);
     let names = &run.data.class_names;
-    let probabilities = run.classifier.probabilities(&test);
+    let probabilities = (run.classifier.probabilities(&test))
+        .map_err(EvaluateError::outputs(&args.test.weights))?;
     let analysis = Analysis::new(&test.labels, probabilities.view())?;
     let title = format!(
         "mnist-mlp {}: test {}",

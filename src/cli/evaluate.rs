@@ -5,7 +5,7 @@ use std::io::Write;
 use crate::cli::args::EvaluateArgs;
 use crate::cli::common::{accuracy_line, note_other_data, prepare_data};
 use crate::data::names::Split;
-use crate::evaluate::load_with_test_set;
+use crate::evaluate::{EvaluateError, load_with_test_set};
 use crate::io::paths::lossy_json;
 
 pub fn evaluate_command(args: &EvaluateArgs, out: &mut dyn Write) -> anyhow::Result<()> {
@@ -14,7 +14,8 @@ pub fn evaluate_command(args: &EvaluateArgs, out: &mut dyn Write) -> anyhow::Res
     let (run, test_set) = load_with_test_set(&source, &test.weights)?;
     let data = source.identify(&[(Split::Test, &test_set)]);
     note_other_data(&run.data, &data);
-    let eval = run.classifier.evaluate(&test_set);
+    let eval =
+        (run.classifier.evaluate(&test_set)).map_err(EvaluateError::outputs(&test.weights))?;
     if args.json {
         let json = serde_json::json!({
             "accuracy": eval.accuracy(),

@@ -14,7 +14,7 @@ pub fn predict_command(args: &PredictArgs, out: &mut dyn Write) -> anyhow::Resul
     let names = data.class_names;
     let predictions =
         predict_files(&classifier, &names, &args.images, TOP_CLASSES).map_err(|e| match e {
-            PredictError::Network(_) => {
+            PredictError::Network(_) | PredictError::Outputs(_) => {
                 anyhow::Error::new(e).context(args.weights.display().to_string())
             }
             e => e.into(),

@@ -20,6 +20,7 @@ use flate2::write::GzEncoder;
 
 use crate::data::images::Images;
 use crate::io::atomic::{WriteError, write_atomically};
+use crate::io::regular::open_regular;
 
 /// The first two bytes of every gzip stream.
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
@@ -92,6 +93,11 @@ struct Header {
 /// Deflate never expands data by more than this factor (about 1032:1), so a gzip file of
 /// `n` bytes decompresses to at most `n * MAX_GZIP_RATIO` bytes.
 const MAX_GZIP_RATIO: u64 = 1032;
+
+/// The largest payload read: far above every published MNIST variant (EMNIST Digits'
+/// training images, the largest, are 188 MB), so that a header whose counts a gzip file
+/// really fills (at deflate's best ratio) cannot make a command hold gigabytes.
+const MAX_PAYLOAD: u64 = 1 << 30;
 
 /// The largest buffer allocated up front for a gzip file's payload; beyond this the buffer
 /// grows only as decompressed data actually arrives.
@@ -264,6 +270,14 @@ pub enum DataError {
         announced: String,
         file_len: u64,
     },
+
+    #[error(
+        "{}: header says {announced}, more than the {} bytes mnist-mlp reads from one file; \
+         the file is damaged or not an MNIST variant",
+        path.display(),
+        MAX_PAYLOAD
+    )]
+    TooLarge { path: PathBuf, announced: String },
 
     #[error(
         "{} has unexpected data after the {announced} its header announces; \
@@ -515,18 +529,10 @@ fn stream_error(path: &Path, gzip: bool, source: io::Error) -> DataError {
 
 /// Opens `path` as a regular, nonempty file and returns it with its length.
 fn open_file(path: &Path) -> Result<(File, u64), DataError> {
-    let open_err = |source| DataError::Open {
+    let (file, len) = open_regular(path).map_err(|source| DataError::Open {
         path: path.to_path_buf(),
         source,
-    };
-    if path.is_dir() {
-        return Err(open_err(io::Error::new(
-            io::ErrorKind::IsADirectory,
-            "it is a folder, not a file",
-        )));
-    }
-    let file = File::open(path).map_err(open_err)?;
-    let len = file.metadata().map_err(open_err)?.len();
+    })?;
     if len == 0 {
         return Err(DataError::Empty {
             path: path.to_path_buf(),
@@ -591,7 +597,8 @@ fn header_truncated(path: &Path, kind: IdxKind) -> DataError {
 }
 
 /// The payload length that the header announces, checked against what a file of `file_len`
-/// bytes can hold, so that a damaged or hostile header never causes a huge allocation.
+/// bytes can hold and against [`MAX_PAYLOAD`], so that a damaged or hostile header never
+/// causes a huge allocation.
 fn payload_len(path: &Path, header: &Header, file_len: u64, gzip: bool) -> Result<u64, DataError> {
     let dims = &header.dims;
     let expected = dims
@@ -615,6 +622,12 @@ fn payload_len(path: &Path, header: &Header, file_len: u64, gzip: bool) -> Resul
     } else {
         let actual = file_len.saturating_sub(header.len());
         check_payload_len(path, header.describe(expected), expected, actual)?;
+    }
+    if expected > MAX_PAYLOAD {
+        return Err(DataError::TooLarge {
+            path: path.to_path_buf(),
+            announced: header.describe(expected),
+        });
     }
     Ok(expected)
 }

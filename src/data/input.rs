@@ -22,6 +22,10 @@ pub enum InputScaling {
     Standardized { mean: f32, std: f32 },
 }
 
+/// The least std of a standardisation: images of (nearly) one grey level are scaled as if
+/// their pixels varied this much, instead of divided by (nearly) zero.
+pub const MIN_STD: f32 = 1e-6;
+
 /// The choice of scaling on the command line; the statistics come from the training data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -94,8 +98,31 @@ impl InputScaling {
                     / n;
                 InputScaling::Standardized {
                     mean: mean as f32,
-                    std: var.sqrt().max(1e-6) as f32,
+                    std: var.sqrt().max(f64::from(MIN_STD)) as f32,
                 }
+            }
+        }
+    }
+
+    /// Checks a scaling read from a file: the mean of values in [0, 1] lies in [0, 1], and
+    /// the std is at least [`MIN_STD`] (the least that [`InputScaling::fit`] records), so
+    /// that every input is a finite number.
+    pub fn check(&self) -> Result<(), String> {
+        match *self {
+            InputScaling::UnitInterval => Ok(()),
+            InputScaling::Standardized { mean, std } => {
+                if !(0.0..=1.0).contains(&mean) {
+                    return Err(format!(
+                        "the input scaling's mean is {mean}, but a mean of pixel / 255 lies in [0, 1]"
+                    ));
+                }
+                if !(std.is_finite() && std >= MIN_STD) {
+                    return Err(format!(
+                        "the input scaling's std is {std}, but it must be a finite number of at \
+                         least {MIN_STD}"
+                    ));
+                }
+                Ok(())
             }
         }
     }

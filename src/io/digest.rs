@@ -6,6 +6,8 @@ use std::path::Path;
 
 use sha2::{Digest, Sha256};
 
+use crate::io::regular::open_regular;
+
 /// `bytes` as lowercase hex, two digits a byte.
 pub fn hex(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(2 * bytes.len());
@@ -29,9 +31,9 @@ pub fn hex_digest<D: Digest>(mut reader: impl Read) -> io::Result<String> {
     Ok(hex(&hasher.finalize()))
 }
 
-/// The sha256 of a file's bytes, in lowercase hex.
+/// The sha256 of a regular file's bytes, in lowercase hex (read in blocks, so of any length).
 pub fn file_sha256(path: &Path) -> io::Result<String> {
-    hex_digest::<Sha256>(std::fs::File::open(path)?)
+    hex_digest::<Sha256>(open_regular(path)?.0)
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ use std::path::{Component, Path, PathBuf};
 use crate::io::atomic::{
     WriteError, check_replaceable, destination, folder_of, our_temp_file_builder,
 };
+use crate::io::regular::check_appendable;
 
 /// How a command writes an output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -159,7 +160,9 @@ fn check_writable(output: &FileArg) -> Result<(), WriteError> {
         Mode::Read => return Ok(()),
         Mode::Replace => check_replaceable(path, &file)?,
         Mode::Append if file.exists() => {
-            // Any file that opens for appending will do, `/dev/null` included.
+            // Any file that opens for appending will do, `/dev/null` included; but a FIFO
+            // would block the opening until something reads it.
+            check_appendable(&file).map_err(write_err)?;
             OpenOptions::new()
                 .append(true)
                 .open(&file)

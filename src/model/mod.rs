@@ -64,6 +64,15 @@ pub enum MismatchError {
     Label { label: u8, classes: usize },
 }
 
+/// A network whose outputs overflow: its logits (or their loss) are NaN or infinite, so
+/// neither a prediction nor a loss means anything.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "the network's outputs are NaN or infinite (its weights overflow the forward pass); \
+     re-run `mnist-mlp train`"
+)]
+pub struct NonFiniteOutputs;
+
 impl Classifier {
     /// Checks that `data` has the network's image size and only labels it can predict.
     pub fn check_compatible(&self, data: &LabeledImages) -> Result<(), MismatchError> {
@@ -94,31 +103,35 @@ impl Classifier {
     /// over the threads of the rayon pool. The chunks and the order their sums are added in
     /// are fixed, so the result does not depend on the number of threads.
     /// The caller has checked compatibility.
-    pub fn evaluate(&self, data: &LabeledImages) -> Evaluation {
+    pub fn evaluate(&self, data: &LabeledImages) -> Result<Evaluation, NonFiniteOutputs> {
         self.evaluate_samples(data, data.labels.len(), |k| k)
     }
 
     /// [`Classifier::evaluate`] on the images of `data` at `indices` only.
-    pub fn evaluate_subset(&self, data: &LabeledImages, indices: &[usize]) -> Evaluation {
+    pub fn evaluate_subset(
+        &self,
+        data: &LabeledImages,
+        indices: &[usize],
+    ) -> Result<Evaluation, NonFiniteOutputs> {
         self.evaluate_samples(data, indices.len(), |k| indices[k])
     }
 
     /// The class probabilities p[N, C] of every image in `data`, whose labels must be
     /// classes of the network (the caller has checked compatibility).
-    pub fn probabilities(&self, data: &LabeledImages) -> Array2<f32> {
+    pub fn probabilities(&self, data: &LabeledImages) -> Result<Array2<f32>, NonFiniteOutputs> {
         let chunks = self.forward_chunks(
             data,
             data.labels.len(),
             |k| k,
             |ws, labels, _| ws.probs(labels.len()).to_owned(),
-        );
+        )?;
         let mut probs = Array2::zeros((0, self.mlp.arch.num_classes));
         for chunk in chunks {
             probs
                 .append(Axis(0), chunk.view())
                 .expect("every chunk has C columns");
         }
-        probs
+        Ok(probs)
     }
 
     /// Evaluates the images `sample(0) .. sample(total − 1)` of `data`.
@@ -127,31 +140,32 @@ impl Classifier {
         data: &LabeledImages,
         total: usize,
         sample: impl Fn(usize) -> usize + Sync,
-    ) -> Evaluation {
+    ) -> Result<Evaluation, NonFiniteOutputs> {
         let chunks = self.forward_chunks(data, total, sample, |ws, labels, loss_sum| {
             let correct = count_correct(ws.probs(labels.len()), labels);
             (correct, loss_sum)
-        });
+        })?;
         let correct = chunks.iter().map(|c| c.0).sum();
         let loss_sum: f64 = chunks.iter().map(|c| c.1).sum();
-        Evaluation {
+        Ok(Evaluation {
             correct,
             total,
             loss: loss_sum / total.max(1) as f64,
-        }
+        })
     }
 
     /// The forward pass over the images `sample(0) .. sample(total − 1)` of `data` in
     /// chunks of [`EVAL_BATCH`] spread over the threads of the rayon pool; `per_chunk` turns
     /// each chunk's workspace, labels and summed loss into a result. The chunks are fixed
-    /// and their results come in order, whatever the number of threads.
+    /// and their results come in order, whatever the number of threads. A chunk whose
+    /// logits or loss are NaN or infinite is an error.
     fn forward_chunks<R: Send>(
         &self,
         data: &LabeledImages,
         total: usize,
         sample: impl Fn(usize) -> usize + Sync,
         per_chunk: impl Fn(&Workspace<f32>, &[u8], f64) -> R + Sync + Send,
-    ) -> Vec<R> {
+    ) -> Result<Vec<R>, NonFiniteOutputs> {
         let batch = EVAL_BATCH.min(total.max(1));
         let (form, inputs) = (
             BatchForm::for_images(&data.images),
@@ -169,7 +183,11 @@ impl Classifier {
                     let samples = range.map(&sample);
                     let (inputs, labels) = builder.fill_untransformed(data, samples);
                     let loss_sum = self.mlp.forward(ws, inputs, labels);
-                    per_chunk(ws, labels, loss_sum)
+                    let logits = ws.logits(labels.len());
+                    if !loss_sum.is_finite() || logits.iter().any(|v| !v.is_finite()) {
+                        return Err(NonFiniteOutputs);
+                    }
+                    Ok(per_chunk(ws, labels, loss_sum))
                 },
             )
             .collect()
@@ -204,7 +222,7 @@ mod tests {
             },
             labels: (0..count).map(|i| (i % 3) as u8).collect(),
         };
-        let probs = classifier.probabilities(&data);
+        let probs = classifier.probabilities(&data).unwrap();
         assert_eq!(probs.dim(), (count, 3));
         for row in probs.rows() {
             approx::assert_abs_diff_eq!(row.sum(), 1.0, epsilon = 1e-5);
@@ -215,6 +233,6 @@ mod tests {
             .zip(&data.labels)
             .filter(|(row, label)| argmax(row.view()) == **label as usize)
             .count();
-        assert_eq!(correct, classifier.evaluate(&data).correct);
+        assert_eq!(correct, classifier.evaluate(&data).unwrap().correct);
     }
 }

@@ -2,16 +2,17 @@
 //! (bright ink on black, the ink scaled into a 20×20 box, centred by its centre of mass in
 //! 28×28), and report the most probable classes.
 
-use std::io;
+use std::io::{self, Cursor};
 use std::path::{Path, PathBuf};
 
 use image::imageops::{self, FilterType};
-use image::{DynamicImage, GrayImage, ImageFormat};
+use image::{DynamicImage, GrayImage, ImageFormat, ImageReader};
 use ndarray::ArrayView1;
 use serde::Serialize;
 
 use crate::data::images::{Images, LabeledImages};
-use crate::model::{Classifier, MismatchError};
+use crate::io::regular::read_regular;
+use crate::model::{Classifier, MismatchError, NonFiniteOutputs};
 
 /// How many of the most probable classes `predict` reports.
 pub const TOP_CLASSES: usize = 3;
@@ -31,6 +32,13 @@ pub const INK_THRESHOLD: u8 = 32;
 /// to count as having any ink at all.
 pub const MIN_CONTRAST: u8 = 32;
 
+/// The most pixels an image may have: far more than a photo of a digit needs (a 12-megapixel
+/// phone photo is a quarter of it), few enough that decoding stays within a few hundred MB.
+pub const MAX_PIXELS: u64 = 50_000_000;
+/// The longest image file read: the pixel limit at 8 bytes a pixel (16-bit RGBA, stored
+/// uncompressed), and a megabyte for headers and metadata.
+const MAX_FILE_LEN: u64 = 8 * MAX_PIXELS + (1 << 20);
+
 /// An image that cannot be classified, and why.
 #[derive(Debug, thiserror::Error)]
 #[error("{}: {problem}", path.display())]
@@ -47,6 +55,12 @@ pub enum ImageProblem {
     Unsupported(Option<String>),
     #[error("cannot decode the image: {0}")]
     Decode(image::ImageError),
+    #[error(
+        "the image is {width}x{height} = {} pixels, more than the {MAX_PIXELS} predict reads; \
+         scale it down",
+        u64::from(*width) * u64::from(*height)
+    )]
+    TooLarge { width: u32, height: u32 },
     #[error("no ink found: the image is (nearly) a single colour")]
     NoInk,
 }
@@ -58,6 +72,8 @@ pub enum PredictError {
     Image(#[from] ImageError),
     #[error("the network cannot classify {SIDE}×{SIDE} images: {0}")]
     Network(#[from] MismatchError),
+    #[error(transparent)]
+    Outputs(#[from] NonFiniteOutputs),
     #[error("{names} class names given for a network with {classes} classes")]
     ClassNames { names: usize, classes: usize },
 }
@@ -130,7 +146,7 @@ pub fn predict_files(
         labels: vec![0; images.len()],
         images,
     };
-    let probs = classifier.probabilities(&data);
+    let probs = classifier.probabilities(&data)?;
     Ok(paths
         .iter()
         .zip(probs.rows())
@@ -153,12 +169,14 @@ pub fn load_mnist_style(path: &Path) -> Result<[u8; PIXELS], ImageError> {
         path: path.to_path_buf(),
         problem,
     };
-    let bytes = std::fs::read(path).map_err(|e| fail(ImageProblem::Read(e)))?;
+    let bytes = read_regular(path, MAX_FILE_LEN).map_err(|e| fail(ImageProblem::Read(e)))?;
     let image = decode(&bytes).map_err(fail)?;
     prepare_mnist_style(&image).map_err(fail)
 }
 
-/// Decodes a PNG, JPEG or PNM image from its bytes (the format is told by its content).
+/// Decodes a PNG, JPEG or PNM image from its bytes (the format is told by its content),
+/// after reading its dimensions from its header: an image of more than [`MAX_PIXELS`] is
+/// refused before it is decoded.
 fn decode(bytes: &[u8]) -> Result<DynamicImage, ImageProblem> {
     let format = image::guess_format(bytes).map_err(|_| ImageProblem::Unsupported(None))?;
     if !matches!(
@@ -167,10 +185,16 @@ fn decode(bytes: &[u8]) -> Result<DynamicImage, ImageProblem> {
     ) {
         return Err(ImageProblem::Unsupported(Some(format!("{format:?}"))));
     }
-    image::load_from_memory_with_format(bytes, format).map_err(|e| match e {
+    let reader = || ImageReader::with_format(Cursor::new(bytes), format);
+    let problem = |e| match e {
         image::ImageError::Unsupported(u) => ImageProblem::Unsupported(Some(u.to_string())),
         e => ImageProblem::Decode(e),
-    })
+    };
+    let (width, height) = reader().into_dimensions().map_err(problem)?;
+    if u64::from(width) * u64::from(height) > MAX_PIXELS {
+        return Err(ImageProblem::TooLarge { width, height });
+    }
+    reader().decode().map_err(problem)
 }
 
 /// Prepares an image of any size, colour or grey, as the MNIST digits were prepared:

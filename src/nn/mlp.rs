@@ -249,6 +249,12 @@ impl<T: Real> Workspace<T> {
         self.deltas[0].slice(s![..batch, ..])
     }
 
+    /// logits[B, C] of the last forward pass over a batch of `batch` rows.
+    pub fn logits(&self, batch: usize) -> ArrayView2<'_, T> {
+        let last = self.outputs.len() - 1;
+        self.outputs[last].slice(s![..batch, ..])
+    }
+
     /// probs[B, C] of the last forward pass over a batch of `batch` rows.
     pub fn probs(&self, batch: usize) -> ArrayView2<'_, T> {
         self.probs.slice(s![..batch, ..])

@@ -67,15 +67,26 @@ fn wrap(words: &str, width: u32) -> Vec<String> {
     lines
 }
 
-/// `name` abbreviated (ellipsis) until it is at most `width` pixels wide at `size`.
+/// `name` abbreviated (ellipsis) to the most characters that leave it at most `width`
+/// pixels wide at `size` (one character at least). The width grows with the characters
+/// kept, so a binary search measures about log₂(characters) abbreviations, not each length.
 fn fit(name: &str, size: f64, width: u32) -> String {
-    let mut chars = name.chars().count();
-    let mut text = name.to_string();
-    while chars > 1 && text_width(&text, size, false) > width {
-        chars -= 1;
-        text = abbreviate(name, chars);
+    let fits = |text: &str| text_width(text, size, false) <= width;
+    let chars = name.chars().count();
+    if chars <= 1 || fits(name) {
+        return name.to_string();
     }
-    text
+    // Abbreviated to `kept` characters the name fits (or `kept` is 1); to `cut` it does not.
+    let (mut kept, mut cut) = (1, chars);
+    while cut - kept > 1 {
+        let middle = kept + (cut - kept) / 2;
+        if fits(&abbreviate(name, middle)) {
+            kept = middle;
+        } else {
+            cut = middle;
+        }
+    }
+    abbreviate(name, kept)
 }
 
 /// Linear blend of two colours, t in [0, 1].
@@ -601,6 +612,26 @@ mod tests {
 
     fn digits() -> Vec<String> {
         (0..10).map(|c| c.to_string()).collect()
+    }
+
+    #[test]
+    fn fit_keeps_the_most_characters_that_fit() {
+        let long = "Ankle boot ".repeat(2000);
+        for width in [0, 40, 90, 300] {
+            let fitted = fit(&long, TICK_FONT, width);
+            let kept = fitted.chars().count();
+            assert!(fitted.ends_with('…'), "{fitted}");
+            if kept > 1 {
+                assert!(text_width(&fitted, TICK_FONT, false) <= width, "{fitted}");
+            }
+            // One more character would not fit (where it would not be trimmed away).
+            let longer = abbreviate(&long, kept + 1);
+            if longer.chars().count() > kept {
+                assert!(text_width(&longer, TICK_FONT, false) > width, "{longer}");
+            }
+        }
+        assert_eq!(fit("Bag", TICK_FONT, 300), "Bag");
+        assert_eq!(fit("Bag", TICK_FONT, 0), "…");
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! The checkpoint file: a training run stopped between two mini-batches, which
 //! `mnist-mlp train --resume` continues exactly.
 //!
-//! Layout: the 8 bytes `MNISTCKP`, the format version as a little-endian u32, then a bincode
+//! Layout: the 8 bytes `MNISTCKP`, the format version as a little-endian u32, (from version
+//! 4) the SHA-256 of the payload, then a bincode
 //! (serde, standard configuration) payload: what the run is ([`RunInfo`]: the configuration,
 //! the data set and a fingerprint of its images, the output paths) and where it stands
 //! ([`Progress`]: weights, optimizer state, random streams, batch position, metrics so far).
@@ -15,7 +16,7 @@ use sha2::{Digest, Sha256};
 use crate::data::images::LabeledImages;
 use crate::data::source::DataInfo;
 use crate::io::atomic::WriteError;
-use crate::store::framed::{Frame, FrameProblem, decode_whole};
+use crate::store::framed::{self, CHECKSUM_MISMATCH, Frame, FrameProblem, decode_whole};
 use crate::train::config::{TrainConfig, TrainMetrics};
 use crate::train::progress::Progress;
 
@@ -23,12 +24,15 @@ pub const MAGIC: [u8; 8] = *b"MNISTCKP";
 /// 2: the data trained on has a name (custom data's is its folder's).
 /// 3: each epoch's metrics add the running train figures and how many training images the
 /// train figures were evaluated on.
-pub const FORMAT_VERSION: u32 = 3;
-/// Only the current version is read.
+/// 4: the SHA-256 of the payload follows the version, and is verified on load (version 3
+/// checkpoints, otherwise the same, load unverified, with a note).
+pub const FORMAT_VERSION: u32 = 4;
+/// Written in the current version; version 3 is still read.
 const FRAME: Frame = Frame {
     magic: MAGIC,
     version: FORMAT_VERSION,
-    oldest: FORMAT_VERSION,
+    oldest: 3,
+    checksummed: 4,
 };
 
 /// What a checkpointed run is: everything but where it stands.
@@ -143,6 +147,8 @@ pub enum CheckpointProblem {
     Corrupt(String),
     #[error("the checkpoint's {0} hold a NaN or infinite value")]
     NonFinite(&'static str),
+    #[error("{0}; start the run again without --resume")]
+    Scaling(String),
 }
 
 /// Writes the checkpoint to `path` atomically; returns the sha256 (lowercase hex) of the
@@ -167,8 +173,10 @@ pub fn load(path: &Path) -> Result<Checkpoint, CheckpointError> {
         path: path.to_path_buf(),
         problem,
     };
-    let bytes = std::fs::read(path).map_err(|e| fail(CheckpointProblem::Read(e)))?;
-    decode(&bytes).map_err(fail)
+    let bytes = framed::read_file(path).map_err(|e| fail(CheckpointProblem::Read(e)))?;
+    let checkpoint = decode(&bytes).map_err(fail)?;
+    FRAME.note_if_unverified(path, "checkpoint", &bytes);
+    Ok(checkpoint)
 }
 
 /// [`load`] on bytes already in memory.
@@ -181,6 +189,10 @@ pub fn decode(bytes: &[u8]) -> Result<Checkpoint, CheckpointProblem> {
     {
         return Err(CheckpointProblem::NonFinite(what));
     }
+    progress
+        .input_scaling
+        .check()
+        .map_err(CheckpointProblem::Scaling)?;
     Ok(Checkpoint { run, progress })
 }
 
@@ -191,6 +203,7 @@ impl From<FrameProblem> for CheckpointProblem {
             FrameProblem::Newer { found } => CheckpointProblem::Newer { found },
             FrameProblem::Unsupported { found } => CheckpointProblem::Unsupported { found },
             FrameProblem::Corrupt(why) => CheckpointProblem::Corrupt(why),
+            FrameProblem::ChecksumMismatch => CheckpointProblem::Corrupt(CHECKSUM_MISMATCH.into()),
         }
     }
 }
@@ -256,6 +269,19 @@ mod tests {
     fn save_then_load_is_the_identity() {
         let c = checkpoint();
         assert_eq!(decode(&saved_bytes(&c)).unwrap(), c);
+    }
+
+    #[test]
+    fn version_3_checkpoints_load_without_a_checksum_and_a_changed_bit_is_refused() {
+        let c = checkpoint();
+        let bytes = saved_bytes(&c);
+        let (_, payload) = FRAME.open(&bytes).unwrap();
+        assert_eq!(decode(&FRAME.file_of(3, payload)).unwrap(), c);
+        let mut flipped = bytes.clone();
+        let last = flipped.len() - 1;
+        flipped[last] ^= 0x01;
+        let err = decode(&flipped).unwrap_err().to_string();
+        assert!(err.contains(CHECKSUM_MISMATCH), "{err}");
     }
 
     #[test]

@@ -14,9 +14,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::catalog::Dataset;
 use crate::data::source::DataInfo;
+use crate::io::regular::{check_appendable, read_regular};
 use crate::nn::mlp::Architecture;
 use crate::train::TrainOutcome;
 use crate::train::config::TrainConfig;
+
+/// The longest run log read: a line is a few kilobytes, so tens of thousands of runs.
+const RUN_LOG_LIMIT: u64 = 64 << 20;
 
 /// The default run log, relative to the working folder.
 pub const DEFAULT_RUN_LOG: &str = "report/runs.jsonl";
@@ -184,6 +188,7 @@ pub fn append(path: &Path, record: &RunRecord) -> Result<(), RunLogError> {
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         fs::create_dir_all(parent).map_err(fail)?;
     }
+    check_appendable(path).map_err(fail)?;
     let mut file = OpenOptions::new()
         .create(true)
         .append(true)
@@ -203,7 +208,9 @@ pub fn append(path: &Path, record: &RunRecord) -> Result<(), RunLogError> {
 /// The runs of a log, oldest first, and how many of its lines could not be read as runs
 /// (written by another version, or damaged). A missing log holds no runs.
 pub fn read(path: &Path) -> Result<(Vec<RunRecord>, usize), RunLogError> {
-    let text = match fs::read_to_string(path) {
+    let text = match read_regular(path, RUN_LOG_LIMIT).and_then(|bytes| {
+        String::from_utf8(bytes).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+    }) {
         Ok(text) => text,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok((Vec::new(), 0)),
         Err(source) => {

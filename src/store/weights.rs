@@ -3,7 +3,8 @@
 //! Layout: the 8 bytes `MNISTMLP`, the format version as a little-endian u32, then a bincode
 //! (serde, standard configuration) payload holding the architecture, the input scaling, the
 //! training configuration, the per-epoch metrics and the tensors `w1, b1, w2, b2, …`, then
-//! (from version 3) the data set trained on and its class names.
+//! (from version 3) the data set trained on and its class names. From version 6 the SHA-256
+//! of the payload sits between the version and the payload (see `framed`).
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -17,7 +18,7 @@ use crate::data::source::DataInfo;
 use crate::io::atomic::WriteError;
 use crate::model::Classifier;
 use crate::nn::mlp::{Architecture, Mlp, Params};
-use crate::store::framed::{Frame, FrameProblem, decode_whole};
+use crate::store::framed::{self, CHECKSUM_MISMATCH, Frame, FrameProblem, decode_whole};
 use crate::train::config::TrainConfig;
 use crate::train::metrics::EpochMetrics;
 
@@ -29,13 +30,22 @@ pub const MAGIC: [u8; 8] = *b"MNISTMLP";
 /// data set are read as custom data named "unrecognised").
 /// 5: each epoch's metrics add the running train figures and how many training images the
 /// train figures were evaluated on (older files read as `None`: not recorded).
-pub const FORMAT_VERSION: u32 = 5;
+/// 6: the SHA-256 of the payload follows the version, and is verified on load (older files
+/// load unverified, with a note).
+pub const FORMAT_VERSION: u32 = 6;
 /// Written in the current version; read back to version 2.
 const FRAME: Frame = Frame {
     magic: MAGIC,
     version: FORMAT_VERSION,
     oldest: 2,
+    checksummed: 6,
 };
+
+/// The longest class name a weights file may hold, in characters: far longer than any data
+/// set's (the longest known is 11), short enough for every table and picture to show.
+pub const MAX_CLASS_NAME_CHARS: usize = 100;
+/// The most classes a network may have: labels are bytes.
+pub const MAX_CLASSES: usize = 256;
 
 /// A trained network with its history, as stored in a weights file.
 #[derive(Debug, Clone, PartialEq)]
@@ -47,7 +57,7 @@ pub struct SavedRun {
     pub data: DataInfo,
 }
 
-/// The payload of versions 4 and 5: a version-2 payload, then the data set. Versions 2–4
+/// The payload of versions 4 to 6: a version-2 payload, then the data set. Versions 2–4
 /// record each epoch as [`EpochMetricsV4`].
 #[derive(Serialize, Deserialize)]
 struct Payload<M = EpochMetrics> {
@@ -152,6 +162,13 @@ pub enum WeightsProblem {
     Shape(String),
     #[error("tensor {0} holds a NaN or infinite value")]
     NonFinite(String),
+    #[error("{0}; re-run `mnist-mlp train` to regenerate the file")]
+    Scaling(String),
+    #[error(
+        "class name {index} is {chars} characters long, more than the {MAX_CLASS_NAME_CHARS} \
+         a class name may have"
+    )]
+    ClassName { index: usize, chars: usize },
 }
 
 /// The names of layer `layer`'s (0-based) tensors: ("w1", "b1"), ("w2", "b2"), …
@@ -203,8 +220,10 @@ pub fn load(path: &Path) -> Result<SavedRun, WeightsError> {
         path: path.to_path_buf(),
         problem,
     };
-    let bytes = std::fs::read(path).map_err(|e| fail(WeightsProblem::Read(e)))?;
-    decode(&bytes).map_err(fail)
+    let bytes = framed::read_file(path).map_err(|e| fail(WeightsProblem::Read(e)))?;
+    let run = decode(&bytes).map_err(fail)?;
+    FRAME.note_if_unverified(path, "weights format", &bytes);
+    Ok(run)
 }
 
 /// [`load`] on bytes already in memory.
@@ -244,6 +263,14 @@ pub fn decode(bytes: &[u8]) -> Result<SavedRun, WeightsProblem> {
         tensors,
     } = network;
     let params = params_from_tensors(&architecture, tensors)?;
+    input_scaling.check().map_err(WeightsProblem::Scaling)?;
+    if let Some((index, chars)) = (data.class_names.iter())
+        .map(|name| name.chars().count())
+        .enumerate()
+        .find(|&(_, chars)| chars > MAX_CLASS_NAME_CHARS)
+    {
+        return Err(WeightsProblem::ClassName { index, chars });
+    }
     if data.class_names.len() != architecture.num_classes {
         return Err(WeightsProblem::Shape(format!(
             "{} class names for the {} outputs of {}",
@@ -273,6 +300,7 @@ impl From<FrameProblem> for WeightsProblem {
             FrameProblem::Newer { found } => WeightsProblem::Newer { found },
             FrameProblem::Unsupported { found } => WeightsProblem::Unsupported { found },
             FrameProblem::Corrupt(why) => WeightsProblem::Corrupt(why),
+            FrameProblem::ChecksumMismatch => WeightsProblem::Corrupt(CHECKSUM_MISMATCH.into()),
         }
     }
 }
@@ -292,6 +320,14 @@ fn params_from_tensors(
             arch.describe()
         )));
     }
+    if arch.num_classes > MAX_CLASSES {
+        return Err(shape_err(format!(
+            "the architecture {} has {} outputs, more than the {MAX_CLASSES} classes a label \
+             byte can name",
+            arch.describe(),
+            arch.num_classes
+        )));
+    }
     let expected = 2 * arch.num_layers();
     if tensors.len() != expected {
         return Err(shape_err(format!(
@@ -300,13 +336,17 @@ fn params_from_tensors(
             arch.describe()
         )));
     }
-    // The number of values of each tensor, w1, b1, w2, …; None where it overflows.
-    let needed = arch
+    // The shape of each tensor, w1, b1, w2, …: w as fan-in × fan-out, b as fan-out.
+    let shapes = arch
         .layer_sizes()
         .windows(2)
-        .flat_map(|io| [io[0].checked_mul(io[1]), Some(io[1])])
+        .flat_map(|io| [vec![io[0], io[1]], vec![io[1]]])
         .collect::<Vec<_>>();
-    for (i, (tensor, &needs)) in tensors.iter().zip(&needed).enumerate() {
+    let describe = |shape: &[usize]| {
+        let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
+        dims.join("x")
+    };
+    for (i, (tensor, needs)) in tensors.iter().zip(&shapes).enumerate() {
         let (w_name, b_name) = tensor_names(i / 2);
         let name = if i % 2 == 0 { w_name } else { b_name };
         if tensor.name != name {
@@ -315,18 +355,16 @@ fn params_from_tensors(
                 name, tensor.name
             )));
         }
-        let size = tensor
-            .shape
-            .iter()
-            .try_fold(1usize, |acc, &d| acc.checked_mul(d));
-        if needs.is_none() || size != needs || tensor.data.len() != size.unwrap_or(0) {
-            let dims: Vec<String> = tensor.shape.iter().map(|d| d.to_string()).collect();
-            let needs = needs.map_or("more".to_string(), |n| n.to_string());
+        // The shape must be exactly the architecture's (a transposed w holds as many
+        // values but means another network), and the values must fill it.
+        let size = needs.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d));
+        if tensor.shape != *needs || Some(tensor.data.len()) != size {
             return Err(shape_err(format!(
-                "{name} is {} ({} values) but the architecture {} needs {needs} values",
-                dims.join("x"),
+                "{name} is {} ({} values) but the architecture {} needs {}",
+                describe(&tensor.shape),
                 tensor.data.len(),
                 arch.describe(),
+                describe(needs),
             )));
         }
         if tensor.data.iter().any(|v| !v.is_finite()) {
@@ -390,6 +428,11 @@ pub(crate) mod tests {
         std::fs::read(path).unwrap()
     }
 
+    /// The payload of the file `save` writes for `run`.
+    fn saved_payload(run: &SavedRun) -> Vec<u8> {
+        FRAME.open(&saved_bytes(run)).unwrap().1.to_vec()
+    }
+
     fn problem(bytes: &[u8]) -> String {
         decode(bytes).unwrap_err().to_string()
     }
@@ -410,19 +453,43 @@ pub(crate) mod tests {
         }
         let mut longer = bytes.clone();
         longer.push(0);
+        assert!(problem(&longer).contains(CHECKSUM_MISMATCH));
+        let mut longer = saved_payload(&run());
+        longer.push(0);
+        let longer = FRAME.file_of(FORMAT_VERSION, &longer);
         assert!(problem(&longer).contains("unexpected bytes"));
+    }
+
+    #[test]
+    fn version_5_files_load_without_a_checksum() {
+        let original = run();
+        let v5 = FRAME.file_of(5, &saved_payload(&original));
+        assert_eq!(decode(&v5).unwrap(), original);
+    }
+
+    #[test]
+    fn a_changed_bit_anywhere_after_the_header_is_refused() {
+        let bytes = saved_bytes(&run());
+        for at in framed::HEADER_LEN..bytes.len() {
+            let mut flipped = bytes.clone();
+            flipped[at] ^= 0x01;
+            assert!(
+                problem(&flipped).contains(CHECKSUM_MISMATCH),
+                "bit 0 of byte {at}"
+            );
+        }
     }
 
     #[test]
     fn a_huge_length_field_is_refused_before_allocating() {
         // The name "w1" (length 2) claims 2,130,706,432 bytes instead: refused by the limit
         // that the file's length sets, not allocated and then found missing.
-        let bytes = saved_bytes(&run());
-        let at = bytes.windows(3).position(|w| w == b"\x02w1").unwrap();
-        let mut huge = bytes[..at].to_vec();
+        let payload = saved_payload(&run());
+        let at = payload.windows(3).position(|w| w == b"\x02w1").unwrap();
+        let mut huge = payload[..at].to_vec();
         huge.extend_from_slice(&[0xfc, 0, 0, 0, 0x7f]);
-        huge.extend_from_slice(&bytes[at + 1..]);
-        let msg = problem(&huge);
+        huge.extend_from_slice(&payload[at + 1..]);
+        let msg = problem(&FRAME.file_of(FORMAT_VERSION, &huge));
         assert!(msg.contains("LimitExceeded"), "{msg}");
     }
 
@@ -460,6 +527,40 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn rejects_a_w_of_the_right_size_but_another_shape() {
+        // w1 of the 6-5-4-10 network is 6x5: the same 30 values in other shapes.
+        for shape in [vec![5, 6], vec![1, 30], vec![30], vec![3, 2, 5]] {
+            let mut payload: Payload = decode_whole(&saved_payload(&run())).unwrap();
+            payload.network.tensors[0].shape = shape.clone();
+            let config = crate::store::framed::bincode_config();
+            let reshaped = bincode::serde::encode_to_vec(&payload, config).unwrap();
+            let msg = problem(&FRAME.file_of(FORMAT_VERSION, &reshaped));
+            assert!(
+                msg.contains("(30 values)") && msg.contains("needs 6x5"),
+                "{shape:?}: {msg}"
+            );
+        }
+    }
+
+    #[test]
+    fn rejects_an_input_scaling_that_gives_no_finite_inputs() {
+        for (mean, std) in [
+            (0.1, 0.0),
+            (0.1, f32::NAN),
+            (0.1, f32::INFINITY),
+            (0.1, -0.3),
+            (0.1, 1e-45),
+            (f32::INFINITY, 0.3),
+            (-0.5, 0.3),
+        ] {
+            let mut bad = run();
+            bad.classifier.input_scaling = InputScaling::Standardized { mean, std };
+            let msg = problem(&saved_bytes(&bad));
+            assert!(msg.contains("the input scaling's"), "{mean} {std}: {msg}");
+        }
+    }
+
+    #[test]
     fn rejects_nan_weights() {
         let mut bad = run();
         bad.classifier.mlp.params.layers[0].b[2] = f32::NAN;
@@ -472,46 +573,40 @@ pub(crate) mod tests {
         let mut marked = run();
         let good = 1234.5f32.to_le_bytes();
         marked.classifier.mlp.params.layers[0].b[2] = 1234.5;
-        let mut bytes = saved_bytes(&marked);
-        let at = bytes.windows(4).position(|w| w == good).unwrap();
-        bytes[at..at + 4].copy_from_slice(&f32::NAN.to_le_bytes());
+        let mut payload = saved_payload(&marked);
+        let at = payload.windows(4).position(|w| w == good).unwrap();
+        payload[at..at + 4].copy_from_slice(&f32::NAN.to_le_bytes());
+        let bytes = FRAME.file_of(FORMAT_VERSION, &payload);
         assert!(problem(&bytes).contains("holds a NaN"));
     }
 
     #[test]
     fn version_2_files_are_read_as_mnist_networks() {
-        let current = saved_bytes(&run());
+        let current = saved_payload(&run());
         let original = run();
-        let mut v2 = b"MNISTMLP".to_vec();
-        v2.extend_from_slice(&2u32.to_le_bytes());
         // A version-2 payload is the version-3 payload without the data set after it.
         let config = crate::store::framed::bincode_config();
         let data = bincode::serde::encode_to_vec(&original.data, config).unwrap();
-        v2.extend_from_slice(
-            &current[crate::store::framed::HEADER_LEN..current.len() - data.len()],
-        );
+        let v2 = FRAME.file_of(2, &current[..current.len() - data.len()]);
         let loaded = decode(&v2).unwrap();
         assert_eq!(loaded.data, DataInfo::mnist());
         assert_eq!(loaded.classifier, original.classifier);
-        let mut v1 = current.clone();
-        v1[8..12].copy_from_slice(&1u32.to_le_bytes());
+        let v1 = FRAME.file_of(1, &current);
         assert!(problem(&v1).contains("format version 1 is not supported"));
     }
 
     #[test]
     fn version_3_files_name_their_data_by_the_data_set() {
         let original = run();
-        let current = saved_bytes(&original);
+        let current = saved_payload(&original);
         let config = crate::store::framed::bincode_config();
         let data = bincode::serde::encode_to_vec(&original.data, config).unwrap();
-        let network = &current[crate::store::framed::HEADER_LEN..current.len() - data.len()];
+        let network = &current[..current.len() - data.len()];
         for dataset in [Some(Dataset::FashionMnist), None] {
-            let mut v3 = b"MNISTMLP".to_vec();
-            v3.extend_from_slice(&3u32.to_le_bytes());
-            v3.extend_from_slice(network);
             let names = &original.data.class_names;
-            let old = bincode::serde::encode_to_vec((dataset, names), config).unwrap();
-            v3.extend_from_slice(&old);
+            let mut v3 = network.to_vec();
+            v3.extend(bincode::serde::encode_to_vec((dataset, names), config).unwrap());
+            let v3 = FRAME.file_of(3, &v3);
             let loaded = decode(&v3).unwrap();
             let name = dataset.map_or("unrecognised", Dataset::name);
             assert_eq!(loaded.data.dataset, dataset);
@@ -524,9 +619,8 @@ pub(crate) mod tests {
     #[test]
     fn version_4_files_load_without_the_running_train_figures() {
         let original = run();
-        let current = saved_bytes(&original);
         let config = crate::store::framed::bincode_config();
-        let payload: Payload = decode_whole(&current[crate::store::framed::HEADER_LEN..]).unwrap();
+        let payload: Payload = decode_whole(&saved_payload(&original)).unwrap();
         let old_epoch = EpochMetricsV4 {
             epoch: 1,
             train_loss: 0.3,
@@ -547,9 +641,8 @@ pub(crate) mod tests {
             network,
             data: payload.data,
         };
-        let mut v4 = b"MNISTMLP".to_vec();
-        v4.extend_from_slice(&4u32.to_le_bytes());
-        v4.extend_from_slice(&bincode::serde::encode_to_vec(&v4_payload, config).unwrap());
+        let v4_payload = bincode::serde::encode_to_vec(&v4_payload, config).unwrap();
+        let v4 = FRAME.file_of(4, &v4_payload);
         let loaded = decode(&v4).unwrap();
         assert_eq!(loaded.classifier, original.classifier);
         assert_eq!(loaded.data, original.data);
@@ -560,6 +653,24 @@ pub(crate) mod tests {
         assert_eq!(epoch.running_train_loss, None);
         assert_eq!(epoch.train_images, None);
         assert_eq!(epoch.train_label(), "train");
+    }
+
+    #[test]
+    fn class_names_and_outputs_are_bounded() {
+        let mut long = run();
+        long.data.class_names[3] = "x".repeat(MAX_CLASS_NAME_CHARS);
+        assert!(decode(&saved_bytes(&long)).is_ok());
+        long.data.class_names[3].push('y');
+        let msg = problem(&saved_bytes(&long));
+        assert!(msg.contains("class name 3 is 101 characters long"), "{msg}");
+        let mut many = run();
+        many.classifier.mlp = Mlp::initial(many.config.architecture(6, MAX_CLASSES + 1), 3);
+        many.data.class_names = vec!["c".to_string(); MAX_CLASSES + 1];
+        let msg = problem(&saved_bytes(&many));
+        assert!(
+            msg.contains("257 outputs, more than the 256 classes"),
+            "{msg}"
+        );
     }
 
     #[test]

@@ -14,7 +14,7 @@ use std::time::Instant;
 
 use crate::data::images::LabeledImages;
 use crate::data::input::{BatchForm, InputScaling};
-use crate::model::{Classifier, Evaluation, MismatchError};
+use crate::model::{Classifier, Evaluation, MismatchError, NonFiniteOutputs};
 use crate::nn::mlp::{Mlp, Params};
 use crate::nn::rng::SeededRng;
 use crate::train::config::{ConfigError, TRAIN_SAMPLE, TrainConfig, TrainMetrics};
@@ -396,19 +396,21 @@ pub fn train_from(
             total: n,
             loss: so_far.loss_sum / n as f64,
         };
+        if !running.loss.is_finite() {
+            return Err(diverged(loss_divergence(running.loss), epoch, batches));
+        }
+        let evaluated = |e: Result<Evaluation, NonFiniteOutputs>| {
+            let what = "the network's outputs became NaN or infinite";
+            e.map_err(|_| diverged(what.to_string(), epoch, batches))
+        };
         let on_train = match &train_measured {
-            Some(indices) => classifier.evaluate_subset(train_set, indices),
+            Some(indices) => evaluated(classifier.evaluate_subset(train_set, indices))?,
             None => running,
         };
-        let on_val =
-            (!val_indices.is_empty()).then(|| classifier.evaluate_subset(train_set, &val_indices));
-        let on_test = classifier.evaluate(test_set);
-        if let Some(loss) = [running.loss, on_train.loss]
-            .into_iter()
-            .find(|l| !l.is_finite())
-        {
-            return Err(diverged(loss_divergence(loss), epoch, batches));
-        }
+        let on_val = (!val_indices.is_empty())
+            .then(|| evaluated(classifier.evaluate_subset(train_set, &val_indices)))
+            .transpose()?;
+        let on_test = evaluated(classifier.evaluate(test_set))?;
         let metrics = EpochMetrics {
             epoch,
             train_loss: on_train.loss,

@@ -312,7 +312,7 @@ fn the_default_train_figures_are_an_unaugmented_sample_at_the_end_of_the_epoch()
     assert_eq!(sample, train_sample(&all, config.seed), "fixed by the seed");
     // The plotted figures are exactly an evaluation of those images by the network kept
     // (the last epoch's), as the test set is evaluated.
-    let explicit = outcome.classifier.evaluate_subset(&data, &sample);
+    let explicit = outcome.classifier.evaluate_subset(&data, &sample).unwrap();
     assert_eq!(epoch.train_accuracy, explicit.accuracy());
     assert_eq!(epoch.train_loss, explicit.loss);
     assert_eq!(epoch.train_images, Some(TRAIN_SAMPLE));

@@ -10,6 +10,7 @@ use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Output;
+use std::time::Duration;
 
 use assert_cmd::cargo::cargo_bin_cmd;
 use flate2::Compression;
@@ -18,8 +19,10 @@ use mnist_mlp::data::input::InputScaling;
 use mnist_mlp::data::source::DataInfo;
 use mnist_mlp::model::Classifier;
 use mnist_mlp::nn::mlp::Mlp;
+use mnist_mlp::store::framed::{CHECKSUM_LEN, HEADER_LEN};
 use mnist_mlp::store::weights::{self, SavedRun};
 use mnist_mlp::train::config::TrainConfig;
+use sha2::{Digest, Sha256};
 
 /// The test images file of the synthetic data, the one most cases damage.
 const TEST_IMAGES: &str = "t10k-images-idx3-ubyte.gz";
@@ -489,25 +492,196 @@ fn weights_file_of_another_architecture() {
         &mut case.evaluate(&path),
         &[
             "other.bin",
-            "w2 is 3x4 (12 values) but the architecture 784-8-10 relu needs 80 values",
+            "w2 is 3x4 (12 values) but the architecture 784-8-10 relu needs 8x10",
         ],
     );
+}
+
+#[test]
+fn weights_file_with_a_transposed_tensor() {
+    // PyTorch's layout (fan-out × fan-in): as many values, another network.
+    let case = Case::new(28);
+    let path = case.weights("transposed.bin", |run| {
+        run.classifier.mlp.params.layers[0].w = ndarray::Array2::zeros((8, 784));
+    });
+    refused(
+        &mut case.evaluate(&path),
+        &[
+            "transposed.bin",
+            "w1 is 8x784 (6272 values) but the architecture 784-8-10 relu needs 784x8",
+        ],
+    );
+}
+
+/// A weights file `name` whose input scaling is standardisation by `mean` and `std`.
+fn weights_with_scaling(case: &Case, name: &str, mean: f32, std: f32) -> PathBuf {
+    case.weights(name, |run| {
+        run.classifier.input_scaling = InputScaling::Standardized { mean, std };
+    })
+}
+
+#[test]
+fn weights_file_with_a_zero_input_std() {
+    let case = Case::new(28);
+    let path = weights_with_scaling(&case, "std0.bin", 0.13, 0.0);
+    refused(
+        &mut case.evaluate(&path),
+        &[
+            "std0.bin",
+            "the input scaling's std is 0, but it must be a finite number of at least 0.000001",
+        ],
+    );
+}
+
+#[test]
+fn weights_file_with_an_infinite_input_mean() {
+    let case = Case::new(28);
+    let path = weights_with_scaling(&case, "mean-inf.bin", f32::INFINITY, 0.3);
+    refused(
+        &mut case.evaluate(&path),
+        &[
+            "mean-inf.bin",
+            "the input scaling's mean is inf, but a mean of pixel / 255 lies in [0, 1]",
+        ],
+    );
+}
+
+/// Weights of finite values so large that the logits overflow to infinity.
+fn overflowing_weights(case: &Case) -> PathBuf {
+    case.weights("huge.bin", |run| {
+        for tensor in run.classifier.mlp.params.tensors_mut() {
+            tensor.fill(3e38);
+        }
+    })
+}
+
+/// Runs `cmd` on the [`overflowing_weights`] at `weights` and checks that it failed with
+/// an error naming them (after a note that they were trained on MNIST, for other data).
+fn refused_for_overflow(cmd: &mut assert_cmd::Command, weights: &Path) -> String {
+    let error = format!(
+        "error: {}: the network's outputs are NaN or infinite",
+        weights.display()
+    );
+    refused_with(cmd, 1, &[&error])
+}
+
+#[test]
+fn weights_whose_outputs_overflow_in_evaluate() {
+    let case = Case::new(28);
+    let path = overflowing_weights(&case);
+    let stderr = refused_for_overflow(case.evaluate(&path).arg("--json"), &path);
+    assert!(!stderr.contains("\"loss\""), "{stderr}");
+}
+
+#[test]
+fn weights_whose_outputs_overflow_in_analyze() {
+    let case = Case::new(28);
+    let path = overflowing_weights(&case);
+    refused_for_overflow(case.cmd("analyze").arg("--weights").arg(&path), &path);
+    assert!(!case.path("plots/confusion.png").exists());
+}
+
+#[test]
+fn weights_whose_outputs_overflow_in_predict() {
+    let case = Case::new(28);
+    overflowing_weights(&case);
+    // A dark bar on white: an image with ink.
+    let stroke = image::GrayImage::from_fn(40, 40, |x, y| {
+        let ink = (15..25).contains(&x) && (5..35).contains(&y);
+        image::Luma([if ink { 0 } else { 255 }])
+    });
+    stroke.save(case.path("stroke.png")).unwrap();
+    let mut predict = cargo_bin_cmd!("mnist-mlp");
+    predict
+        .current_dir(case.dir.path())
+        .args(["predict", "--weights", "huge.bin", "stroke.png"]);
+    let stderr = refused_for_overflow(&mut predict, Path::new("huge.bin"));
+    assert!(!stderr.contains("stroke.png"), "{stderr}");
+}
+
+#[test]
+fn weights_file_with_class_names_too_long() {
+    // Ten names of 20,000 characters: refused at load, not fitted into the pictures.
+    let case = Case::new(28);
+    let path = case.weights("long-names.bin", |run| {
+        for (class, name) in run.data.class_names.iter_mut().enumerate() {
+            *name = format!("{class}").repeat(20_000);
+        }
+    });
+    let mut analyze = case.cmd("analyze");
+    analyze.arg("--weights").arg(&path).timeout(HANG_TIMEOUT);
+    refused(
+        &mut analyze,
+        &[
+            "long-names.bin: class name 0 is 20000 characters long, more than the 100 a class \
+             name may have",
+        ],
+    );
+    assert!(!case.path("plots").exists());
+}
+
+#[test]
+fn weights_file_with_a_changed_bit() {
+    let case = Case::new(28);
+    let path = case.weights("flipped.bin", |run| {
+        run.classifier.mlp.params.layers[0].w[[3, 2]] = MARKER;
+    });
+    // The lowest bit of a weight: a slightly different network, with finite values.
+    let mut bytes = fs::read(&path).unwrap();
+    let at = marker_at(&bytes);
+    bytes[at] ^= 0x01;
+    fs::write(&path, bytes).unwrap();
+    refused(
+        &mut case.evaluate(&path),
+        &[
+            "flipped.bin: truncated or corrupt weights file",
+            "its contents do not match its checksum",
+        ],
+    );
+}
+
+#[test]
+fn weights_file_without_a_checksum_loads_with_a_note() {
+    // Not bad input: a file of the version before checksums, which still loads.
+    let case = Case::new(28);
+    let path = case.weights("old.bin", |_| {});
+    let old = common::without_checksum(&fs::read(&path).unwrap(), weights::FORMAT_VERSION - 1);
+    fs::write(&path, old).unwrap();
+    let output = case.evaluate(&path).output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("old.bin has no checksum (weights format version 5;"),
+        "{stderr}"
+    );
+    assert!(String::from_utf8_lossy(&output.stdout).contains("accuracy: "));
 }
 
 /// A value no trained weight has, written where a test then puts a value `weights::save`
 /// refuses to write (NaN, infinity).
 const MARKER: f32 = 12345.678;
 
-/// Replaces the one little-endian [`MARKER`] in the file at `path` with `value`.
-fn replace_marker(path: &Path, value: f32) {
-    let mut bytes = fs::read(path).unwrap();
+/// Where the one little-endian [`MARKER`] in `bytes` starts.
+fn marker_at(bytes: &[u8]) -> usize {
     let marker = MARKER.to_le_bytes();
     let at = bytes.windows(4).position(|w| w == marker).unwrap();
     assert!(
         bytes[at + 4..].windows(4).all(|w| w != marker),
         "the marker is unique"
     );
+    at
+}
+
+/// Replaces the one little-endian [`MARKER`] in the file at `path` with `value`, and the
+/// checksum with that of the changed payload: a file as a writer that did not check for
+/// NaN would have written it.
+fn replace_marker(path: &Path, value: f32) {
+    let mut bytes = fs::read(path).unwrap();
+    let at = marker_at(&bytes);
     bytes[at..at + 4].copy_from_slice(&value.to_le_bytes());
+    let payload = HEADER_LEN + CHECKSUM_LEN;
+    let checksum = Sha256::digest(&bytes[payload..]);
+    bytes[HEADER_LEN..payload].copy_from_slice(&checksum);
     fs::write(path, bytes).unwrap();
 }
 
@@ -534,6 +708,199 @@ fn weights_file_with_infinity() {
     refused(
         &mut case.evaluate(&path),
         &["inf.bin", "tensor b2 holds a NaN or infinite value"],
+    );
+}
+
+// ---- special files and sizes ----
+
+/// Opening a FIFO without a writer blocks, and reading a device may never end: a command
+/// that regresses to either fails the test by this timeout instead of hanging it.
+const HANG_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Makes a FIFO at `path` with `mkfifo`; false, said on stderr, where that is impossible.
+fn make_fifo(path: &Path) -> bool {
+    match std::process::Command::new("mkfifo").arg(path).status() {
+        Ok(status) if status.success() => true,
+        outcome => {
+            eprintln!(
+                "SKIPPED: cannot make a FIFO with mkfifo ({outcome:?}), so this FIFO case is \
+                 not tested on this machine"
+            );
+            false
+        }
+    }
+}
+
+/// Why a FIFO named where a file is meant is refused.
+const NOT_REGULAR_FIFO: &str = "it is a FIFO (named pipe), not a regular file";
+
+#[test]
+fn weights_file_is_a_fifo() {
+    let case = Case::new(28);
+    let fifo = case.path("fifo.bin");
+    if !make_fifo(&fifo) {
+        return;
+    }
+    refused(
+        case.evaluate(&fifo).timeout(HANG_TIMEOUT),
+        &["fifo.bin: cannot read the weights file", NOT_REGULAR_FIFO],
+    );
+}
+
+#[test]
+fn weights_file_is_a_device() {
+    let zero = Path::new("/dev/zero");
+    if !zero.exists() {
+        eprintln!("SKIPPED: there is no /dev/zero on this machine");
+        return;
+    }
+    let case = Case::new(28);
+    refused(
+        case.evaluate(zero).timeout(HANG_TIMEOUT),
+        &[
+            "/dev/zero: cannot read the weights file",
+            "it is a character device, not a regular file",
+        ],
+    );
+}
+
+#[test]
+fn checkpoint_to_resume_is_a_fifo() {
+    let case = Case::new(12);
+    let fifo = case.path("fifo.ckpt");
+    if !make_fifo(&fifo) {
+        return;
+    }
+    let mut resume = case.cmd("train");
+    resume.arg("--resume").arg(&fifo).timeout(HANG_TIMEOUT);
+    refused(
+        &mut resume,
+        &["fifo.ckpt: cannot read the checkpoint", NOT_REGULAR_FIFO],
+    );
+}
+
+#[test]
+fn run_log_of_the_report_is_a_fifo() {
+    let case = Case::new(28);
+    case.weights("w.bin", |_| {});
+    if !make_fifo(&case.path("runs.jsonl")) {
+        return;
+    }
+    let mut report = cargo_bin_cmd!("mnist-mlp");
+    report
+        .current_dir(case.dir.path())
+        .args(["report", "--author", "Ada Lovelace", "--weights", "w.bin"])
+        .args(["--run-log", "runs.jsonl", "--out-dir", "out"])
+        .timeout(HANG_TIMEOUT);
+    refused(
+        &mut report,
+        &["cannot read the run log runs.jsonl", NOT_REGULAR_FIFO],
+    );
+    assert!(!case.path("out").exists());
+}
+
+#[test]
+fn run_log_to_append_to_is_a_fifo() {
+    // Refused with the other outputs, before any work: opening it would wait for a reader.
+    let case = Case::new(12);
+    if !make_fifo(&case.path("runs.jsonl")) {
+        return;
+    }
+    let mut train = case.train(&["--run-log", "runs.jsonl"]);
+    train.timeout(HANG_TIMEOUT);
+    refused(
+        &mut train,
+        &[
+            "runs.jsonl",
+            "it is a FIFO (named pipe), which would block until something reads it",
+        ],
+    );
+    assert!(!case.path("weights").exists());
+}
+
+#[test]
+fn image_to_predict_is_a_fifo() {
+    let case = Case::new(28);
+    case.weights("w.bin", |_| {});
+    if !make_fifo(&case.path("fifo.png")) {
+        return;
+    }
+    let mut predict = cargo_bin_cmd!("mnist-mlp");
+    predict
+        .current_dir(case.dir.path())
+        .args(["predict", "--weights", "w.bin", "fifo.png"])
+        .timeout(HANG_TIMEOUT);
+    refused(
+        &mut predict,
+        &["fifo.png: cannot read the file", NOT_REGULAR_FIFO],
+    );
+}
+
+/// One PNG chunk: length, type, data, and the CRC of type and data.
+fn png_chunk(kind: &[u8; 4], data: &[u8]) -> Vec<u8> {
+    let mut crc = flate2::Crc::new();
+    crc.update(kind);
+    crc.update(data);
+    let mut chunk = (data.len() as u32).to_be_bytes().to_vec();
+    chunk.extend_from_slice(kind);
+    chunk.extend_from_slice(data);
+    chunk.extend_from_slice(&crc.sum().to_be_bytes());
+    chunk
+}
+
+#[test]
+fn image_to_predict_declares_too_many_pixels() {
+    // A PNG declaring 22000x22000 grey pixels (484 megapixels), with its first 200 rows:
+    // refused from the header, before anything is decoded.
+    let case = Case::new(28);
+    case.weights("w.bin", |_| {});
+    let side: u32 = 22000;
+    let mut header = side.to_be_bytes().to_vec();
+    header.extend_from_slice(&side.to_be_bytes());
+    header.extend_from_slice(&[8, 0, 0, 0, 0]); // 8-bit grey, deflate, no interlace
+    let mut rows = flate2::write::ZlibEncoder::new(Vec::new(), Compression::best());
+    let row = vec![0u8; side as usize + 1]; // the filter byte, then the pixels
+    for _ in 0..200 {
+        rows.write_all(&row).unwrap();
+    }
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    png.extend(png_chunk(b"IHDR", &header));
+    png.extend(png_chunk(b"IDAT", &rows.finish().unwrap()));
+    png.extend(png_chunk(b"IEND", b""));
+    fs::write(case.path("huge.png"), png).unwrap();
+    let mut predict = cargo_bin_cmd!("mnist-mlp");
+    predict
+        .current_dir(case.dir.path())
+        .args(["predict", "--weights", "w.bin", "huge.png"]);
+    refused(
+        &mut predict,
+        &[
+            "huge.png: the image is 22000x22000 = 484000000 pixels, more than the 50000000 \
+             predict reads",
+        ],
+    );
+}
+
+#[test]
+fn idx_images_larger_than_any_mnist_variant() {
+    // A raw image file that really holds the 1.1 GB its header announces (sparse, so it
+    // takes no disk space): refused from the header, not read into memory.
+    let case = Case::new(28);
+    let count: u32 = 1_400_000;
+    let header = idx_images(0x08, [count, 28, 28], &[]);
+    let path = case.data("t10k-images-idx3-ubyte");
+    fs::remove_file(case.data(TEST_IMAGES)).unwrap();
+    let file = fs::File::create(&path).unwrap();
+    (&file).write_all(&header).unwrap();
+    file.set_len(header.len() as u64 + u64::from(count) * 28 * 28)
+        .unwrap();
+    refused(
+        case.evaluate(&case.weights("w.bin", |_| {}))
+            .timeout(HANG_TIMEOUT),
+        &[
+            "t10k-images-idx3-ubyte: header says 1400000 images of 28x28 = 1097600000 bytes, \
+             more than the 1073741824 bytes mnist-mlp reads from one file",
+        ],
     );
 }
 

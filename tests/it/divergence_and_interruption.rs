@@ -188,6 +188,40 @@ fn interrupted_by_sigint_or_killed_then_resumed_gives_the_same_weights_sha256() 
     assert_eq!(w.sha256("c.bin"), uninterrupted, "SIGKILL + resume differs");
 }
 
+#[test]
+fn a_checkpoint_with_a_changed_bit_is_refused_and_one_without_a_checksum_resumes() {
+    let w = Workdir::new(3000);
+    // kill -9 after the second epoch: an end-of-epoch checkpoint stays.
+    let mut cmd = w.train(&with(&["--weights", "a.bin"]));
+    let (mut child, _rest) = common::start_until(&mut cmd, "epoch   2/4");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let bytes = std::fs::read(w.path("a.ckpt")).unwrap();
+    assert_eq!(bytes[8..12], checkpoint::FORMAT_VERSION.to_le_bytes());
+
+    // One bit of the float data (the weights and the optimizer's state fill most of it).
+    let mut flipped = bytes.clone();
+    flipped[bytes.len() / 2] ^= 0x01;
+    std::fs::write(w.path("flipped.ckpt"), &flipped).unwrap();
+    let (code, stdout, stderr) = w.run(&["--resume", "flipped.ckpt"]);
+    assert_eq!(code, Some(1), "{stdout}\n{stderr}");
+    assert!(
+        stderr.starts_with("error: flipped.ckpt: truncated or corrupt checkpoint")
+            && stderr.contains("its contents do not match its checksum"),
+        "{stderr}"
+    );
+
+    // The same checkpoint as version 3 wrote it resumes, unverified, with a note.
+    let old = common::without_checksum(&bytes, checkpoint::FORMAT_VERSION - 1);
+    std::fs::write(w.path("a.ckpt"), old).unwrap();
+    let (code, stdout, stderr) = w.run(&["--resume", "a.ckpt"]);
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("note: a.ckpt has no checksum (checkpoint version 3;"),
+        "{stderr}"
+    );
+}
+
 /// Stops training once, after `after` batches of epoch `epoch` (0: before the epoch's
 /// first batch, right after the epoch before it), and keeps the checkpoint it is handed.
 struct StopAt {

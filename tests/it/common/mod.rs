@@ -221,3 +221,13 @@ impl TrainObserver for Quiet {
         Ok(())
     }
 }
+
+/// The bytes of a file of the checksummed frame (magic, version, SHA-256, payload) written
+/// in the version before checksums: without the checksum, and with that version.
+pub fn without_checksum(bytes: &[u8], old_version: u32) -> Vec<u8> {
+    use mnist_mlp::store::framed::{CHECKSUM_LEN, HEADER_LEN};
+    let mut old = bytes[..HEADER_LEN - 4].to_vec();
+    old.extend_from_slice(&old_version.to_le_bytes());
+    old.extend_from_slice(&bytes[HEADER_LEN + CHECKSUM_LEN..]);
+    old
+}

@@ -100,7 +100,7 @@ fn numpy_predicts_what_mnist_mlp_predicts_from_both_exports() {
 
     let run = mnist_mlp::store::weights::load(&weights).unwrap();
     let images = first(&common::load_mnist(&data_dir, Split::Test).unwrap(), COUNT);
-    let ours = run.classifier.probabilities(&images);
+    let ours = run.classifier.probabilities(&images).unwrap();
     let our_correct = ours
         .rows()
         .into_iter()
