@@ -61,6 +61,8 @@ pub enum ImageProblem {
         u64::from(*width) * u64::from(*height)
     )]
     TooLarge { width: u32, height: u32 },
+    #[error("the image is {width}x{height}: it has no pixels")]
+    Empty { width: u32, height: u32 },
     #[error("no ink found: the image is (nearly) a single colour")]
     NoInk,
 }
@@ -210,6 +212,10 @@ fn decode(bytes: &[u8]) -> Result<DynamicImage, ImageProblem> {
 /// Returns the 28×28 pixels row by row, or [`ImageProblem::NoInk`] if the image has no
 /// ink (it is nearly a single colour).
 pub fn prepare_mnist_style(image: &DynamicImage) -> Result<[u8; PIXELS], ImageProblem> {
+    let (width, height) = (image.width(), image.height());
+    if width == 0 || height == 0 {
+        return Err(ImageProblem::Empty { width, height });
+    }
     let grey = ink_on_black(&flatten_alpha(image))?;
     let (x, y, w, h) = ink_bounds(&grey).ok_or(ImageProblem::NoInk)?;
     let ink = imageops::crop_imm(&grey, x, y, w, h).to_image();

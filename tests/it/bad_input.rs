@@ -882,6 +882,23 @@ fn image_to_predict_declares_too_many_pixels() {
 }
 
 #[test]
+fn image_to_predict_has_no_pixels() {
+    // A bitmap 7 pixels wide and 0 high, found by the predict_image fuzz target: it decodes,
+    // and measuring its empty border panicked.
+    let case = Case::new(28);
+    case.weights("w.bin", |_| {});
+    fs::write(case.path("empty.pbm"), b"P1\n7 0\n").unwrap();
+    let mut predict = cargo_bin_cmd!("mnist-mlp");
+    predict
+        .current_dir(case.dir.path())
+        .args(["predict", "--weights", "w.bin", "empty.pbm"]);
+    refused(
+        &mut predict,
+        &["empty.pbm: the image is 7x0: it has no pixels"],
+    );
+}
+
+#[test]
 fn idx_images_larger_than_any_mnist_variant() {
     // A raw image file that really holds the 1.1 GB its header announces (sparse, so it
     // takes no disk space): refused from the header, not read into memory.
