@@ -88,6 +88,7 @@ fn first_layer(c: &mut Criterion) {
         Array2::zeros((784, HIDDEN)),
         Array1::zeros(HIDDEN),
     );
+    let mut start = Vec::new();
     let mut group = c.benchmark_group("first layer 784-256, batch 128, one thread");
     group.throughput(Throughput::Elements((4 * BATCH * 784 * HIDDEN) as u64));
     for density in [0.05, 0.1, 0.2, 0.35, 0.5, 0.7] {
@@ -101,7 +102,7 @@ fn first_layer(c: &mut Criterion) {
         let sparse = SparseRows::from_dense(x.view(), 0.0);
         group.bench_function(format!("sparse, density {density}"), |bench| {
             bench.iter(|| {
-                sparse_forward(out.view_mut(), &sparse, w.view(), b.view());
+                sparse_forward(out.view_mut(), &sparse, w.view(), b.view(), &mut start);
                 sparse_parameter_gradient(dw.view_mut(), db.view_mut(), delta.view(), &sparse);
             })
         });

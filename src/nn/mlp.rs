@@ -180,6 +180,8 @@ pub struct Workspace<T> {
     dropped: Vec<Array2<T>>,
     /// ε of label smoothing: the target is (1 − ε)·onehot + ε/C.
     label_smoothing: T,
+    /// Where the first layer's rows start on sparse inputs (see `sparse_forward`).
+    first_layer_start: Vec<T>,
 }
 
 impl<T: Real> Workspace<T> {
@@ -198,6 +200,7 @@ impl<T: Real> Workspace<T> {
             masks: Vec::new(),
             dropped: Vec::new(),
             label_smoothing: T::zero(),
+            first_layer_start: Vec::with_capacity(sizes[1]),
         }
     }
 
@@ -325,7 +328,9 @@ impl<T: Real> Mlp<T> {
             let (w, b) = (layer.w.view(), layer.b.view());
             match (l, x) {
                 (0, Inputs::Dense(x)) => dense_forward(z.view_mut(), x, w, b),
-                (0, Inputs::Sparse(x)) => sparse_forward(z.view_mut(), x, w, b),
+                (0, Inputs::Sparse(x)) => {
+                    sparse_forward(z.view_mut(), x, w, b, &mut ws.first_layer_start)
+                }
                 _ => {
                     let input = match ws.masks.is_empty() {
                         true => &before[l - 1],

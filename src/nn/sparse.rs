@@ -8,10 +8,10 @@
 //! - weight gradient, dW = xᵀ·δ = sᵀ·δ + c·1(1ᵀδ): input i's row of dW adds one scaled row of
 //!   δ per sample in which i is not background, and c times the bias gradient 1ᵀδ.
 //!
-//! Both are the one kernel [`combine_rows`]: out[j, :] = start + Σ v · m[k, :] over a list
+//! Both are the one kernel [`combine_rows`]: out[j, :] = a·start + Σ v · m[k, :] over a list
 //! of (k, v), with the row of `out` held in registers.
 
-use ndarray::{ArrayView1, ArrayView2, ArrayViewMut1, ArrayViewMut2, Axis, Zip};
+use ndarray::{ArrayView1, ArrayView2, ArrayViewMut1, ArrayViewMut2, Axis};
 
 use crate::nn::layers::bias_gradient;
 use crate::nn::linalg::Real;
@@ -194,23 +194,26 @@ impl<T: Real> SparseColumns<T> {
 }
 
 /// out[B, O] = x[B, I] · w[I, O] + b[O] for sparse x: each row starts from
-/// b + offset · Σ_i w[i, :] and adds value · w[i, :] per entry.
+/// b + offset · Σ_i w[i, :] (computed into `start`, a buffer kept between calls) and adds
+/// value · w[i, :] per entry.
 pub fn sparse_forward<T: Real>(
     out: ArrayViewMut2<T>,
     x: &SparseRows<T>,
     w: ArrayView2<T>,
     b: ArrayView1<T>,
+    start: &mut Vec<T>,
 ) {
     assert_eq!((out.nrows(), w.nrows()), (x.rows(), x.width()));
-    let mut start = b.to_owned();
+    start.clear();
+    start.extend(b.iter());
     if x.offset != T::zero() {
         for row in w.rows() {
-            Zip::from(&mut start)
-                .and(&row)
-                .for_each(|s, &w| *s = *s + x.offset * w);
+            for (s, &w) in start.iter_mut().zip(row) {
+                *s = *s + x.offset * w;
+            }
         }
     }
-    combine_rows(out, start.as_slice().expect("owned"), w, |r| [x.row(r)]);
+    combine_rows(out, start, T::one(), w, |r| [x.row(r)]);
 }
 
 /// dw[I, O] = xᵀ·dout and db[O] = Σ_rows dout for sparse x.
@@ -239,18 +242,19 @@ pub fn sparse_weight_gradient<T: Real>(
     dout: ArrayView2<T>,
     db: ArrayView1<T>,
 ) {
-    let start = db.mapv(|g| offset * g);
-    combine_rows(dw, start.as_slice().expect("owned"), dout, |c| {
+    let db = db.as_slice().expect("a contiguous bias gradient");
+    combine_rows(dw, db, offset, dout, |c| {
         shards.iter().map(move |shard| shard.column(first + c))
     });
 }
 
-/// out[j, :] = start + Σ_k values[k] · m[indices[k], :] for every row j, over the lists
+/// out[j, :] = scale · start + Σ_k values[k] · m[indices[k], :] for every row j, over the lists
 /// (indices, values) that entries(j) yields: the kernel of both sparse products, compiled
 /// for the widest vector instructions the processor has.
 fn combine_rows<'a, T: Real, I: IntoIterator<Item = (&'a [u32], &'a [T])>>(
     out: ArrayViewMut2<T>,
     start: &[T],
+    scale: T,
     m: ArrayView2<T>,
     entries: impl Fn(usize) -> I,
 ) {
@@ -260,15 +264,15 @@ fn combine_rows<'a, T: Real, I: IntoIterator<Item = (&'a [u32], &'a [T])>>(
     {
         if std::arch::is_x86_feature_detected!("avx512f") {
             // SAFETY: the processor has the instructions the function is compiled for.
-            return unsafe { combine_rows_avx512(out, start, m, entries) };
+            return unsafe { combine_rows_avx512(out, start, scale, m, entries) };
         }
         if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
         {
             // SAFETY: as above.
-            return unsafe { combine_rows_avx2(out, start, m, entries) };
+            return unsafe { combine_rows_avx2(out, start, scale, m, entries) };
         }
     }
-    combine_rows_in::<T, I, 16, false>(out, start, m, entries)
+    combine_rows_in::<T, I, 16, false>(out, start, scale, m, entries)
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -276,11 +280,12 @@ fn combine_rows<'a, T: Real, I: IntoIterator<Item = (&'a [u32], &'a [T])>>(
 fn combine_rows_avx512<'a, T: Real, I: IntoIterator<Item = (&'a [u32], &'a [T])>>(
     out: ArrayViewMut2<T>,
     start: &[T],
+    scale: T,
     m: ArrayView2<T>,
     entries: impl Fn(usize) -> I,
 ) {
     // 16 of the 32 registers of 16 floats hold 256 outputs.
-    combine_rows_in::<T, I, 256, true>(out, start, m, entries)
+    combine_rows_in::<T, I, 256, true>(out, start, scale, m, entries)
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -288,11 +293,12 @@ fn combine_rows_avx512<'a, T: Real, I: IntoIterator<Item = (&'a [u32], &'a [T])>
 fn combine_rows_avx2<'a, T: Real, I: IntoIterator<Item = (&'a [u32], &'a [T])>>(
     out: ArrayViewMut2<T>,
     start: &[T],
+    scale: T,
     m: ArrayView2<T>,
     entries: impl Fn(usize) -> I,
 ) {
     // 8 registers of 8 floats hold 64 outputs.
-    combine_rows_in::<T, I, 64, true>(out, start, m, entries)
+    combine_rows_in::<T, I, 64, true>(out, start, scale, m, entries)
 }
 
 /// [`combine_rows`] with the outputs in blocks of `WIDTH` columns, each block summed in a
@@ -302,6 +308,7 @@ fn combine_rows_avx2<'a, T: Real, I: IntoIterator<Item = (&'a [u32], &'a [T])>>(
 fn combine_rows_in<'a, T, I, const WIDTH: usize, const FUSED: bool>(
     mut out: ArrayViewMut2<T>,
     start: &[T],
+    scale: T,
     m: ArrayView2<T>,
     entries: impl Fn(usize) -> I,
 ) where
@@ -327,6 +334,7 @@ fn combine_rows_in<'a, T, I, const WIDTH: usize, const FUSED: bool>(
             if block == WIDTH {
                 // Whole blocks, of a length known when compiling: the sums stay in registers.
                 let mut acc: [T; WIDTH] = start.try_into().expect("WIDTH values");
+                acc.iter_mut().for_each(|a| *a = *a * scale);
                 for (&k, &v) in entries(j).into_iter().flat_map(|(i, v)| i.iter().zip(v)) {
                     let row: &[T; WIDTH] = m[k as usize * width + column..][..WIDTH]
                         .try_into()
@@ -337,7 +345,9 @@ fn combine_rows_in<'a, T, I, const WIDTH: usize, const FUSED: bool>(
                 }
                 out_block.copy_from_slice(&acc);
             } else {
-                out_block.copy_from_slice(start);
+                for (o, &s) in out_block.iter_mut().zip(start) {
+                    *o = s * scale;
+                }
                 for (&k, &v) in entries(j).into_iter().flat_map(|(i, v)| i.iter().zip(v)) {
                     let row = &m[k as usize * width + column..][..block];
                     for (a, &x) in out_block.iter_mut().zip(row) {
@@ -401,7 +411,13 @@ mod tests {
             dense_forward(dense.view_mut(), x.view(), w.view(), b.view());
             let mut sparse = Array2::from_elem((9, 300), f64::NAN);
             let rows = SparseRows::from_dense(x.view(), offset);
-            sparse_forward(sparse.view_mut(), &rows, w.view(), b.view());
+            sparse_forward(
+                sparse.view_mut(),
+                &rows,
+                w.view(),
+                b.view(),
+                &mut Vec::new(),
+            );
             assert_close(&sparse, &dense);
         }
     }
@@ -450,6 +466,7 @@ mod tests {
             &SparseRows::from_dense(x.view(), 0.0),
             w.view(),
             b.view(),
+            &mut Vec::new(),
         );
         for (s, d) in sparse.iter().zip(&dense) {
             approx::assert_abs_diff_eq!(s, d, epsilon = 1e-4);
