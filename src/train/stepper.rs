@@ -84,7 +84,7 @@ fn split_rows<'a>(
 /// parallel. One product with k = batch runs faster than one per shard with k =
 /// batch/shards, and leaves nothing to add up; the blocks depend on the batch only, so the
 /// result does not depend on the threads.
-fn first_layer_gradient(grad: &mut Dense<f32>, batch: &mut MiniBatch, len: usize, blocks: usize) {
+fn first_layer_gradient(grad: &mut Dense<f32>, batch: &MiniBatch, len: usize, blocks: usize) {
     let delta = batch.first_layer_delta.slice(s![..len, ..]);
     bias_gradient(grad.b.view_mut(), delta);
     let height = grad.w.nrows().div_ceil(blocks);
@@ -389,12 +389,12 @@ mod tests {
                 whole_batch.x.view(),
             );
             for blocks in [1, 2, 3, 8] {
-                let mut batch = minibatch(form);
+                let batch = minibatch(form);
                 let mut blocked = Dense {
                     w: Array2::from_elem((50, 7), f32::NAN),
                     b: Array1::from_elem(7, f32::NAN),
                 };
-                first_layer_gradient(&mut blocked, &mut batch, 9, blocks);
+                first_layer_gradient(&mut blocked, &batch, 9, blocks);
                 for (a, b) in whole
                     .w
                     .iter()
