@@ -82,6 +82,10 @@ pub enum Command {
     /// the training procedure, the convergence plot and the attempts of the run log, as
     /// Markdown (and as a PDF when built with `--features pdf`).
     Report(ReportArgs),
+    /// Compare training settings on validation images held out of the training set (never
+    /// the test set): each flag set trains once per seed, each run adds a line to the sweep's
+    /// run log, and a table ranks the settings by their mean validation accuracy.
+    Sweep(SweepArgs),
     /// Build the homework's hand-in zip: the report as a PDF with the authors' names, the
     /// weights as a PyTorch .pkl with the evaluate_hw1.py that grades them, the code and
     /// HOW_TO_RUN.txt. Needs the `pdf` feature.
@@ -220,6 +224,28 @@ pub struct TrainArgs {
 }
 
 impl TrainArgs {
+    /// The `train` arguments of `flags` (e.g. ["--lr", "0.05"]), with the others' defaults.
+    pub fn from_flags<'a>(flags: impl IntoIterator<Item = &'a str>) -> Result<Self, clap::Error> {
+        let argv = ["mnist-mlp", "train"].into_iter().chain(flags);
+        match Cli::try_parse_args_from(argv)?.command {
+            Command::Train(args) => Ok(*args),
+            _ => unreachable!("the arguments start with `train`"),
+        }
+    }
+
+    /// The ids of the flags given on the command line that are not training settings (nor
+    /// --preset): data, output and reporting flags.
+    pub fn flags_beyond_settings(&self) -> Vec<String> {
+        let settings: Vec<String> = std::iter::once("preset")
+            .chain(CONFIG_FLAGS.iter().copied())
+            .map(|flag| flag.replace('-', "_"))
+            .collect();
+        (self.given.iter())
+            .filter(|id| !settings.contains(id))
+            .map(|id| format!("--{}", id.replace('_', "-")))
+            .collect()
+    }
+
     /// The training configuration these flags ask for (not yet validated): every flag's
     /// value, or with `--preset`, the preset's settings and the flags given on top.
     pub fn config(&self) -> TrainConfig {
@@ -399,6 +425,43 @@ pub struct ReportArgs {
     /// The folder to write report.md, report.typ, the pictures and report.pdf into.
     #[arg(long, default_value = "report")]
     pub out_dir: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct SweepArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Never download: fail if the training files are missing. The test files are never
+    /// read.
+    #[arg(long)]
+    pub offline: bool,
+    /// `train` flags every run shares, as one string (e.g. "--preset best --epochs 30").
+    #[arg(
+        long,
+        value_name = "FLAGS",
+        default_value = "",
+        allow_hyphen_values = true
+    )]
+    pub base: String,
+    /// One axis of the sweep: alternative `train` flag sets separated by `|` (e.g.
+    /// "--lr 0.05 | --lr 0.1"). Repeat it for a grid: every combination of one alternative
+    /// per axis runs.
+    #[arg(long, value_name = "ALTERNATIVES", allow_hyphen_values = true)]
+    pub vary: Vec<String>,
+    /// The seeds each flag set runs with; each seed holds out its own validation images.
+    #[arg(long, value_delimiter = ',', default_value = "1")]
+    pub seeds: Vec<u64>,
+    /// Training images held out for validation in every run.
+    #[arg(long, value_name = "N", default_value_t = 5000)]
+    pub val_split: usize,
+    /// The sweep's run log: one line of JSON per run. A run whose configuration it already
+    /// holds (same data, same version) is taken from it instead of trained again, so an
+    /// interrupted sweep continues where it stopped.
+    #[arg(long, value_name = "PATH", default_value = "report/sweeps.jsonl")]
+    pub run_log: PathBuf,
+    /// Also write the command and the ranking table to this Markdown file.
+    #[arg(long, value_name = "PATH")]
+    pub table: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -11,6 +11,7 @@ pub mod handin;
 pub mod interrupt;
 pub mod predict;
 pub mod report;
+pub mod sweep;
 pub mod train;
 
 use std::io::Write;
@@ -37,6 +38,7 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<()> {
         Command::Analyze(args) => analyze::analyze_command(&args, out),
         Command::Export(args) => export::export_command(&args, out),
         Command::Report(args) => report::report_command(&args, out),
+        Command::Sweep(args) => sweep::sweep_command(&args, out),
         Command::Handin(args) => handin::handin_command(&args, out),
     }
 }

@@ -65,6 +65,24 @@ pub struct LabeledImages {
     pub labels: Vec<u8>,
 }
 
+impl LabeledImages {
+    /// The images and labels at `indices`, in that order.
+    pub fn subset(&self, indices: &[usize]) -> LabeledImages {
+        let mut pixels = Vec::with_capacity(indices.len() * self.images.pixels_per_image());
+        for &i in indices {
+            pixels.extend_from_slice(self.images.image(i));
+        }
+        LabeledImages {
+            images: Images {
+                rows: self.images.rows,
+                cols: self.images.cols,
+                pixels,
+            },
+            labels: indices.iter().map(|&i| self.labels[i]).collect(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -24,7 +24,7 @@ use crate::nn::layers::Activation;
 use crate::nn::optim::OptimizerKind;
 use crate::nn::schedule::Schedule;
 use crate::plot::{PlotError, accuracy_title, plot_accuracy};
-use crate::store::runlog::{self, RunLogError};
+use crate::store::runlog::{self, RunLogError, RunRecord};
 use crate::store::weights::{self, WeightsError};
 use crate::train::config::TrainConfig;
 use attempts::attempts_section;
@@ -82,7 +82,7 @@ pub fn today_utc() -> String {
 /// Reads the weights file, the run log and what pictures there are.
 pub fn gather(inputs: &ReportInputs) -> Result<ReportData, ReportError> {
     let run = weights::load(&inputs.weights)?;
-    let (runs, unreadable_runs) = runlog::read(&inputs.run_log)?;
+    let (runs, unreadable_runs) = runlog::read::<RunRecord>(&inputs.run_log)?;
     let sha =
         crate::io::digest::file_sha256(&inputs.weights).map_err(|source| ReportError::Read {
             path: inputs.weights.clone(),

@@ -10,6 +10,7 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::data::catalog::Dataset;
@@ -178,7 +179,7 @@ pub enum RunLogError {
 }
 
 /// Appends `record` to the log at `path` as one line (creating the file and its folder).
-pub fn append(path: &Path, record: &RunRecord) -> Result<(), RunLogError> {
+pub fn append(path: &Path, record: &impl Serialize) -> Result<(), RunLogError> {
     let fail = |source| RunLogError::Append {
         path: path.to_path_buf(),
         source,
@@ -207,7 +208,7 @@ pub fn append(path: &Path, record: &RunRecord) -> Result<(), RunLogError> {
 
 /// The runs of a log, oldest first, and how many of its lines could not be read as runs
 /// (written by another version, or damaged). A missing log holds no runs.
-pub fn read(path: &Path) -> Result<(Vec<RunRecord>, usize), RunLogError> {
+pub fn read<R: DeserializeOwned>(path: &Path) -> Result<(Vec<R>, usize), RunLogError> {
     let text = match read_regular(path, RUN_LOG_LIMIT).and_then(|bytes| {
         String::from_utf8(bytes).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
     }) {
@@ -271,8 +272,8 @@ mod tests {
     fn a_missing_log_holds_no_runs_and_bad_lines_are_counted() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("runs.jsonl");
-        assert_eq!(read(&path).unwrap(), (Vec::new(), 0));
+        assert_eq!(read::<RunRecord>(&path).unwrap(), (Vec::new(), 0));
         fs::write(&path, "{\"not\": \"a run\"}\n\nnot json\n").unwrap();
-        assert_eq!(read(&path).unwrap(), (Vec::new(), 2));
+        assert_eq!(read::<RunRecord>(&path).unwrap(), (Vec::new(), 2));
     }
 }

@@ -9,6 +9,7 @@ pub mod memory;
 pub mod metrics;
 pub mod progress;
 pub mod stepper;
+pub mod sweep;
 
 use std::time::Instant;
 
@@ -510,7 +511,7 @@ fn train_sample(train_indices: &[usize], seed: u64) -> Vec<usize> {
 
 /// Splits the n training images into those trained on and `held_out` validation images,
 /// chosen by a seeded shuffle (so a sorted data set is split fairly). Both lists ascend.
-fn split_validation(
+pub(crate) fn split_validation(
     n: usize,
     held_out: usize,
     seed: u64,

@@ -14,6 +14,7 @@ mod outputs;
 mod predict;
 mod real_data;
 mod report;
+mod sweep;
 mod train_and_evaluate;
 mod unusual_text;
 mod variants;
