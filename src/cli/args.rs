@@ -18,7 +18,9 @@ use crate::nn::optim::OptimizerKind;
 use crate::nn::schedule::Schedule;
 use crate::report::ReportInputs;
 use crate::store::export::ExportFormat;
-use crate::train::config::{CONFIG_FLAGS, Preset, TrainConfig, TrainMetrics, train_config_table};
+use crate::train::config::{
+    CONFIG_FLAGS, Preset, Recipe, TrainConfig, TrainMetrics, train_config_table,
+};
 
 /// Train and evaluate a hand-written multilayer perceptron on MNIST.
 #[derive(Debug, Parser)]
@@ -254,6 +256,16 @@ impl TrainArgs {
             return flags;
         };
         TrainConfig::overlay(preset.config(), flags, |flag| self.flag_given(flag))
+    }
+
+    /// The training configuration of these flags on data of `recipe`: every flag given,
+    /// and the preset's (for that data) or the recipe's settings for the rest.
+    pub fn config_for(&self, recipe: Recipe) -> TrainConfig {
+        let base = match self.preset {
+            Some(preset) => preset.config_for(recipe),
+            None => recipe.config(),
+        };
+        TrainConfig::overlay(base, self.flag_values(), |flag| self.flag_given(flag))
     }
 
     /// The flags given on the command line that shape the training run (all but the data,

@@ -111,7 +111,7 @@ pub fn sweep_command(args: &SweepArgs, out: &mut dyn Write) -> anyhow::Result<()
     let recipe = Recipe::for_data(&data);
     let configs = (settings.iter())
         .map(|s| {
-            let config = recipe.apply(s.args.config(), |flag| s.args.chosen(flag));
+            let config = s.args.config_for(recipe);
             config
                 .validate()
                 .with_context(|| format!("the flag set {:?}", s.label))?;

@@ -377,7 +377,7 @@ pub fn train_command(args: &TrainArgs, out: &mut dyn Write) -> anyhow::Result<()
         let recipe = Recipe::for_data(&data);
         let chosen = |flag: &str| args.chosen(flag);
         writeln!(out, "{}", recipe.describe(&data, &recipe.changes(chosen)))?;
-        config = recipe.apply(config, chosen);
+        config = args.config_for(recipe);
     }
     let run = RunInfo {
         version: env!("CARGO_PKG_VERSION").to_string(),

@@ -14,10 +14,17 @@ pub enum Augment {
     Shift,
     Affine,
     Elastic,
+    Mirror,
 }
 
 impl Choice for Augment {
-    const ALL: &'static [Self] = &[Self::None, Self::Shift, Self::Affine, Self::Elastic];
+    const ALL: &'static [Self] = &[
+        Self::None,
+        Self::Shift,
+        Self::Affine,
+        Self::Elastic,
+        Self::Mirror,
+    ];
 
     fn name(self) -> &'static str {
         match self {
@@ -25,6 +32,7 @@ impl Choice for Augment {
             Augment::Shift => "shift",
             Augment::Affine => "affine",
             Augment::Elastic => "elastic",
+            Augment::Mirror => "mirror",
         }
     }
 
@@ -43,6 +51,10 @@ impl Choice for Augment {
                  field (interpolated from a 5×5 grid of displacements of about 1 pixel), after \
                  Simard et al. 2003"
             }
+            Augment::Mirror => {
+                "Each image mirrored left to right with probability 1/2: for images whose \
+                 mirror image is of the same class, as clothes are and digits are not"
+            }
         })
     }
 }
@@ -55,6 +67,10 @@ impl Augment {
             Augment::Shift => Transform::Shift(Shift::random(rng)),
             Augment::Affine => Transform::Affine(Affine::random(rng), Field::ZERO),
             Augment::Elastic => Transform::Affine(Affine::random(rng), Field::random(rng)),
+            Augment::Mirror => match rng.below(2) {
+                0 => Transform::NONE,
+                _ => Transform::Mirror,
+            },
         }
     }
 }
@@ -67,6 +83,8 @@ pub enum Transform {
     Shift(Shift),
     /// An affine map and a displacement field, both applied to where each pixel is read.
     Affine(Affine, Field),
+    /// The image mirrored left to right.
+    Mirror,
 }
 
 impl Transform {
@@ -98,6 +116,7 @@ impl Transform {
                 shift_image(image, dims, *shift, |i, p| put(i, f32::from(p)))
             }
             Transform::Affine(affine, field) => affine_image(image, dims, affine, field, put),
+            Transform::Mirror => mirror_image(image, dims, |i, p| put(i, f32::from(p))),
         }
     }
 }
@@ -262,6 +281,17 @@ impl Shift {
         Shift {
             dx: draw(),
             dy: draw(),
+        }
+    }
+}
+
+/// put(r·cols + c, image[r·cols + (cols − 1 − c)]) for every pixel in order: the image
+/// mirrored left to right.
+pub fn mirror_image(image: &[u8], (rows, cols): (usize, usize), mut put: impl FnMut(usize, u8)) {
+    for r in 0..rows {
+        let row = &image[r * cols..][..cols];
+        for (c, &p) in row.iter().rev().enumerate() {
+            put(r * cols + c, p);
         }
     }
 }
@@ -438,6 +468,27 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn mirroring_reverses_each_row() {
+        let mut mirrored = vec![0.0; 12];
+        Transform::Mirror.apply(&mut mirrored, &image(), (3, 4), |p| p);
+        #[rustfmt::skip]
+        assert_eq!(mirrored, [4., 3., 2., 1., 8., 7., 6., 5., 12., 11., 10., 9.]);
+    }
+
+    #[test]
+    fn mirror_augmentation_mirrors_about_half_the_images() {
+        let mut rng = SeededRng::new(3);
+        let draws: Vec<Transform> = (0..1000).map(|_| Augment::Mirror.draw(&mut rng)).collect();
+        let mirrored = draws.iter().filter(|t| **t == Transform::Mirror).count();
+        assert!((430..570).contains(&mirrored), "{mirrored} of 1000");
+        assert!(
+            draws
+                .iter()
+                .all(|t| matches!(t, Transform::Mirror) || *t == Transform::NONE)
+        );
     }
 
     #[test]
