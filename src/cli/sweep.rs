@@ -6,9 +6,10 @@ use std::path::Path;
 use std::time::Instant;
 
 use anyhow::{Context, bail};
+use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::cli::args::{SweepArgs, TrainArgs};
-use crate::cli::common::prepare_data;
+use crate::cli::common::{prepare_data, stderr_is_terminal};
 use crate::cli::interrupt::StopRequest;
 use crate::data::names::Split;
 use crate::io::atomic::write_atomically;
@@ -71,19 +72,37 @@ fn settings(args: &SweepArgs) -> anyhow::Result<Vec<Setting>> {
         .collect()
 }
 
-/// Stops a run on Ctrl-C or SIGTERM; training reports nothing else.
+/// Shows the run's progress on a terminal, and stops it on Ctrl-C or SIGTERM.
 struct SweepObserver {
     stop: StopRequest,
+    progress: ProgressBar,
+    /// "run 3/8", for the progress line.
+    run: String,
+    epochs: usize,
 }
 
 impl TrainObserver for SweepObserver {
+    fn batch_done(&mut self, done: usize, total: usize) {
+        self.progress.set_length(total as u64);
+        self.progress.set_position(done as u64);
+    }
+
     fn epoch_done(
         &mut self,
         _: &Classifier,
-        _: &[EpochMetrics],
+        history: &[EpochMetrics],
         _: EpochTiming,
         _: bool,
     ) -> Result<(), ObserverError> {
+        if let Some(m) = history.last() {
+            self.progress.set_message(format!(
+                "{}: epoch {}/{}, validation {:.2}%",
+                self.run,
+                m.epoch,
+                self.epochs,
+                100.0 * m.test_accuracy
+            ));
+        }
         Ok(())
     }
 
@@ -134,7 +153,19 @@ pub fn sweep_command(args: &SweepArgs, out: &mut dyn Write) -> anyhow::Result<()
         Machine::this().describe()
     )?;
     let stop = StopRequest::install().context("cannot install the Ctrl-C handler")?;
-    let mut observer = SweepObserver { stop: stop.clone() };
+    let progress = if stderr_is_terminal() {
+        let style = ProgressStyle::with_template("{msg} {bar:30} {pos}/{len} batches")
+            .expect("the template is valid");
+        ProgressBar::new(0).with_style(style)
+    } else {
+        ProgressBar::hidden()
+    };
+    let mut observer = SweepObserver {
+        stop: stop.clone(),
+        progress,
+        run: String::new(),
+        epochs: 0,
+    };
     let mut records = Vec::with_capacity(runs);
     for &seed in &args.seeds {
         let mut validation = None;
@@ -160,6 +191,9 @@ pub fn sweep_command(args: &SweepArgs, out: &mut dyn Write) -> anyhow::Result<()
                         }
                     };
                     let started = Instant::now();
+                    observer.run = format!("run {done}/{runs}");
+                    observer.epochs = config.epochs;
+                    observer.progress.set_message(observer.run.clone());
                     let result =
                         match validation.run(&config, data.class_names.len(), &mut observer) {
                             Ok(result) => result,
@@ -182,8 +216,7 @@ pub fn sweep_command(args: &SweepArgs, out: &mut dyn Write) -> anyhow::Result<()
                     record
                 }
             };
-            writeln!(
-                out,
+            let line = format!(
                 "run {done}/{runs}  seed {seed}  {}: validation {:.2}% (epoch {} of {}) in {:.1} s{}",
                 if label.is_empty() {
                     "(base flags)"
@@ -199,11 +232,15 @@ pub fn sweep_command(args: &SweepArgs, out: &mut dyn Write) -> anyhow::Result<()
                 } else {
                     ""
                 }
-            )?;
-            out.flush()?;
+            );
+            observer.progress.suspend(|| {
+                writeln!(out, "{line}")?;
+                out.flush()
+            })?;
             records.push(record);
         }
     }
+    observer.progress.finish_and_clear();
     let table = markdown_table(&rank(&records), &args.seeds);
     writeln!(out, "\n{table}")?;
     if let Some(path) = &args.table {
