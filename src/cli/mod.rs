@@ -43,9 +43,12 @@ pub fn run(cli: Cli, out: &mut dyn Write) -> anyhow::Result<()> {
     }
 }
 
-/// The exit status of a failed command: 130 when a signal stopped training, else 1.
+/// The exit status of a failed command: 130 when a signal stopped training or a sweep, else
+/// 1.
 pub fn exit_code(err: &anyhow::Error) -> ExitCode {
-    if err.downcast_ref::<Stopped>().is_some() {
+    if err.downcast_ref::<Stopped>().is_some()
+        || err.downcast_ref::<sweep::SweepStopped>().is_some()
+    {
         ExitCode::from(interrupt::EXIT_STATUS)
     } else {
         ExitCode::FAILURE

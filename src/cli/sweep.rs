@@ -2,7 +2,7 @@
 //! training split is loaded; the test files are never opened.
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, bail};
@@ -20,6 +20,21 @@ use crate::train::config::{Recipe, TrainConfig};
 use crate::train::metrics::{EpochMetrics, EpochTiming};
 use crate::train::sweep::{SweepRecord, Validation, markdown_table, rank};
 use crate::train::{ObserverError, TrainError, TrainObserver};
+
+/// A sweep stopped by a signal; the process ends with the status of a stopped `train`.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "stopped by {signal} in run {run} of {runs}; the runs finished so far ({finished}) are in \
+     {}: the same command continues the sweep",
+    run_log.display()
+)]
+pub struct SweepStopped {
+    signal: &'static str,
+    run: usize,
+    runs: usize,
+    finished: usize,
+    run_log: PathBuf,
+}
 
 /// A flag set of the sweep: the flags that set it apart, and its `train` arguments.
 struct Setting {
@@ -197,14 +212,16 @@ pub fn sweep_command(args: &SweepArgs, out: &mut dyn Write) -> anyhow::Result<()
                     let result =
                         match validation.run(&config, data.class_names.len(), &mut observer) {
                             Ok(result) => result,
-                            Err(TrainError::Interrupted { .. }) => bail!(
-                                "stopped by {} in run {done} of {runs}; the {} finished run{} \
-                             are in {}: the same command continues the sweep",
-                                stop.signal_name().unwrap_or("a signal"),
-                                records.len(),
-                                plural(records.len()),
-                                args.run_log.display()
-                            ),
+                            Err(TrainError::Interrupted { .. }) => {
+                                return Err(SweepStopped {
+                                    signal: stop.signal_name().unwrap_or("a signal"),
+                                    run: done,
+                                    runs,
+                                    finished: records.len(),
+                                    run_log: args.run_log.clone(),
+                                }
+                                .into());
+                            }
                             Err(e) => {
                                 return Err(anyhow::Error::new(e)
                                     .context(format!("the flag set {label:?} with seed {seed}")));

@@ -159,3 +159,38 @@ fn a_flag_set_with_an_output_flag_is_refused_before_any_training() {
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert!(!dir.path().join("report").exists());
 }
+
+#[test]
+fn a_sweep_stopped_by_sigterm_keeps_its_finished_runs_and_the_same_command_continues_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = data_dir(dir.path());
+    let command = || {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_mnist-mlp"));
+        cmd.current_dir(dir.path())
+            .env_remove("MNIST_DATA_DIR")
+            .args(["sweep", "--offline", "--data-dir"])
+            .arg(&data)
+            .args(["--base", "--hidden 32 --epochs 40", "--val-split", "100"])
+            .args(["--vary", "--lr 0.05 | --lr 0.1"]);
+        cmd
+    };
+    let (child, _) = common::start_until(&mut command(), "run 1/2");
+    common::send_signal(&child, "-TERM");
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(
+        stderr.contains("stopped by SIGTERM in run 2 of 2"),
+        "{stderr}"
+    );
+    let log = dir.path().join("report/sweeps.jsonl");
+    assert_eq!(records(&log).len(), 1);
+
+    let (child, _) = common::start_until(&mut command(), "run 1/2");
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let logged = records(&log);
+    assert_eq!(logged.len(), 2, "the first run is not trained again");
+    assert_eq!(logged[0]["flags"], "--lr 0.05");
+    assert_eq!(logged[1]["flags"], "--lr 0.1");
+}
