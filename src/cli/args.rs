@@ -284,14 +284,11 @@ impl TrainArgs {
     }
 
     /// Whether the setting of `--flag` (e.g. "augment") was chosen: given on the command
-    /// line, or set by the preset to other than the default. The data's recipe sets the rest.
-    pub fn chosen(&self, flag: &str) -> bool {
+    /// line, or set by the preset (on data of `recipe`) to other than the recipe's value. The
+    /// recipe sets the rest.
+    pub fn chosen(&self, flag: &str, recipe: Recipe) -> bool {
         let preset_sets = |preset: Preset| {
-            let default = TrainConfig::default().settings();
-            let set = preset.config().settings();
-            set.into_iter()
-                .zip(default)
-                .any(|(s, d)| s.0 == flag && s != d)
+            preset.config_for(recipe).setting(flag) != recipe.config().setting(flag)
         };
         self.flag_given(flag) || self.preset.is_some_and(preset_sets)
     }
@@ -620,6 +617,29 @@ mod tests {
         );
         // A flag left at its default does not undo the preset.
         assert_eq!(config.val_split, best.val_split);
+    }
+
+    #[test]
+    fn what_a_preset_chooses_depends_on_the_recipe_of_the_data() {
+        let argv = ["mnist-mlp", "train", "--preset", "best", "--lr", "0.02"];
+        let Command::Train(args) = Cli::try_parse_args_from(argv).unwrap().command else {
+            panic!("not train")
+        };
+        // On clothes, best keeps the recipe's network and sets its own dropout.
+        let clothes = Recipe::Clothes;
+        assert!(args.chosen("dropout", clothes) && args.chosen("epochs", clothes));
+        assert!(!args.chosen("hidden", clothes) && !args.chosen("augment", clothes));
+        assert!(args.chosen("lr", clothes), "given");
+        let changed: Vec<&str> = (clothes.changes(|flag| args.chosen(flag, clothes)).iter())
+            .map(|(flag, _)| *flag)
+            .collect();
+        assert_eq!(changed, ["hidden", "augment"]);
+        let config = args.config_for(clothes);
+        assert_eq!((config.learning_rate, config.dropout), (0.02, 0.2));
+        // On handwriting, best sets the network and the distortions.
+        let digits = Recipe::Handwriting;
+        assert!(args.chosen("hidden", digits) && args.chosen("augment", digits));
+        assert!(!args.chosen("dropout", digits));
     }
 
     #[test]

@@ -375,7 +375,7 @@ pub fn train_command(args: &TrainArgs, out: &mut dyn Write) -> anyhow::Result<()
     }
     if resumed.is_none() {
         let recipe = Recipe::for_data(&data);
-        let chosen = |flag: &str| args.chosen(flag);
+        let chosen = |flag: &str| args.chosen(flag, recipe);
         writeln!(out, "{}", recipe.describe(&data, &recipe.changes(chosen)))?;
         config = args.config_for(recipe);
     }

@@ -99,6 +99,12 @@ macro_rules! define_train_config {
                 }
             }
 
+            /// The value of the setting of `--flag` as the flag takes it (`None` for a flag
+            /// that is no setting).
+            pub fn setting(&self, flag: &str) -> Option<String> {
+                self.settings().into_iter().find(|(f, _)| *f == flag).map(|(_, v)| v)
+            }
+
             /// Every setting that shapes the run, as (flag, value as the flag takes it), in
             /// the order of [`TrainConfig`]'s fields.
             pub fn settings(&self) -> Vec<(&'static str, String)> {
@@ -254,19 +260,9 @@ impl Preset {
         match (self, recipe) {
             (Preset::Best, Recipe::Clothes) => clothes_best(),
             _ => {
-                let preset = self.config();
-                let defaults = TrainConfig::default().settings();
-                let sets = preset.settings();
-                let set_by_preset = |flag: &str| {
-                    let value = |settings: &[(&str, String)]| {
-                        settings
-                            .iter()
-                            .find(|(f, _)| *f == flag)
-                            .map(|(_, v)| v.clone())
-                    };
-                    value(&sets) != value(&defaults)
-                };
-                TrainConfig::overlay(recipe.config(), preset, set_by_preset)
+                let (preset, defaults) = (self.config(), TrainConfig::default());
+                let set_by_preset = |flag: &str| preset.setting(flag) != defaults.setting(flag);
+                TrainConfig::overlay(recipe.config(), preset.clone(), set_by_preset)
             }
         }
     }
