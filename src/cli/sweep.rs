@@ -16,9 +16,10 @@ use crate::io::atomic::write_atomically;
 use crate::io::outputs::{FileArg, check_outputs};
 use crate::model::Classifier;
 use crate::store::runlog::{self, Machine};
+use crate::store::sweeplog::{SweepRecord, markdown_table, rank};
 use crate::train::config::{Recipe, TrainConfig};
 use crate::train::metrics::{EpochMetrics, EpochTiming};
-use crate::train::sweep::{SweepRecord, Validation, markdown_table, rank};
+use crate::train::sweep::Validation;
 use crate::train::{ObserverError, TrainError, TrainObserver};
 
 /// A sweep stopped by a signal; the process ends with the status of a stopped `train`.
