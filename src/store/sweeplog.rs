@@ -139,22 +139,6 @@ pub fn markdown_table(settings: &[SettingSummary], seeds: &[u64]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::train::metrics::EpochMetrics;
-
-    fn epoch(epoch: usize, val: f64) -> EpochMetrics {
-        EpochMetrics {
-            epoch,
-            train_loss: 0.1,
-            train_accuracy: 0.99,
-            test_loss: 1.0 - val,
-            test_accuracy: val,
-            val_loss: None,
-            val_accuracy: None,
-            running_train_loss: None,
-            running_train_accuracy: None,
-            train_images: None,
-        }
-    }
 
     fn record(flags: &str, seed: u64, accuracy: f64) -> SweepRecord {
         let config = TrainConfig {
@@ -162,8 +146,14 @@ mod tests {
             ..TrainConfig::default()
         };
         let data = DataInfo::known(Dataset::Mnist);
-        let mut result = ValidationRun::of(&[epoch(1, accuracy)], 1.0);
-        result.best_epoch = 1;
+        let result = ValidationRun {
+            best_epoch: 1,
+            val_accuracy: accuracy,
+            val_loss: 1.0 - accuracy,
+            train_accuracy: 0.99,
+            val_curve: vec![accuracy],
+            seconds_per_epoch: 1.0,
+        };
         SweepRecord::new(flags, &config, &data, result, 2.0)
     }
 

@@ -84,7 +84,7 @@ pub struct ValidationRun {
 
 impl ValidationRun {
     /// From the history of a run whose "test" figures are those of the validation images.
-    pub fn of(history: &[EpochMetrics], seconds_per_epoch: f64) -> Self {
+    fn of(history: &[EpochMetrics], seconds_per_epoch: f64) -> Self {
         let best = history
             .iter()
             .reduce(|best, m| {
