@@ -288,6 +288,7 @@ mod tests {
                 weights: "missing.bin".into(),
                 confusion: "none.png".into(),
                 run_log: "none.jsonl".into(),
+                sweep_log: "none-sweeps.jsonl".into(),
                 authors: vec![],
                 title: "t".into(),
                 date: "2026-11-30".into(),

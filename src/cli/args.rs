@@ -402,6 +402,10 @@ pub struct ReportSourceArgs {
     /// The run log that `train` appends to: the run's time and machine, and the attempts.
     #[arg(long, value_name = "PATH", default_value = crate::store::runlog::DEFAULT_RUN_LOG)]
     pub run_log: PathBuf,
+    /// The log of `mnist-mlp sweep`: its ranking of settings by validation accuracy, on the
+    /// network's data set, goes into the attempts (left out when the file is missing).
+    #[arg(long, value_name = "PATH", default_value = crate::store::sweeplog::DEFAULT_SWEEP_LOG)]
+    pub sweep_log: PathBuf,
     /// An author as "Full Name, ID" (repeatable: the homework is done in pairs).
     #[arg(long = "author", value_name = "NAME, ID")]
     pub authors: Vec<String>,
@@ -420,6 +424,7 @@ impl ReportSourceArgs {
             weights: self.weights.clone(),
             confusion: self.confusion.clone(),
             run_log: self.run_log.clone(),
+            sweep_log: self.sweep_log.clone(),
             authors: self.authors.clone(),
             title: self.title.clone(),
             date: crate::report::today_utc(),
@@ -466,7 +471,7 @@ pub struct SweepArgs {
     /// The sweep's run log: one line of JSON per run. A run whose configuration it already
     /// holds (same data, same version) is taken from it instead of trained again, so an
     /// interrupted sweep continues where it stopped.
-    #[arg(long, value_name = "PATH", default_value = "report/sweeps.jsonl")]
+    #[arg(long, value_name = "PATH", default_value = crate::store::sweeplog::DEFAULT_SWEEP_LOG)]
     pub run_log: PathBuf,
     /// Also write the command and the ranking table to this Markdown file.
     #[arg(long, value_name = "PATH")]

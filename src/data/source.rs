@@ -191,6 +191,12 @@ pub struct DataInfo {
 }
 
 impl DataInfo {
+    /// Whether a record of data set `dataset` named `name` (as run logs keep them) is of this
+    /// data: the same known data set, or custom data of the same name.
+    pub fn is(&self, dataset: Option<Dataset>, name: &str) -> bool {
+        self.dataset == dataset && (dataset.is_some() || self.name == name)
+    }
+
     /// The known data set `dataset`, with its class names.
     pub fn known(dataset: Dataset) -> Self {
         DataInfo {

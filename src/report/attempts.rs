@@ -3,9 +3,10 @@
 
 use crate::report::doc::{Align, Block, Inline, Section, Table, code, column, para, strong, text};
 use crate::report::facts::{
-    MAX_RUNS_SHOWN, ReportData, differences, duration, kept_epoch, percent, settings,
+    MAX_RUNS_SHOWN, MAX_SETTINGS_SHOWN, ReportData, differences, duration, kept_epoch, percent, settings, thousands,
 };
 use crate::store::runlog::RunRecord;
+use crate::store::sweeplog::{SettingSummary, SweepRecord, rank};
 use crate::train::config::{Recipe, TrainConfig};
 
 /// Runs on the same data set as the report's network, oldest first, with their 1-based
@@ -22,6 +23,90 @@ fn comparable_runs(data: &ReportData) -> Vec<(usize, &RunRecord)> {
 /// The settings `mnist-mlp train` gives the data of run `r` without flags: its recipe's.
 fn defaults_for(r: &RunRecord) -> TrainConfig {
     Recipe::for_dataset(r.dataset).config()
+}
+
+/// A setting as the sweep table names it: `config`'s differences from the defaults of its
+/// data, the seed aside (each setting runs with several).
+fn setting_label(config: &TrainConfig, defaults: &TrainConfig) -> String {
+    let config = TrainConfig {
+        seed: defaults.seed,
+        ..config.clone()
+    };
+    match differences(&config, defaults).join(" ") {
+        label if label.is_empty() => "defaults".to_string(),
+        label => label,
+    }
+}
+
+/// The settings the sweep log compared on the report's data, best mean validation accuracy
+/// first, each labelled by [`setting_label`] (not by the sweep's own flags, which name
+/// differences from a base that other sweeps of the same log may not share).
+fn sweep_ranking(data: &ReportData) -> Vec<SettingSummary> {
+    let labelled: Vec<SweepRecord> = (data.sweeps.iter())
+        .map(|r| SweepRecord {
+            flags: setting_label(&r.config, &Recipe::for_dataset(r.dataset).config()),
+            ..r.clone()
+        })
+        .collect();
+    rank(&labelled)
+}
+
+/// The sweep's ranking as a paragraph and a table (its best [`MAX_SETTINGS_SHOWN`] settings).
+fn sweep_blocks(data: &ReportData, ranking: &[SettingSummary]) -> Vec<Block> {
+    let mut held_out: Vec<usize> = data.sweeps.iter().map(|r| r.validation_images).collect();
+    held_out.sort_unstable();
+    held_out.dedup();
+    let held_out: Vec<String> = held_out.iter().map(|&n| thousands(n)).collect();
+    let shown = ranking.len().min(MAX_SETTINGS_SHOWN);
+    let intro = format!(
+        "Settings compared on validation images: {} run{} of ",
+        data.sweeps.len(),
+        if data.sweeps.len() == 1 { "" } else { "s" }
+    );
+    let rest = format!(
+        " on this data set compared {} setting{}{}. Each run held out {} of the training \
+         images and kept its best epoch on them; the test set was not read. Settings are \
+         ranked by their mean validation accuracy over the seeds run.",
+        ranking.len(),
+        if ranking.len() == 1 { "" } else { "s" },
+        if shown < ranking.len() {
+            format!(" (the best {shown} are shown)")
+        } else {
+            String::new()
+        },
+        held_out.join(" or ")
+    );
+    let mut settings_column = column("settings (differences from the defaults)", Align::Left);
+    settings_column.wide = true;
+    let rows = (ranking.iter().take(shown).enumerate())
+        .map(|(i, s)| {
+            let seeds: Vec<String> = (s.seeds.iter().zip(&s.accuracies).zip(&s.best_epochs))
+                .map(|((seed, accuracy), epoch)| {
+                    format!("{seed}: {} ({epoch})", percent(*accuracy))
+                })
+                .collect();
+            vec![
+                vec![text((i + 1).to_string())],
+                vec![code(s.flags.clone())],
+                vec![text(percent(s.mean_accuracy))],
+                vec![text(seeds.join(", "))],
+                vec![text(duration(s.mean_wall_seconds))],
+            ]
+        })
+        .collect();
+    vec![
+        para(vec![text(intro), code("mnist-mlp sweep"), text(rest)]),
+        Block::Table(Table {
+            columns: vec![
+                column("rank", Align::Right),
+                settings_column,
+                column("validation", Align::Right),
+                column("seed: accuracy (best epoch)", Align::Left),
+                column("time per run", Align::Right),
+            ],
+            rows,
+        }),
+    ]
 }
 
 pub fn attempts_section(data: &ReportData) -> Section {
@@ -122,7 +207,17 @@ pub fn attempts_section(data: &ReportData) -> Section {
             data.unreadable_runs
         ))]));
     }
-    blocks.push(para(conclusions(data)));
+    let ranking = sweep_ranking(data);
+    if !ranking.is_empty() {
+        blocks.extend(sweep_blocks(data, &ranking));
+    }
+    if data.unreadable_sweeps > 0 {
+        blocks.push(para(vec![text(format!(
+            "({} line(s) of the sweep log could not be read and are left out.)",
+            data.unreadable_sweeps
+        ))]));
+    }
+    blocks.push(para(conclusions(data, &ranking)));
     Section {
         title: "Attempts and conclusions".into(),
         blocks,
@@ -130,8 +225,9 @@ pub fn attempts_section(data: &ReportData) -> Section {
 }
 
 /// A short, honest reading of the run log: single-setting comparisons first, then the best
-/// run against the defaults, with the caveats that apply.
-pub fn conclusions(data: &ReportData) -> Vec<Inline> {
+/// run against the defaults, with the caveats that apply, and what the sweep's `ranking`
+/// chose on validation images.
+pub fn conclusions(data: &ReportData, ranking: &[SettingSummary]) -> Vec<Inline> {
     let runs = comparable_runs(data);
     let mut out = vec![strong("Conclusions."), text(" ")];
     let run = &data.run;
@@ -146,6 +242,29 @@ pub fn conclusions(data: &ReportData) -> Vec<Inline> {
                 ", below the homework's 75%"
             }
         )));
+    }
+    if let Some(top) = ranking.first() {
+        let over = match top.seeds.as_slice() {
+            [seed] => format!("on seed {seed}"),
+            seeds => format!("mean over {} seeds", seeds.len()),
+        };
+        out.push(text(format!(
+            "On validation images the sweep ranked first {} ({} {over}). ",
+            top.flags,
+            percent(top.mean_accuracy),
+        )));
+        let defaults = Recipe::for_dataset(run.data.dataset).config();
+        let reported = setting_label(&run.config, &defaults);
+        match ranking.iter().position(|s| s.flags == reported) {
+            Some(0) => out.push(text("The network reported here has that setting. ")),
+            Some(i) => out.push(text(format!(
+                "The network reported here has the setting ranked {}. ",
+                i + 1
+            ))),
+            None => out.push(text(
+                "The network reported here has a setting the sweep did not compare. ",
+            )),
+        }
     }
     if runs.len() < 2 {
         out.push(text(format!(

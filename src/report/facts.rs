@@ -4,12 +4,15 @@
 use std::path::PathBuf;
 
 use crate::store::runlog::RunRecord;
+use crate::store::sweeplog::SweepRecord;
 use crate::store::weights::SavedRun;
 use crate::train::config::TrainConfig;
 
 /// The runs the attempts table shows at most (the latest), so that the report keeps to two
 /// pages.
 pub const MAX_RUNS_SHOWN: usize = 10;
+/// The settings of the sweep table the report shows at most (the best), for the same reason.
+pub const MAX_SETTINGS_SHOWN: usize = 5;
 
 /// Everything the content is built from, read and checked.
 #[derive(Debug, Clone)]
@@ -19,6 +22,10 @@ pub struct ReportData {
     /// The run log's runs, oldest first, and how many lines could not be read.
     pub runs: Vec<RunRecord>,
     pub unreadable_runs: usize,
+    /// The sweep log's runs on the network's data set, oldest first, and how many of its
+    /// lines could not be read.
+    pub sweeps: Vec<SweepRecord>,
+    pub unreadable_sweeps: usize,
     /// The run log entry of this weights file, if any: the run that wrote it (same sha256),
     /// else the latest run with the same settings, data set and test accuracy.
     pub this_run: Option<usize>,

@@ -25,6 +25,7 @@ use crate::nn::optim::OptimizerKind;
 use crate::nn::schedule::Schedule;
 use crate::plot::{PlotError, accuracy_title, plot_accuracy};
 use crate::store::runlog::{self, RunLogError, RunRecord};
+use crate::store::sweeplog::SweepRecord;
 use crate::store::weights::{self, WeightsError};
 use crate::train::config::TrainConfig;
 use attempts::attempts_section;
@@ -41,6 +42,8 @@ pub struct ReportInputs {
     /// The confusion-matrix picture of `mnist-mlp analyze`; left out when the file is missing.
     pub confusion: PathBuf,
     pub run_log: PathBuf,
+    /// The log of `mnist-mlp sweep`; its runs on the network's data set are reported.
+    pub sweep_log: PathBuf,
     pub authors: Vec<String>,
     pub title: String,
     /// The date printed under the title (UTC), `YYYY-MM-DD`.
@@ -83,6 +86,8 @@ pub fn today_utc() -> String {
 pub fn gather(inputs: &ReportInputs) -> Result<ReportData, ReportError> {
     let run = weights::load(&inputs.weights)?;
     let (runs, unreadable_runs) = runlog::read::<RunRecord>(&inputs.run_log)?;
+    let (sweeps, unreadable_sweeps) = runlog::read::<SweepRecord>(&inputs.sweep_log)?;
+    let sweeps = sweeps.into_iter().filter(|r| r.same_data(&run.data)).collect();
     let sha =
         crate::io::digest::file_sha256(&inputs.weights).map_err(|source| ReportError::Read {
             path: inputs.weights.clone(),
@@ -102,6 +107,8 @@ pub fn gather(inputs: &ReportInputs) -> Result<ReportData, ReportError> {
         weights_path: inputs.weights.clone(),
         runs,
         unreadable_runs,
+        sweeps,
+        unreadable_sweeps,
         this_run: exact.or(reproduction),
         this_run_exact: exact.is_some(),
         has_confusion: inputs.confusion.is_file(),
@@ -618,6 +625,8 @@ mod tests {
                     weights_path: "w.bin".into(),
                     runs: vec![],
                     unreadable_runs: 0,
+                    sweeps: vec![],
+                    unreadable_sweeps: 0,
                     this_run: None,
                     this_run_exact: false,
                     has_confusion: true,

@@ -118,7 +118,7 @@ impl RunRecord {
     /// Whether the run trained on `data`: the same known data set, or custom data of the
     /// same name.
     pub fn same_data(&self, data: &DataInfo) -> bool {
-        self.dataset == data.dataset && (self.dataset.is_some() || self.data_name == data.name)
+        data.is(self.dataset, &self.data_name)
     }
 }
 

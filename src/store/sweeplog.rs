@@ -11,6 +11,9 @@ use crate::store::runlog::{Machine, rfc3339_utc};
 use crate::train::config::TrainConfig;
 use crate::train::sweep::ValidationRun;
 
+/// Where `mnist-mlp sweep` logs its runs and `mnist-mlp report` reads them, unless told.
+pub const DEFAULT_SWEEP_LOG: &str = "report/sweeps.jsonl";
+
 /// One run of a sweep, as one line of its run log.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SweepRecord {
@@ -64,13 +67,20 @@ impl SweepRecord {
             && self.data_name == data.name
             && &self.config == config
     }
+
+    /// Whether the run trained on `data`: the same known data set, or custom data of the
+    /// same name.
+    pub fn same_data(&self, data: &DataInfo) -> bool {
+        data.is(self.dataset, &self.data_name)
+    }
 }
 
 /// One setting of a sweep over its seeds.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SettingSummary {
     pub flags: String,
-    /// Validation accuracy per seed, in the order run.
+    /// The seeds run, and each one's validation accuracy and best epoch, in the order run.
+    pub seeds: Vec<u64>,
     pub accuracies: Vec<f64>,
     pub best_epochs: Vec<usize>,
     pub mean_accuracy: f64,
@@ -97,6 +107,7 @@ pub fn rank(records: &[SweepRecord]) -> Vec<SettingSummary> {
             let seconds: Vec<f64> = runs.iter().map(|r| r.wall_seconds).collect();
             SettingSummary {
                 flags: flags.to_string(),
+                seeds: runs.iter().map(|r| r.config.seed).collect(),
                 mean_accuracy: mean(&accuracies),
                 accuracies,
                 best_epochs: runs.iter().map(|r| r.result.best_epoch).collect(),

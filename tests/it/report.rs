@@ -254,6 +254,66 @@ fn the_report_lists_the_runs_of_the_log_and_compares_them() {
 }
 
 #[test]
+fn the_report_ranks_the_settings_a_sweep_compared_on_validation_images() {
+    let dir = workdir();
+    mnist_mlp(dir.path())
+        .args(["sweep", "--offline", "--data-dir", "data", "--val-split", "100"])
+        .args(["--base", "--epochs 2 --hidden 16", "--seeds", "3,4"])
+        .args(["--vary", "--lr 0.02 | --lr 0.2"])
+        .assert()
+        .success();
+    let log = dir.path().join("report/sweeps.jsonl");
+    let lines = log_lines(&log);
+    assert_eq!(lines.len(), 4);
+    // A run on another data set, in the same log, is left out of this report.
+    let mut other = lines[0].clone();
+    other["dataset"] = "fashion-mnist".into();
+    let mut text = std::fs::read_to_string(&log).unwrap();
+    text.push_str(&format!("{other}\n"));
+    std::fs::write(&log, text).unwrap();
+    // The ranking, worked out here from the log.
+    let mean = |lr: f64| {
+        let runs = lines.iter().filter(|r| r["config"]["learning_rate"] == lr);
+        let accuracies: Vec<f64> = runs.map(|r| r["val_accuracy"].as_f64().unwrap()).collect();
+        assert_eq!(accuracies.len(), 2);
+        accuracies.iter().sum::<f64>() / 2.0
+    };
+    let (first, second) = match mean(0.2) > mean(0.02) {
+        true => (0.2, 0.02),
+        false => (0.02, 0.2),
+    };
+    let label = |lr: f64| format!("--epochs 2 --hidden 16 --lr {lr} --val-split 100");
+
+    // The reported network has the second setting, with a seed the sweep did not run.
+    train(dir.path(), &["--lr", &second.to_string(), "--val-split", "100", "--seed", "9"]);
+    let out = report(dir.path(), &[]);
+    let md = read(dir.path().join("report/report.md"));
+    assert!(
+        md.contains("4 runs of `mnist-mlp sweep` on this data set compared 2 settings."),
+        "{md}"
+    );
+    assert!(md.contains("held out 100 of the training images"), "{md}");
+    let row = |rank: usize, lr: f64| {
+        format!(
+            "| {rank} | `{}` | {:.2}% |",
+            label(lr),
+            100.0 * mean(lr)
+        )
+    };
+    assert!(md.contains(&row(1, first)), "{}\n{md}", row(1, first));
+    assert!(md.contains(&row(2, second)), "{}\n{md}", row(2, second));
+    assert!(
+        md.contains(&format!("the sweep ranked first {} (", label(first))),
+        "{md}"
+    );
+    assert!(
+        md.contains("The network reported here has the setting ranked 2."),
+        "{md}"
+    );
+    check_pdf(dir.path(), &out, &[]);
+}
+
+#[test]
 fn report_of_a_missing_weights_file_fails_clearly() {
     let dir = tempfile::tempdir().unwrap();
     mnist_mlp(dir.path())
