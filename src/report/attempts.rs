@@ -3,7 +3,8 @@
 
 use crate::report::doc::{Align, Block, Inline, Section, Table, code, column, para, strong, text};
 use crate::report::facts::{
-    MAX_RUNS_SHOWN, MAX_SETTINGS_SHOWN, ReportData, differences, duration, kept_epoch, percent, settings, thousands,
+    MAX_RUNS_SHOWN, MAX_SETTINGS_SHOWN, ReportData, differences, duration, kept_epoch, percent,
+    settings, thousands,
 };
 use crate::store::runlog::RunRecord;
 use crate::store::sweeplog::{SettingSummary, SweepRecord, rank};

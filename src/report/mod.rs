@@ -87,7 +87,10 @@ pub fn gather(inputs: &ReportInputs) -> Result<ReportData, ReportError> {
     let run = weights::load(&inputs.weights)?;
     let (runs, unreadable_runs) = runlog::read::<RunRecord>(&inputs.run_log)?;
     let (sweeps, unreadable_sweeps) = runlog::read::<SweepRecord>(&inputs.sweep_log)?;
-    let sweeps = sweeps.into_iter().filter(|r| r.same_data(&run.data)).collect();
+    let sweeps = sweeps
+        .into_iter()
+        .filter(|r| r.same_data(&run.data))
+        .collect();
     let sha =
         crate::io::digest::file_sha256(&inputs.weights).map_err(|source| ReportError::Read {
             path: inputs.weights.clone(),

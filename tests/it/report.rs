@@ -257,7 +257,14 @@ fn the_report_lists_the_runs_of_the_log_and_compares_them() {
 fn the_report_ranks_the_settings_a_sweep_compared_on_validation_images() {
     let dir = workdir();
     mnist_mlp(dir.path())
-        .args(["sweep", "--offline", "--data-dir", "data", "--val-split", "100"])
+        .args([
+            "sweep",
+            "--offline",
+            "--data-dir",
+            "data",
+            "--val-split",
+            "100",
+        ])
         .args(["--base", "--epochs 2 --hidden 16", "--seeds", "3,4"])
         .args(["--vary", "--lr 0.02 | --lr 0.2"])
         .assert()
@@ -285,7 +292,17 @@ fn the_report_ranks_the_settings_a_sweep_compared_on_validation_images() {
     let label = |lr: f64| format!("--epochs 2 --hidden 16 --lr {lr} --val-split 100");
 
     // The reported network has the second setting, with a seed the sweep did not run.
-    train(dir.path(), &["--lr", &second.to_string(), "--val-split", "100", "--seed", "9"]);
+    train(
+        dir.path(),
+        &[
+            "--lr",
+            &second.to_string(),
+            "--val-split",
+            "100",
+            "--seed",
+            "9",
+        ],
+    );
     let out = report(dir.path(), &[]);
     let md = read(dir.path().join("report/report.md"));
     assert!(
@@ -293,13 +310,8 @@ fn the_report_ranks_the_settings_a_sweep_compared_on_validation_images() {
         "{md}"
     );
     assert!(md.contains("held out 100 of the training images"), "{md}");
-    let row = |rank: usize, lr: f64| {
-        format!(
-            "| {rank} | `{}` | {:.2}% |",
-            label(lr),
-            100.0 * mean(lr)
-        )
-    };
+    let row =
+        |rank: usize, lr: f64| format!("| {rank} | `{}` | {:.2}% |", label(lr), 100.0 * mean(lr));
     assert!(md.contains(&row(1, first)), "{}\n{md}", row(1, first));
     assert!(md.contains(&row(2, second)), "{}\n{md}", row(2, second));
     assert!(
