@@ -39,30 +39,35 @@ fn setting_label(config: &TrainConfig, defaults: &TrainConfig) -> String {
     }
 }
 
-/// The settings the sweep log compared on the report's data, best mean validation accuracy
-/// first, each labelled by [`setting_label`] (not by the sweep's own flags, which name
-/// differences from a base that other sweeps of the same log may not share).
-fn sweep_ranking(data: &ReportData) -> Vec<SettingSummary> {
-    let labelled: Vec<SweepRecord> = (data.sweeps.iter())
-        .map(|r| SweepRecord {
-            flags: setting_label(&r.config, &Recipe::for_dataset(r.dataset).config()),
+/// The sweep log's runs on the report's data, each with its `flags` replaced by its
+/// [`setting_label`] (the sweep's own flags name differences from a base that other sweeps of
+/// the same log may not share), keeping only the latest run of each setting and seed (a sweep
+/// run again by another version logs its runs again).
+fn labelled_sweeps(data: &ReportData) -> Vec<SweepRecord> {
+    let mut latest: Vec<SweepRecord> = Vec::new();
+    for r in &data.sweeps {
+        let label = setting_label(&r.config, &Recipe::for_dataset(r.dataset).config());
+        latest.retain(|l| !(l.flags == label && l.config.seed == r.config.seed));
+        latest.push(SweepRecord {
+            flags: label,
             ..r.clone()
-        })
-        .collect();
-    rank(&labelled)
+        });
+    }
+    latest
 }
 
-/// The sweep's ranking as a paragraph and a table (its best [`MAX_SETTINGS_SHOWN`] settings).
-fn sweep_blocks(data: &ReportData, ranking: &[SettingSummary]) -> Vec<Block> {
-    let mut held_out: Vec<usize> = data.sweeps.iter().map(|r| r.validation_images).collect();
+/// The ranking of the `sweeps` as a paragraph and a table (its best [`MAX_SETTINGS_SHOWN`]
+/// settings).
+fn sweep_blocks(sweeps: &[SweepRecord], ranking: &[SettingSummary]) -> Vec<Block> {
+    let mut held_out: Vec<usize> = sweeps.iter().map(|r| r.validation_images).collect();
     held_out.sort_unstable();
     held_out.dedup();
     let held_out: Vec<String> = held_out.iter().map(|&n| thousands(n)).collect();
     let shown = ranking.len().min(MAX_SETTINGS_SHOWN);
     let intro = format!(
         "Settings compared on validation images: {} run{} of ",
-        data.sweeps.len(),
-        if data.sweeps.len() == 1 { "" } else { "s" }
+        sweeps.len(),
+        if sweeps.len() == 1 { "" } else { "s" }
     );
     let rest = format!(
         " on this data set compared {} setting{}{}. Each run held out {} of the training \
@@ -208,9 +213,10 @@ pub fn attempts_section(data: &ReportData) -> Section {
             data.unreadable_runs
         ))]));
     }
-    let ranking = sweep_ranking(data);
+    let sweeps = labelled_sweeps(data);
+    let ranking = rank(&sweeps);
     if !ranking.is_empty() {
-        blocks.extend(sweep_blocks(data, &ranking));
+        blocks.extend(sweep_blocks(&sweeps, &ranking));
     }
     if data.unreadable_sweeps > 0 {
         blocks.push(para(vec![text(format!(
